@@ -1,0 +1,128 @@
+// A small benchmark harness for side-by-side comparisons in one run.
+//
+// Method: every scenario runs each candidate `reps` times, interleaved
+// (A B C A B C ...), so drift in machine load hits every candidate alike; a
+// run reports nanoseconds per operation and the table shows the median of the
+// runs. The first candidate of a scenario is beacon's; the table gives the
+// ratio beacon / peer for every peer (below 1.0 = beacon is faster).
+// BEACON_BENCH_JSON=<file> appends the medians as JSON lines.
+#pragma once
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace bench {
+
+// One implementation of a scenario: `run()` performs a timed batch and
+// returns nanoseconds per operation.
+struct candidate {
+  std::string name;
+  std::function<double()> run;
+};
+
+// Times `ops` calls of `fn` and returns nanoseconds per call.
+template <class F>
+double ns_per_op(long ops, F&& fn) {
+  const auto start = std::chrono::steady_clock::now();
+  for (long i = 0; i < ops; ++i) fn();
+  const auto stop = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::nano>(stop - start).count() /
+         static_cast<double>(ops);
+}
+
+// Pins the calling thread to `cpu` (modulo the CPUs it may use); returns
+// false when pinning is not possible.
+inline bool pin_this_thread(int cpu) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return false;
+  const int n = CPU_COUNT(&allowed);
+  if (n == 0) return false;
+  int wanted = cpu % n, seen = 0;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (!CPU_ISSET(c, &allowed)) continue;
+    if (seen++ == wanted) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(c, &one);
+      return pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+    }
+  }
+  return false;
+}
+
+// Restores the calling thread's affinity to every CPU the process may use.
+inline void unpin_this_thread() {
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  if (sched_getaffinity(0, sizeof all, &all) == 0)
+    pthread_setaffinity_np(pthread_self(), sizeof all, &all);
+}
+
+inline int usable_cpus() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return 1;
+  return CPU_COUNT(&allowed);
+}
+
+class report {
+ public:
+  explicit report(std::string title, int reps = 7) : title_(std::move(title)), reps_(reps) {
+    if (const char* r = std::getenv("BEACON_BENCH_REPS")) reps_ = std::max(1, std::atoi(r));
+    std::printf("\n== %s (median of %d interleaved runs, ns/op; ratio = beacon / peer)\n",
+                title_.c_str(), reps_);
+  }
+
+  // Runs the candidates interleaved and prints one block: the first is
+  // beacon's, every other one is a peer it is compared with.
+  void scenario(const std::string& name, const std::vector<candidate>& cands) {
+    std::vector<std::vector<double>> samples(cands.size());
+    for (int r = 0; r < reps_; ++r)
+      for (std::size_t i = 0; i < cands.size(); ++i) samples[i].push_back(cands[i].run());
+    std::vector<double> med;
+    for (auto& s : samples) {
+      std::sort(s.begin(), s.end());
+      med.push_back(s[s.size() / 2]);
+    }
+    std::printf("%-44s\n", name.c_str());
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+      if (i == 0)
+        std::printf("    %-36s %12.1f\n", cands[i].name.c_str(), med[i]);
+      else
+        std::printf("    %-36s %12.1f   beacon/peer = %.3f\n", cands[i].name.c_str(), med[i],
+                    med[0] / med[i]);
+      emit_json(name, cands[i].name, med[i], i == 0 ? 1.0 : med[0] / med[i]);
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  void emit_json(const std::string& scenario, const std::string& impl, double ns,
+                 double ratio) const {
+    const char* path = std::getenv("BEACON_BENCH_JSON");
+    if (!path) return;
+    if (FILE* f = std::fopen(path, "a")) {
+      std::fprintf(f,
+                   "{\"report\":\"%s\",\"scenario\":\"%s\",\"impl\":\"%s\",\"median_ns\":%.3f,"
+                   "\"beacon_over_impl\":%.4f,\"cpus\":%d}\n",
+                   title_.c_str(), scenario.c_str(), impl.c_str(), ns, ratio, usable_cpus());
+      std::fclose(f);
+    }
+  }
+
+  std::string title_;
+  int reps_;
+};
+
+}  // namespace bench

@@ -1,0 +1,7 @@
+// beacon/beacon.hpp — every public beacon header.
+#pragma once
+
+#include "beacon/auto_reset_event.hpp"
+#include "beacon/manual_reset_event.hpp"
+#include "beacon/parking_lot.hpp"
+#include "beacon/waitable.hpp"

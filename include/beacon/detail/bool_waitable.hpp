@@ -1,0 +1,49 @@
+// The waitable members shared by the boolean events (auto-reset, manual-reset,
+// countdown): all of them forward to one protocol core through parked_wait.
+#pragma once
+
+#include <chrono>
+#include <stop_token>
+
+#include "beacon/detail/parked_wait.hpp"
+
+namespace beacon::detail {
+
+// Core: a protocol core as described in parked_wait.hpp. The derived event
+// adds its releasing operations; the waits are the same for all of them.
+template <class Core>
+class bool_waitable {
+ public:
+  bool_waitable(const bool_waitable&) = delete;
+  bool_waitable& operator=(const bool_waitable&) = delete;
+
+  // Blocks until the wait succeeds (see the event's contract for what it consumes).
+  void wait() noexcept {
+    if (!core_.try_acquire()) parked_wait(core_, deadline::never());
+  }
+  // Succeeds only if it can without blocking (rsevents' wait0).
+  bool try_wait() noexcept { return core_.try_acquire(); }
+  // Blocks for at most `d` (rounded up); zero or negative: try once.
+  template <class Rep, class Period>
+  bool wait_for(const std::chrono::duration<Rep, Period>& d) noexcept {
+    return wait_for_impl(core_, deadline::after(d));
+  }
+  // Blocks until `t` on its clock; a past time: try once.
+  template <class Clock, class Duration>
+  bool wait_until(const std::chrono::time_point<Clock, Duration>& t) noexcept {
+    return wait_until_impl(core_, t);
+  }
+  // Blocks until the wait succeeds (true) or a stop is requested (false).
+  bool wait(std::stop_token stop) noexcept { return wait_stop_impl(core_, stop); }
+  // `co_await ev` suspends the coroutine until the wait succeeds.
+  parked_awaiter<Core> operator co_await() noexcept { return parked_awaiter<Core>(core_); }
+
+ protected:
+  template <class... Init>
+  constexpr explicit bool_waitable(Init... init) noexcept : core_(init...) {}
+  ~bool_waitable() = default;
+
+  Core core_;
+};
+
+}  // namespace beacon::detail

@@ -1,0 +1,123 @@
+// Deadlines: every timed wait in beacon ends up as an absolute point on the
+// steady clock (CLOCK_MONOTONIC on Linux), in nanoseconds, so a retry after a
+// spurious wake-up or EINTR never extends it. Conversions saturate: any
+// duration or time point of any representation, however large, maps to a
+// finite or "never" deadline without overflow, and rounding is always up, so
+// a timed wait never gives up before the requested time has passed.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+namespace beacon {
+
+// An absolute steady-clock deadline in nanoseconds since the steady clock's
+// epoch; `never()` waits without a time limit. Public: the parking lot takes
+// one, so primitives built on it share beacon's overflow-free conversions
+// (`deadline::after(d)`, `deadline::at(t)`).
+struct deadline {
+  std::int64_t ns;
+
+  static constexpr std::int64_t never_ns = std::numeric_limits<std::int64_t>::max();
+  static constexpr deadline never() noexcept { return {never_ns}; }
+  constexpr bool is_never() const noexcept { return ns == never_ns; }
+  static deadline now() noexcept {
+    return {std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::steady_clock::now().time_since_epoch())
+                .count()};
+  }
+  bool passed() const noexcept { return !is_never() && now().ns >= ns; }
+  // Nanoseconds left (0 when passed); `never_ns` for `never`.
+  std::int64_t remaining_ns() const noexcept {
+    if (is_never()) return never_ns;
+    const std::int64_t left = ns - now().ns;
+    return left > 0 ? left : 0;
+  }
+  template <class Rep, class Period>
+  static deadline after(const std::chrono::duration<Rep, Period>& d) noexcept;
+  template <class Clock, class Duration>
+  static deadline at(const std::chrono::time_point<Clock, Duration>& t) noexcept;
+};
+
+namespace detail {
+
+// Converts any duration to nanoseconds, rounding up and saturating at the
+// int64 range. The comparison happens in long double, whose range covers
+// every standard representation (integers up to 128 bits, double, float).
+template <class Rep, class Period>
+constexpr std::int64_t saturating_ns(const std::chrono::duration<Rep, Period>& d) noexcept {
+  using ld_ns = std::chrono::duration<long double, std::nano>;
+  const long double x = std::chrono::duration_cast<ld_ns>(d).count();
+  constexpr auto max = std::numeric_limits<std::int64_t>::max();
+  constexpr auto min = std::numeric_limits<std::int64_t>::min();
+  if (!(x == x)) return 0;  // NaN: treat as "try once"
+  if (x >= static_cast<long double>(max)) return max;
+  if (x <= static_cast<long double>(min)) return min;
+  if constexpr (std::is_floating_point_v<Rep> ||
+                std::ratio_less_v<Period, std::nano>) {  // finer than ns: round up
+    const auto t = static_cast<std::int64_t>(x);        // truncates toward zero
+    return static_cast<long double>(t) < x ? t + 1 : t;
+  } else {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+  }
+}
+
+// now + d on the steady clock, saturating; d <= 0 gives a deadline that has
+// already passed ("try once").
+template <class Rep, class Period>
+deadline deadline_after(const std::chrono::duration<Rep, Period>& d) noexcept {
+  const std::int64_t rel = saturating_ns(d);
+  const std::int64_t now = deadline::now().ns;
+  if (rel <= 0) return {now};
+  if (rel >= deadline::never_ns - now) return deadline::never();
+  return {now + rel};
+}
+
+// The steady-clock deadline that corresponds to `t`. For the steady clock it
+// is exact; for any other clock it is now + (t - Clock::now()), and callers
+// re-check `Clock::now() < t` after a time-out (see `wait_until_clock`), so a
+// clock that jumps does not end a wait early.
+template <class Clock, class Duration>
+deadline deadline_at(const std::chrono::time_point<Clock, Duration>& t) noexcept {
+  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
+    const std::int64_t ns = saturating_ns(t.time_since_epoch());
+    return {ns < 0 ? 0 : ns};
+  } else {
+    const auto now = Clock::now();
+    // Compute t - now without overflowing either representation.
+    const std::int64_t target = saturating_ns(t.time_since_epoch());
+    const std::int64_t current = saturating_ns(now.time_since_epoch());
+    if (target <= current) return deadline::now();
+    constexpr auto max = std::numeric_limits<std::int64_t>::max();
+    if (target == max || (current < 0 && target > max + current)) return deadline::never();
+    return deadline_after(std::chrono::nanoseconds(target - current));
+  }
+}
+
+// Runs `attempt(deadline)` (a timed wait returning a contextually-bool result)
+// until it succeeds or `Clock` reaches `t`. For the steady clock this is one
+// attempt; for other clocks it re-arms after each time-out because their
+// time may have jumped relative to the steady clock.
+template <class Clock, class Duration, class Attempt>
+auto wait_until_clock(const std::chrono::time_point<Clock, Duration>& t, Attempt&& attempt) {
+  auto r = attempt(deadline_at(t));
+  if constexpr (!std::is_same_v<Clock, std::chrono::steady_clock>) {
+    while (!r && Clock::now() < t) r = attempt(deadline_at(t));
+  }
+  return r;
+}
+
+}  // namespace detail
+
+template <class Rep, class Period>
+deadline deadline::after(const std::chrono::duration<Rep, Period>& d) noexcept {
+  return detail::deadline_after(d);
+}
+template <class Clock, class Duration>
+deadline deadline::at(const std::chrono::time_point<Clock, Duration>& t) noexcept {
+  return detail::deadline_at(t);
+}
+
+}  // namespace beacon

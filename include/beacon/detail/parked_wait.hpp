@@ -1,0 +1,154 @@
+// The blocking half of every beacon primitive whose state word carries a
+// "someone is parked" bit, written once (after WebKit's LockAlgorithm) and
+// placed on any bits of any atomic word.
+//
+// A primitive P supplies:
+//   using value_type = ...;                      // the state word's type
+//   static constexpr value_type parked_bit;      // set while waiters may be queued
+//   Atom<value_type>& word() noexcept;           // the state word; its address keys the lot
+//   bool try_acquire() noexcept;                 // the fast path: succeed without blocking
+//   static bool ready(value_type s) noexcept;    // would try_acquire() succeed in state s?
+//
+// Releasers (set, release, tick...) that see parked_bit take the parking lot
+// path; their unpark callbacks clear parked_bit when the last waiter leaves
+// and, for hand-off primitives, perform the acquisition for the waiter they
+// wake. Hence the rule this file relies on: a waiter that park() reports as
+// `unparked` has been granted its wait.
+//
+// Why no wake-up is lost: the waiter sets parked_bit with a CAS inside
+// validate(), under the queue lock, and only while !ready(s). A releaser
+// that changes the word before that CAS makes validate fail (the waiter
+// retries the fast path); one that changes it after sees parked_bit and
+// takes the queue lock, which it can only get after the waiter is queued.
+// A waiter that times out clears parked_bit under the queue lock when it was
+// the last one, so the bit never stays set over an empty queue (which would
+// only cost a releaser a trip to the lot) nor is it cleared over a non-empty
+// one (which would lose a wake-up).
+#pragma once
+
+#include <coroutine>
+#include <stop_token>
+
+#include "beacon/detail/deadline.hpp"
+#include "beacon/detail/platform.hpp"
+#include "beacon/parking_lot.hpp"
+
+namespace beacon::detail {
+
+// Spin iterations (each a pause instruction, ~40-140 cycles) before parking.
+// Chosen with bench/event_bench's cross-core and same-core ping-pong: long
+// enough to cover a cross-core round trip, far shorter than a futex sleep and
+// wake; and zero whenever the calling thread can only use one CPU, where
+// spinning would only delay the thread it waits for.
+inline constexpr unsigned spin_iterations = 128;
+
+// Calls `ready()` in a short spin; true as soon as it returns true.
+template <class Ready>
+bool spin_until(Ready&& ready) noexcept {
+  if (!platform::spinning_useful()) return false;
+  for (unsigned i = 0; i < spin_iterations; ++i) {
+    platform::cpu_relax();
+    if (ready()) return true;
+  }
+  return false;
+}
+
+// validate() for park: sets parked_bit unless the primitive became ready.
+template <class P>
+bool mark_parked(P& p) noexcept {
+  auto& word = p.word();
+  auto s = word.load(std::memory_order_relaxed);
+  do {
+    if (P::ready(s)) return false;
+    // Relaxed: the queue lock orders this CAS against every releaser that
+    // acts on parked_bit (see the file comment); data visibility comes from
+    // the releaser's release operations and the lot's hand-off.
+  } while (!word.compare_exchange_weak(s, static_cast<typename P::value_type>(s | P::parked_bit),
+                                       std::memory_order_relaxed));
+  return true;
+}
+
+// timed_out() / cancel() callback: the last waiter to leave clears the bit.
+template <class P>
+void leave(P& p, bool was_last) noexcept {
+  if (was_last)
+    p.word().fetch_and(static_cast<typename P::value_type>(~P::parked_bit),
+                       std::memory_order_relaxed);
+}
+
+// Blocks until p.try_acquire() succeeds, `until` passes or `*stop` is
+// requested. Call it after a failed fast path.
+template <class P>
+bool parked_wait(P& p, deadline until, const std::stop_token* stop = nullptr) noexcept {
+  // Spin only while nobody is parked: when someone is, a release goes to
+  // the longest waiter first and our spinning would only burn a CPU.
+  if (!(p.word().load(std::memory_order_relaxed) & P::parked_bit) &&
+      spin_until([&] { return p.try_acquire(); }))
+    return true;
+  for (;;) {
+    const parking_lot::park_result r = parking_lot::park(
+        &p.word(), [&] { return mark_parked(p); }, [] {},
+        [&](bool was_last) { leave(p, was_last); }, parking_lot::default_token, until, stop);
+    switch (r.status) {
+      case parking_lot::park_status::unparked:
+        return true;  // the releaser granted the wait (see the file comment)
+      case parking_lot::park_status::invalid:
+        if (p.try_acquire()) return true;
+        if (until.passed()) return false;
+        continue;
+      case parking_lot::park_status::timed_out:
+      case parking_lot::park_status::stopped:
+        return p.try_acquire();  // one last look: it may have become ready just now
+    }
+  }
+}
+
+// The members every parked-bit primitive offers, from a fast path and
+// parked_wait(): try, timed and stoppable waits.
+template <class P>
+bool wait_for_impl(P& p, deadline until) noexcept {
+  return p.try_acquire() || (!until.passed() && parked_wait(p, until));
+}
+
+template <class P, class Clock, class Duration>
+bool wait_until_impl(P& p, const std::chrono::time_point<Clock, Duration>& t) noexcept {
+  if (p.try_acquire()) return true;
+  return wait_until_clock(t, [&](deadline d) { return !d.passed() && parked_wait(p, d); });
+}
+
+template <class P>
+bool wait_stop_impl(P& p, const std::stop_token& stop) noexcept {
+  if (p.try_acquire()) return true;
+  if (stop.stop_requested()) return false;
+  return parked_wait(p, deadline::never(), &stop);
+}
+
+// The awaiter of `co_await p`: suspends until the wait is granted. Lives in
+// the coroutine frame, so it carries the queue entry; a coroutine destroyed
+// while suspended takes its entry out of the queue in ~parked_awaiter.
+template <class P>
+class parked_awaiter {
+ public:
+  explicit parked_awaiter(P& p) noexcept : p_(p) {}
+  parked_awaiter(const parked_awaiter&) = delete;
+  parked_awaiter& operator=(const parked_awaiter&) = delete;
+  ~parked_awaiter() {
+    parking_lot::cancel(entry_, [this](bool was_last) { leave(p_, was_last); });
+  }
+
+  bool await_ready() noexcept { return p_.try_acquire(); }
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    for (;;) {
+      if (parking_lot::park_async(&p_.word(), [this] { return mark_parked(p_); }, entry_, h))
+        return true;  // queued; from here on *this may be resumed (and gone) at any time
+      if (p_.try_acquire()) return false;  // became ready meanwhile: do not suspend
+    }
+  }
+  void await_resume() const noexcept {}
+
+ private:
+  P& p_;
+  parking_lot::waiter entry_;
+};
+
+}  // namespace beacon::detail

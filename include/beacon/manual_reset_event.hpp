@@ -1,0 +1,98 @@
+// beacon/manual_reset_event.hpp — Win32 / rsevents manual-reset event, one byte.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "beacon/detail/bool_waitable.hpp"
+#include "beacon/parking_lot.hpp"
+#include "beacon/waitable.hpp"
+
+namespace beacon {
+namespace detail {
+
+// The manual-reset protocol on any atomic byte.
+template <template <class> class Atom>
+struct manual_reset_core {
+  using value_type = std::uint8_t;
+  static constexpr value_type set_bit = 1;
+  static constexpr value_type parked_bit = 2;
+
+  // set_bit: the event is set. parked_bit: waiters may be queued on &bits.
+  // set_bit|parked_bit exists only inside set(), between publishing set_bit
+  // and its broadcast clearing parked_bit under the queue lock.
+  Atom<value_type> bits;
+
+  constexpr explicit manual_reset_core(beacon::state initial) noexcept
+      : bits(initial == beacon::state::set ? set_bit : value_type{0}) {}
+
+  Atom<value_type>& word() noexcept { return bits; }
+  static bool ready(value_type s) noexcept { return (s & set_bit) != 0; }
+
+  // F: acquire pairs with the release in set() (G).
+  bool try_acquire() noexcept { return (bits.load(std::memory_order_acquire) & set_bit) != 0; }
+
+  void set() noexcept {
+    // G: release pairs with F. An RMW even when already set, so that this
+    // caller's writes are published too.
+    if (!(bits.fetch_or(set_bit, std::memory_order_release) & parked_bit)) return;
+    // Wake everyone queued now, clearing parked_bit under the queue lock. A
+    // waiter that validates after this sees set_bit (or, after a reset(),
+    // sets parked_bit afresh), so none is stranded.
+    parking_lot::unpark_filter(
+        &bits, [](parking_lot::token) { return parking_lot::filter_op::unpark; },
+        [this](parking_lot::unpark_result) {
+          bits.fetch_and(static_cast<value_type>(~parked_bit), std::memory_order_relaxed);
+          return parking_lot::default_token;
+        });
+  }
+
+  void reset() noexcept {
+    if (bits.load(std::memory_order_relaxed) & set_bit)
+      bits.fetch_and(static_cast<value_type>(~set_bit), std::memory_order_relaxed);
+  }
+
+  bool is_set() const noexcept { return (bits.load(std::memory_order_acquire) & set_bit) != 0; }
+};
+
+}  // namespace detail
+
+// An event that, once set, lets every waiter through until it is reset.
+//
+// Contract (Win32 SetEvent on a manual-reset event, rsevents ManualResetEvent):
+// * set() releases every waiter blocked at that moment, even if reset()
+//   follows at once, and keeps the event set until reset().
+// * Waits do not consume: on a set event every wait returns at once (one load).
+// * No spurious wake-up ever returns. set() with nobody waiting is one
+//   atomic RMW and never a system call.
+//
+// Memory ordering: everything a thread did before set() is visible to every
+// thread whose wait (or is_set() returning true) observes that set state.
+//
+// Lifetime: not copyable or movable. It may be destroyed once no thread is
+// inside a member function and no coroutine is suspended on it, e.g. right
+// after the last waiter returned, even if set() is still returning.
+//
+// @code
+//   beacon::manual_reset_event ready;
+//   // many threads:  ready.wait();  use(config);
+//   config = load(); ready.set();   // releases all of them, now and later
+// @endcode
+class manual_reset_event
+    : public detail::bool_waitable<detail::manual_reset_core<std::atomic>> {
+ public:
+  constexpr explicit manual_reset_event(state initial = state::unset) noexcept
+      : bool_waitable(initial) {}
+
+  // Sets the event and releases every waiter.
+  void set() noexcept { core_.set(); }
+  // Makes the event unset; waiters released by an earlier set() stay released.
+  void reset() noexcept { core_.reset(); }
+  // Whether the event is set now (an acquire load).
+  bool is_set() const noexcept { return core_.is_set(); }
+};
+
+static_assert(sizeof(manual_reset_event) == 1, "a manual_reset_event is one byte");
+static_assert(waitable<manual_reset_event>);
+
+}  // namespace beacon

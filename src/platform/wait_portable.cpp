@@ -1,0 +1,62 @@
+// Portable backend: wait-on-address emulated with std::mutex and
+// std::condition_variable in a fixed table of buckets hashed by address
+// (after folly's EmulatedFutex and libstdc++'s atomic wait). Selected with
+// -DBEACON_PLATFORM=portable so the fallback runs in CI on Linux too.
+//
+// Why no wake-up is lost: a waker changes `word` before calling wake_*(),
+// which takes the bucket mutex; a waiter compares `word` with `expected`
+// under the same mutex and only then blocks on the condition variable
+// (releasing the mutex atomically). So either the waiter sees the new value
+// and returns, or it is already blocked when the waker notifies.
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
+#include "beacon/detail/platform.hpp"
+
+namespace beacon::detail::platform {
+namespace {
+
+struct alignas(64) bucket {
+  std::mutex mutex;
+  std::condition_variable cv;
+};
+
+constexpr std::size_t bucket_count = 64;
+
+bucket& bucket_for(const void* address) noexcept {
+  static std::array<bucket, bucket_count> table;
+  auto h = reinterpret_cast<std::uintptr_t>(address);
+  h = (h >> 2) * UINT64_C(0x9E3779B97F4A7C15);
+  return table[(h >> 32) % bucket_count];
+}
+
+}  // namespace
+
+bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected, deadline d) noexcept {
+  bucket& b = bucket_for(&word);
+  std::unique_lock lock(b.mutex);
+  if (word.load(std::memory_order_acquire) != expected) return true;
+  if (d.is_never()) {
+    b.cv.wait(lock);
+    return true;
+  }
+  const std::chrono::steady_clock::time_point until{std::chrono::nanoseconds(d.ns)};
+  return b.cv.wait_until(lock, until) == std::cv_status::no_timeout || !d.passed();
+}
+
+void wake_one(const std::atomic<std::uint32_t>& word) noexcept {
+  // Several addresses share a bucket, so notify_one could wake the wrong
+  // waiter and lose the wake-up: wake them all and let them re-check.
+  wake_all(word);
+}
+
+void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
+  bucket& b = bucket_for(&word);
+  { std::lock_guard lock(b.mutex); }
+  b.cv.notify_all();
+}
+
+}  // namespace beacon::detail::platform
