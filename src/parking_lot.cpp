@@ -21,7 +21,9 @@ struct access {
   static token& park_token(waiter& w) noexcept { return w.park_token_; }
   static token& unpark_token(waiter& w) noexcept { return w.unpark_token_; }
   static std::coroutine_handle<>& coroutine(waiter& w) noexcept { return w.coroutine_; }
-  static std::atomic<std::uint32_t>& wake_state(waiter& w) noexcept { return w.wake_state_; }
+  static std::atomic<std::uint32_t>& wake_state(waiter& w) noexcept {
+    return w.wake_state_;
+  }
   static std::atomic<bool>& queued(waiter& w) noexcept { return w.queued_; }
 };
 
@@ -67,8 +69,8 @@ struct alignas(64) bucket {
   bucket_lock lock;
   waiter* head = nullptr;
   waiter* tail = nullptr;
-  std::int64_t fair_at = 0;   // steady ns after which the next unpark is "fair"
-  std::uint64_t seed = 0;     // xorshift state for the fairness timer
+  std::int64_t fair_at = 0;  // steady ns after which the next unpark is "fair"
+  std::uint64_t seed = 0;    // xorshift state for the fairness timer
 
   void push_back(waiter& w) noexcept {
     access::next(w) = nullptr;
@@ -194,7 +196,8 @@ struct wake_list {
     ++count;
   }
   void set_token(token t) noexcept {
-    for (waiter* w = head; w; w = access::next(*w)) access::unpark_token(*w) = t;
+    for (waiter* w = head; w; w = access::next(*w))
+      access::unpark_token(*w) = t;
   }
 };
 
@@ -225,7 +228,7 @@ struct interrupter {
     std::uint32_t expected = sleeping;
     // Only a sleeping thread is interrupted; `woken` is final and wins.
     if (access::wake_state(*entry).compare_exchange_strong(expected, interrupted,
-                                                            std::memory_order_relaxed))
+                                                           std::memory_order_relaxed))
       platform::wake_one(access::wake_state(*entry));
   }
 };
@@ -278,7 +281,8 @@ park_result park(const void* address, function_ref<bool()> validate,
     }
   }
   for (;;) {
-    const std::uint32_t s = access::wake_state(self).load(std::memory_order_acquire);  // D
+    const std::uint32_t s =
+        access::wake_state(self).load(std::memory_order_acquire);  // D
     if (s == woken) return {park_status::unparked, access::unpark_token(self)};
     platform::wait(access::wake_state(self), s, deadline::never());
   }
@@ -364,7 +368,8 @@ std::size_t queued_at(const void* address) noexcept {
   bucket& b = bucket_for(address);
   lock_guard g(b);
   std::size_t n = 0;
-  for (waiter* w = b.head; w; w = access::next(*w)) n += access::address(*w) == address;
+  for (waiter* w = b.head; w; w = access::next(*w))
+    n += access::address(*w) == address;
   return n;
 }
 

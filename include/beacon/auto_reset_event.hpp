@@ -37,7 +37,8 @@ struct auto_reset_core {
     while (s & set_bit) {
       // Acquire pairs with the release in set() (E).
       if (bits.compare_exchange_weak(s, static_cast<value_type>(s & ~set_bit),
-                                      std::memory_order_acquire, std::memory_order_relaxed))
+                                     std::memory_order_acquire,
+                                     std::memory_order_relaxed))
         return true;
     }
     return false;
@@ -49,7 +50,8 @@ struct auto_reset_core {
       // E: release pairs with try_acquire's acquire. Already set: the CAS
       // rewrites the same value, so it still publishes this thread's writes.
       if (bits.compare_exchange_weak(s, static_cast<value_type>(s | set_bit),
-                                      std::memory_order_release, std::memory_order_relaxed))
+                                     std::memory_order_release,
+                                     std::memory_order_relaxed))
         return;
     }
     // Someone is parked: hand the signal to the longest waiter, so no thread
@@ -101,7 +103,8 @@ struct auto_reset_core {
 //   std::thread worker([&] { for (;;) { work_ready.wait(); process(); } });
 //   enqueue(job); work_ready.set();   // wakes the worker once
 // @endcode
-class auto_reset_event : public detail::bool_waitable<detail::auto_reset_core<std::atomic>> {
+class auto_reset_event
+    : public detail::bool_waitable<detail::auto_reset_core<std::atomic>> {
  public:
   constexpr explicit auto_reset_event(state initial = state::unset) noexcept
       : bool_waitable(initial) {}

@@ -30,7 +30,9 @@ struct manual_reset_core {
   static bool ready(value_type s) noexcept { return (s & set_bit) != 0; }
 
   // F: acquire pairs with the release in set() (G).
-  bool try_acquire() noexcept { return (bits.load(std::memory_order_acquire) & set_bit) != 0; }
+  bool try_acquire() noexcept {
+    return (bits.load(std::memory_order_acquire) & set_bit) != 0;
+  }
 
   void set() noexcept {
     // G: release pairs with F. An RMW even when already set, so that this
@@ -52,7 +54,9 @@ struct manual_reset_core {
       bits.fetch_and(static_cast<value_type>(~set_bit), std::memory_order_relaxed);
   }
 
-  bool is_set() const noexcept { return (bits.load(std::memory_order_acquire) & set_bit) != 0; }
+  bool is_set() const noexcept {
+    return (bits.load(std::memory_order_acquire) & set_bit) != 0;
+  }
 };
 
 }  // namespace detail

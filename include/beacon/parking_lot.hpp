@@ -63,7 +63,8 @@
 //           do {
 //             if (s & 1) return false;                  // opened meanwhile: do not sleep
 //           } while (!state_.compare_exchange_weak(s, s | 2, std::memory_order_relaxed));
-//           return true;                                // marked as parked: safe to sleep
+//           return true;                                // marked as parked: safe to
+//           sleep
 //         });
 //       }
 //     }
@@ -156,7 +157,8 @@ park_result park(const void* address, function_ref<bool()> validate,
 bool park_async(const void* address, function_ref<bool()> validate, waiter& entry,
                 std::coroutine_handle<> coroutine, token park_token) noexcept;
 bool cancel(waiter& entry, function_ref<void(bool)> on_removed) noexcept;
-unpark_result unpark_one(const void* address, function_ref<token(unpark_result)> callback) noexcept;
+unpark_result unpark_one(const void* address,
+                         function_ref<token(unpark_result)> callback) noexcept;
 std::size_t unpark_all(const void* address, token unpark_token) noexcept;
 unpark_result unpark_filter(const void* address, function_ref<filter_op(token)> filter,
                             function_ref<token(unpark_result)> callback) noexcept;
@@ -174,8 +176,10 @@ std::size_t queued_at(const void* address) noexcept;
 template <class Validate, class BeforeSleep, class TimedOut>
 park_result park(const void* address, Validate&& validate, BeforeSleep&& before_sleep,
                  TimedOut&& timed_out, token park_token = default_token,
-                 deadline until = deadline::never(), const std::stop_token* stop = nullptr) {
-  return detail::park(address, validate, before_sleep, timed_out, park_token, until, stop);
+                 deadline until = deadline::never(),
+                 const std::stop_token* stop = nullptr) {
+  return detail::park(address, validate, before_sleep, timed_out, park_token, until,
+                      stop);
 }
 
 // park() without before_sleep / timed_out.

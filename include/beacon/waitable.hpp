@@ -37,7 +37,7 @@ enum class state : bool { unset = false, set = true };
 namespace detail {
 template <class T>
 concept contextually_bool = requires(T&& t) {
-  { static_cast<bool>(static_cast<T&&>(t)) };
+  {static_cast<bool>(static_cast<T&&>(t))};
 };
 }  // namespace detail
 

@@ -15,13 +15,14 @@ namespace {
 long futex(const std::atomic<std::uint32_t>& word, int op, std::uint32_t val,
            const timespec* timeout, std::uint32_t mask) noexcept {
   static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
-  return syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word), op, val, timeout,
-                 nullptr, mask);
+  return syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word), op, val,
+                 timeout, nullptr, mask);
 }
 
 }  // namespace
 
-bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected, deadline d) noexcept {
+bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+          deadline d) noexcept {
   // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time (the steady
   // clock's), so an EINTR or spurious return never stretches the deadline.
   timespec abs{};

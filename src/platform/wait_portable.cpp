@@ -35,7 +35,8 @@ bucket& bucket_for(const void* address) noexcept {
 
 }  // namespace
 
-bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected, deadline d) noexcept {
+bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+          deadline d) noexcept {
   bucket& b = bucket_for(&word);
   std::unique_lock lock(b.mutex);
   if (word.load(std::memory_order_acquire) != expected) return true;

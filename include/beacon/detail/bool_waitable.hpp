@@ -36,7 +36,9 @@ class bool_waitable {
   // Blocks until the wait succeeds (true) or a stop is requested (false).
   bool wait(std::stop_token stop) noexcept { return wait_stop_impl(core_, stop); }
   // `co_await ev` suspends the coroutine until the wait succeeds.
-  parked_awaiter<Core> operator co_await() noexcept { return parked_awaiter<Core>(core_); }
+  parked_awaiter<Core> operator co_await() noexcept {
+    return parked_awaiter<Core>(core_);
+  }
 
  protected:
   template <class... Init>

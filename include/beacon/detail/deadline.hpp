@@ -47,7 +47,8 @@ namespace detail {
 // int64 range. The comparison happens in long double, whose range covers
 // every standard representation (integers up to 128 bits, double, float).
 template <class Rep, class Period>
-constexpr std::int64_t saturating_ns(const std::chrono::duration<Rep, Period>& d) noexcept {
+constexpr std::int64_t saturating_ns(
+    const std::chrono::duration<Rep, Period>& d) noexcept {
   using ld_ns = std::chrono::duration<long double, std::nano>;
   const long double x = std::chrono::duration_cast<ld_ns>(d).count();
   constexpr auto max = std::numeric_limits<std::int64_t>::max();
@@ -57,7 +58,7 @@ constexpr std::int64_t saturating_ns(const std::chrono::duration<Rep, Period>& d
   if (x <= static_cast<long double>(min)) return min;
   if constexpr (std::is_floating_point_v<Rep> ||
                 std::ratio_less_v<Period, std::nano>) {  // finer than ns: round up
-    const auto t = static_cast<std::int64_t>(x);        // truncates toward zero
+    const auto t = static_cast<std::int64_t>(x);         // truncates toward zero
     return static_cast<long double>(t) < x ? t + 1 : t;
   } else {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -91,7 +92,8 @@ deadline deadline_at(const std::chrono::time_point<Clock, Duration>& t) noexcept
     const std::int64_t current = saturating_ns(now.time_since_epoch());
     if (target <= current) return deadline::now();
     constexpr auto max = std::numeric_limits<std::int64_t>::max();
-    if (target == max || (current < 0 && target > max + current)) return deadline::never();
+    if (target == max || (current < 0 && target > max + current))
+      return deadline::never();
     return deadline_after(std::chrono::nanoseconds(target - current));
   }
 }
@@ -101,10 +103,12 @@ deadline deadline_at(const std::chrono::time_point<Clock, Duration>& t) noexcept
 // attempt; for other clocks it re-arms after each time-out because their
 // time may have jumped relative to the steady clock.
 template <class Clock, class Duration, class Attempt>
-auto wait_until_clock(const std::chrono::time_point<Clock, Duration>& t, Attempt&& attempt) {
+auto wait_until_clock(const std::chrono::time_point<Clock, Duration>& t,
+                      Attempt&& attempt) {
   auto r = attempt(deadline_at(t));
   if constexpr (!std::is_same_v<Clock, std::chrono::steady_clock>) {
-    while (!r && Clock::now() < t) r = attempt(deadline_at(t));
+    while (!r && Clock::now() < t)
+      r = attempt(deadline_at(t));
   }
   return r;
 }

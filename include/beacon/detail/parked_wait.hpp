@@ -5,9 +5,10 @@
 // A primitive P supplies:
 //   using value_type = ...;                      // the state word's type
 //   static constexpr value_type parked_bit;      // set while waiters may be queued
-//   Atom<value_type>& word() noexcept;           // the state word; its address keys the lot
-//   bool try_acquire() noexcept;                 // the fast path: succeed without blocking
-//   static bool ready(value_type s) noexcept;    // would try_acquire() succeed in state s?
+//   Atom<value_type>& word() noexcept;           // the state word; its address keys the
+//   lot bool try_acquire() noexcept;                 // the fast path: succeed without
+//   blocking static bool ready(value_type s) noexcept;    // would try_acquire() succeed
+//   in state s?
 //
 // Releasers (set, release, tick...) that see parked_bit take the parking lot
 // path; their unpark callbacks clear parked_bit when the last waiter leaves
@@ -63,8 +64,9 @@ bool mark_parked(P& p) noexcept {
     // Relaxed: the queue lock orders this CAS against every releaser that
     // acts on parked_bit (see the file comment); data visibility comes from
     // the releaser's release operations and the lot's hand-off.
-  } while (!word.compare_exchange_weak(s, static_cast<typename P::value_type>(s | P::parked_bit),
-                                       std::memory_order_relaxed));
+  } while (!word.compare_exchange_weak(
+      s, static_cast<typename P::value_type>(s | P::parked_bit),
+      std::memory_order_relaxed));
   return true;
 }
 
@@ -88,7 +90,8 @@ bool parked_wait(P& p, deadline until, const std::stop_token* stop = nullptr) no
   for (;;) {
     const parking_lot::park_result r = parking_lot::park(
         &p.word(), [&] { return mark_parked(p); }, [] {},
-        [&](bool was_last) { leave(p, was_last); }, parking_lot::default_token, until, stop);
+        [&](bool was_last) { leave(p, was_last); }, parking_lot::default_token, until,
+        stop);
     switch (r.status) {
       case parking_lot::park_status::unparked:
         return true;  // the releaser granted the wait (see the file comment)
@@ -113,7 +116,8 @@ bool wait_for_impl(P& p, deadline until) noexcept {
 template <class P, class Clock, class Duration>
 bool wait_until_impl(P& p, const std::chrono::time_point<Clock, Duration>& t) noexcept {
   if (p.try_acquire()) return true;
-  return wait_until_clock(t, [&](deadline d) { return !d.passed() && parked_wait(p, d); });
+  return wait_until_clock(t,
+                          [&](deadline d) { return !d.passed() && parked_wait(p, d); });
 }
 
 template <class P>
@@ -139,7 +143,8 @@ class parked_awaiter {
   bool await_ready() noexcept { return p_.try_acquire(); }
   bool await_suspend(std::coroutine_handle<> h) noexcept {
     for (;;) {
-      if (parking_lot::park_async(&p_.word(), [this] { return mark_parked(p_); }, entry_, h))
+      if (parking_lot::park_async(
+              &p_.word(), [this] { return mark_parked(p_); }, entry_, h))
         return true;  // queued; from here on *this may be resumed (and gone) at any time
       if (p_.try_acquire()) return false;  // became ready meanwhile: do not suspend
     }

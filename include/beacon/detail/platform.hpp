@@ -24,7 +24,8 @@ namespace beacon::detail::platform {
 // passes, or spuriously (callers always re-check their condition). Returns
 // false only when `d` has passed. Retries after EINTR keep the same absolute
 // deadline, so they never extend it.
-bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected, deadline d) noexcept;
+bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+          deadline d) noexcept;
 
 // Wakes one / every thread blocked in wait() on `word`. Safe to call after
 // `word`'s storage was released by its owner (a woken waiter may return and

@@ -1,0 +1,110 @@
+// Conversions of durations and time points to steady deadlines: saturating,
+// rounding up, never overflowing.
+#include "beacon/detail/deadline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+
+#include "beacon/auto_reset_event.hpp"
+#include "beacon/manual_reset_event.hpp"
+#include "beacon/waitable.hpp"
+
+namespace {
+
+using namespace std::chrono;
+using beacon::deadline;
+using beacon::detail::saturating_ns;
+constexpr auto int64_max = std::numeric_limits<std::int64_t>::max();
+constexpr auto int64_min = std::numeric_limits<std::int64_t>::min();
+
+static_assert(beacon::waitable<beacon::auto_reset_event>);
+static_assert(beacon::waitable<beacon::manual_reset_event>);
+static_assert(!beacon::waitable<int>);
+
+TEST(deadline, saturating_ns_is_exact_for_ordinary_durations) {
+  EXPECT_EQ(saturating_ns(milliseconds(5)), 5'000'000);
+  EXPECT_EQ(saturating_ns(seconds(-3)), -3'000'000'000);
+  EXPECT_EQ(saturating_ns(nanoseconds(7)), 7);
+}
+
+TEST(deadline, saturating_ns_saturates_huge_durations) {
+  EXPECT_EQ(saturating_ns(hours::max()), int64_max);
+  EXPECT_EQ(saturating_ns(nanoseconds::max()), int64_max);
+  EXPECT_EQ(saturating_ns(duration<double>::max()), int64_max);
+  EXPECT_EQ(saturating_ns(duration<float, std::ratio<3600>>::max()), int64_max);
+  EXPECT_EQ(saturating_ns(hours::min()), int64_min);
+  EXPECT_EQ(saturating_ns(duration<double>(std::numeric_limits<double>::lowest())),
+            int64_min);
+  EXPECT_EQ(saturating_ns(duration<unsigned long long, std::kilo>::max()), int64_max);
+}
+
+TEST(deadline, saturating_ns_rounds_up_sub_nanosecond_parts) {
+  EXPECT_EQ(saturating_ns(duration<long long, std::pico>(1)), 1);
+  EXPECT_EQ(saturating_ns(duration<long long, std::pico>(1001)), 2);
+  EXPECT_EQ(saturating_ns(duration<double>(1e-10)), 1);
+  EXPECT_EQ(saturating_ns(duration<double, std::milli>(0.5)), 500'000);
+  EXPECT_EQ(saturating_ns(duration<double>(std::numeric_limits<double>::quiet_NaN())), 0);
+}
+
+TEST(deadline, after_huge_durations_is_never) {
+  EXPECT_TRUE(deadline::after(hours::max()).is_never());
+  EXPECT_TRUE(deadline::after(duration<double>::max()).is_never());
+  EXPECT_TRUE(deadline::after(nanoseconds::max()).is_never());
+}
+
+TEST(deadline, after_zero_or_negative_has_passed) {
+  EXPECT_TRUE(deadline::after(0s).passed());
+  EXPECT_TRUE(deadline::after(-5s).passed());
+  EXPECT_TRUE(deadline::after(hours::min()).passed());
+  EXPECT_TRUE(
+      deadline::after(duration<double>(std::numeric_limits<double>::lowest())).passed());
+}
+
+TEST(deadline, after_is_not_early) {
+  const auto before = steady_clock::now();
+  const deadline d = deadline::after(250ms);
+  EXPECT_GE(d.ns,
+            duration_cast<nanoseconds>((before + 250ms).time_since_epoch()).count());
+  EXPECT_FALSE(d.passed());
+}
+
+TEST(deadline, at_any_clock_and_any_range) {
+  EXPECT_TRUE(deadline::at(steady_clock::time_point::max()).is_never());
+  EXPECT_TRUE(deadline::at(system_clock::time_point::max()).is_never());
+  EXPECT_TRUE(deadline::at(steady_clock::time_point::min()).passed());
+  EXPECT_TRUE(deadline::at(system_clock::time_point::min()).passed());
+  // Centuries ahead in hours on the system clock: far in the future, no overflow.
+  const time_point<system_clock, hours> far{hours(24 * 365 * 900)};
+  const deadline d = deadline::at(far);
+  EXPECT_TRUE(d.is_never() || d.remaining_ns() > int64_max / 4);
+  const time_point<system_clock, hours> long_ago{hours(-24 * 365 * 900)};
+  EXPECT_TRUE(deadline::at(long_ago).passed());
+  EXPECT_TRUE(deadline::at(time_point<system_clock, duration<double>>::max()).is_never());
+}
+
+TEST(deadline, at_system_clock_maps_to_the_same_remaining_time) {
+  const deadline d = deadline::at(system_clock::now() + 10s);
+  EXPECT_GT(d.remaining_ns(), duration_cast<nanoseconds>(9s).count());
+  EXPECT_LE(d.remaining_ns(), duration_cast<nanoseconds>(10s).count());
+}
+
+TEST(deadline, wait_until_clock_rearms_until_its_clock_says_so) {
+  // A non-steady clock's deadline: each attempt times out, and the helper
+  // keeps going while the clock has not reached t.
+  int attempts = 0;
+  const auto t = system_clock::now() + 30ms;
+  const bool r = beacon::detail::wait_until_clock(t, [&](deadline d) {
+    ++attempts;
+    while (!d.passed()) {
+    }
+    return false;
+  });
+  EXPECT_FALSE(r);
+  EXPECT_GE(system_clock::now(), t);
+  EXPECT_GE(attempts, 1);
+}
+
+}  // namespace

@@ -1,0 +1,268 @@
+// Behaviour common to both events (typed over auto- and manual-reset): the
+// waitable members, time-outs, stop tokens and co_await.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <stop_token>
+#include <thread>
+#include <vector>
+
+#include "beacon/auto_reset_event.hpp"
+#include "beacon/manual_reset_event.hpp"
+#include "support/test_support.hpp"
+
+namespace {
+
+using namespace std::chrono;
+using beacon::state;
+using namespace beacon_test;
+
+// constinit globals: the constructors are constexpr, so these need no
+// dynamic initialisation and are usable from any static initialiser.
+constinit beacon::auto_reset_event global_auto{state::set};
+constinit beacon::manual_reset_event global_manual;
+
+template <class E>
+class event : public ::testing::Test {};
+using event_types =
+    ::testing::Types<beacon::auto_reset_event, beacon::manual_reset_event>;
+TYPED_TEST_SUITE(event, event_types);
+
+TYPED_TEST(event, is_one_byte) { static_assert(sizeof(TypeParam) == 1); }
+
+TEST(event, constinit_globals_work) {
+  EXPECT_TRUE(global_auto.try_wait());
+  EXPECT_FALSE(global_auto.try_wait());
+  EXPECT_FALSE(global_manual.try_wait());
+  global_manual.set();
+  EXPECT_TRUE(global_manual.try_wait());
+  global_manual.reset();
+}
+
+TYPED_TEST(event, starts_unset_by_default) {
+  TypeParam e;
+  EXPECT_FALSE(e.try_wait());
+}
+
+TYPED_TEST(event, starts_set_when_asked) {
+  TypeParam e{state::set};
+  EXPECT_TRUE(e.try_wait());
+}
+
+TYPED_TEST(event, reset_makes_it_unset) {
+  TypeParam e{state::set};
+  e.reset();
+  EXPECT_FALSE(e.try_wait());
+  e.reset();  // resetting an unset event changes nothing
+  EXPECT_FALSE(e.try_wait());
+}
+
+TYPED_TEST(event, wait_returns_at_once_when_set) {
+  TypeParam e{state::set};
+  e.wait();
+  SUCCEED();
+}
+
+TYPED_TEST(event, wait_for_times_out_no_earlier_than_asked) {
+  TypeParam e;
+  for (auto d : {1ms, 20ms}) {
+    const auto start = steady_clock::now();
+    EXPECT_FALSE(e.wait_for(d));
+    EXPECT_GE(steady_clock::now() - start, d);
+  }
+}
+
+TYPED_TEST(event, wait_for_sub_millisecond_is_not_a_try) {
+  TypeParam e;
+  const auto start = steady_clock::now();
+  EXPECT_FALSE(e.wait_for(duration<double, std::micro>(500.5)));
+  EXPECT_GE(steady_clock::now() - start, microseconds(500));
+}
+
+TYPED_TEST(event, wait_for_zero_or_negative_tries_once) {
+  TypeParam e;
+  EXPECT_FALSE(e.wait_for(0s));
+  EXPECT_FALSE(e.wait_for(-1h));
+  EXPECT_FALSE(e.wait_for(hours::min()));
+  e.set();
+  EXPECT_TRUE(e.wait_for(0s));
+  e.set();
+  EXPECT_TRUE(e.wait_for(-1h));
+}
+
+TYPED_TEST(event, wait_for_huge_durations_does_not_overflow) {
+  TypeParam e{state::set};
+  EXPECT_TRUE(e.wait_for(hours::max()));
+  e.set();
+  EXPECT_TRUE(e.wait_for(duration<double>::max()));
+  e.set();
+  EXPECT_TRUE(e.wait_for(nanoseconds::max()));
+}
+
+TYPED_TEST(event, wait_for_max_is_released_by_set) {
+  TypeParam e;
+  bool ok = false;
+  scoped_thread t([&] { ok = e.wait_for(duration<double>::max()); });
+  ASSERT_TRUE(queued_eventually(key(e), 1));
+  e.set();
+  t.join();
+  EXPECT_TRUE(ok);
+}
+
+TYPED_TEST(event, wait_until_any_clock) {
+  TypeParam e;
+  EXPECT_FALSE(e.wait_until(steady_clock::now()));
+  EXPECT_FALSE(e.wait_until(system_clock::now() - 1h));
+  EXPECT_FALSE(e.wait_until(steady_clock::time_point::min()));
+  EXPECT_FALSE(e.wait_until(time_point<system_clock, hours>::min()));
+  const auto until = system_clock::now() + 15ms;
+  EXPECT_FALSE(e.wait_until(until));
+  EXPECT_GE(system_clock::now(), until);
+  const auto until2 = steady_clock::now() + 15ms;
+  EXPECT_FALSE(e.wait_until(until2));
+  EXPECT_GE(steady_clock::now(), until2);
+  e.set();
+  EXPECT_TRUE(e.wait_until(time_point<system_clock, hours>::max()));
+  e.set();
+  EXPECT_TRUE(e.wait_until(steady_clock::time_point::min()));  // set: succeeds at once
+}
+
+TYPED_TEST(event, wait_until_far_future_is_released_by_set) {
+  TypeParam e;
+  bool ok = false;
+  const time_point<system_clock, hours> far{hours(24 * 365 * 500)};
+  scoped_thread t([&] { ok = e.wait_until(far); });
+  ASSERT_TRUE(queued_eventually(key(e), 1));
+  e.set();
+  t.join();
+  EXPECT_TRUE(ok);
+}
+
+TYPED_TEST(event, timed_out_waiter_leaves_the_queue) {
+  TypeParam e;
+  EXPECT_FALSE(e.wait_for(2ms));
+  EXPECT_EQ(beacon::parking_lot::queued(key(e)), 0u);
+  e.set();  // nobody parked: the event is simply set
+  EXPECT_TRUE(e.try_wait());
+}
+
+TYPED_TEST(event, stop_token_wait_succeeds_when_set_even_if_stopped) {
+  TypeParam e{state::set};
+  std::stop_source src;
+  src.request_stop();
+  EXPECT_TRUE(e.wait(src.get_token()));
+}
+
+TYPED_TEST(event, stop_token_wait_fails_when_already_stopped) {
+  TypeParam e;
+  std::stop_source src;
+  src.request_stop();
+  EXPECT_FALSE(e.wait(src.get_token()));
+}
+
+TYPED_TEST(event, stop_request_ends_a_blocked_wait) {
+  TypeParam e;
+  std::stop_source src;
+  int result = -1;
+  scoped_thread t([&] { result = e.wait(src.get_token()) ? 1 : 0; });
+  ASSERT_TRUE(queued_eventually(key(e), 1));
+  src.request_stop();
+  t.join();
+  EXPECT_EQ(result, 0);
+  EXPECT_EQ(beacon::parking_lot::queued(key(e)), 0u);
+  e.set();  // the event still works afterwards
+  EXPECT_TRUE(e.try_wait());
+}
+
+TYPED_TEST(event, stop_token_wait_is_released_by_set) {
+  TypeParam e;
+  std::stop_source src;
+  int result = -1;
+  scoped_thread t([&] { result = e.wait(src.get_token()) ? 1 : 0; });
+  ASSERT_TRUE(queued_eventually(key(e), 1));
+  e.set();
+  t.join();
+  EXPECT_EQ(result, 1);
+}
+
+TYPED_TEST(event, co_await_on_set_event_does_not_suspend) {
+  TypeParam e{state::set};
+  bool after = false;
+  auto coro = [&]() -> task {
+    co_await e;
+    after = true;
+  };
+  task t = coro();
+  EXPECT_TRUE(after);
+  EXPECT_TRUE(t.finished());
+}
+
+TYPED_TEST(event, co_await_resumes_on_the_setting_thread) {
+  TypeParam e;
+  std::thread::id resumed_on;
+  auto coro = [&]() -> task {
+    co_await e;
+    resumed_on = std::this_thread::get_id();
+  };
+  task t = coro();
+  EXPECT_FALSE(t.finished());
+  EXPECT_EQ(beacon::parking_lot::queued(key(e)), 1u);
+  std::thread::id setter;
+  scoped_thread s([&] {
+    setter = std::this_thread::get_id();
+    e.set();  // resumes the coroutine inline, before returning
+  });
+  s.join();
+  EXPECT_TRUE(t.finished());
+  EXPECT_EQ(resumed_on, setter);
+}
+
+TYPED_TEST(event, destroyed_coroutine_leaves_the_queue) {
+  TypeParam e;
+  auto coro = [&]() -> task { co_await e; };
+  task t = coro();
+  ASSERT_EQ(beacon::parking_lot::queued(key(e)), 1u);
+  t.destroy();
+  EXPECT_EQ(beacon::parking_lot::queued(key(e)), 0u);
+  e.set();  // nobody is waiting: the signal stays
+  EXPECT_TRUE(e.try_wait());
+}
+
+TYPED_TEST(event, coroutines_and_threads_share_one_queue) {
+  TypeParam e;
+  auto coro = [&]() -> task { co_await e; };
+  task t = coro();
+  bool thread_done = false;
+  scoped_thread th([&] {
+    e.wait();
+    thread_done = true;
+  });
+  ASSERT_TRUE(queued_eventually(key(e), 2));
+  e.set();  // auto-reset: releases the coroutine (queued first) ...
+  e.set();  // ... then the thread; manual-reset: the first released both
+  th.join();
+  EXPECT_TRUE(t.finished());
+  EXPECT_TRUE(thread_done);
+}
+
+// A chain of coroutines, each setting the next event when resumed: without
+// the parking lot's trampoline this would recurse 100 000 deep.
+TYPED_TEST(event, chained_resumption_does_not_recurse) {
+  constexpr int n = 100'000;
+  auto events = std::make_unique<TypeParam[]>(n + 1);
+  std::vector<task> tasks;
+  tasks.reserve(n);
+  auto link = [&](int i) -> task {
+    co_await events[i];
+    events[i + 1].set();
+  };
+  for (int i = 0; i < n; ++i)
+    tasks.push_back(link(i));
+  events[0].set();
+  EXPECT_TRUE(events[n].try_wait());
+  for (auto& t : tasks)
+    EXPECT_TRUE(t.finished());
+}
+
+}  // namespace

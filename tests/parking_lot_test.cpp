@@ -1,0 +1,309 @@
+// The parking lot's contract: validation, tokens both ways, FIFO, time-outs
+// with `was_last`, filters, stop tokens, and coroutine entries.
+#include "beacon/parking_lot.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <coroutine>
+#include <mutex>
+#include <vector>
+
+#include "support/test_support.hpp"
+
+namespace {
+
+namespace lot = beacon::parking_lot;
+using namespace std::chrono;
+using namespace beacon_test;
+using beacon::deadline;
+
+TEST(parking_lot, invalid_park_does_not_sleep) {
+  int key = 0;
+  bool slept = false;
+  const auto r = lot::park(
+      &key, [] { return false; }, [&] { slept = true; }, [](bool) {});
+  EXPECT_EQ(r.status, lot::park_status::invalid);
+  EXPECT_FALSE(r);
+  EXPECT_FALSE(slept);
+  EXPECT_EQ(lot::queued(&key), 0u);
+}
+
+TEST(parking_lot, before_sleep_runs_after_the_waiter_is_queued) {
+  int key = 0;
+  std::size_t seen = 0;
+  const auto r = lot::park(
+      &key, [] { return true; }, [&] { seen = lot::queued(&key); }, [](bool) {},
+      lot::default_token, deadline::after(1ms));
+  EXPECT_EQ(seen, 1u);
+  EXPECT_EQ(r.status, lot::park_status::timed_out);
+}
+
+TEST(parking_lot, unpark_one_passes_tokens_both_ways) {
+  int key = 0;
+  lot::park_result r{};
+  scoped_thread t([&] {
+    r = lot::park(
+        &key, [] { return true; }, [] {}, [](bool) {}, lot::token{42});
+  });
+  ASSERT_TRUE(queued_eventually(&key, 1));
+  lot::token seen_park_token = 0;
+  lot::unpark_filter(
+      &key,
+      [&](lot::token t) {
+        seen_park_token = t;
+        return lot::filter_op::skip;
+      },
+      [](lot::unpark_result) { return lot::default_token; });
+  EXPECT_EQ(seen_park_token, 42u);
+  lot::unpark_result seen{};
+  const auto result = lot::unpark_one(&key, [&](lot::unpark_result u) {
+    seen = u;
+    return lot::token{7};
+  });
+  t.join();
+  EXPECT_EQ(result.unparked, 1u);
+  EXPECT_EQ(seen.unparked, 1u);
+  EXPECT_FALSE(seen.have_more);
+  EXPECT_EQ(r.status, lot::park_status::unparked);
+  EXPECT_EQ(r.unpark_token, 7u);
+}
+
+TEST(parking_lot, unpark_one_callback_runs_even_with_no_waiter) {
+  int key = 0;
+  bool called = false;
+  const auto r = lot::unpark_one(&key, [&](lot::unpark_result u) {
+    called = true;
+    EXPECT_EQ(u.unparked, 0u);
+    EXPECT_FALSE(u.have_more);
+    return lot::default_token;
+  });
+  EXPECT_TRUE(called);
+  EXPECT_EQ(r.unparked, 0u);
+}
+
+TEST(parking_lot, unpark_one_is_fifo_and_reports_have_more) {
+  int key = 0;
+  constexpr int n = 3;
+  std::mutex m;
+  std::vector<int> order;
+  std::vector<scoped_thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      lot::park(&key, [] { return true; });
+      std::lock_guard g(m);
+      order.push_back(i);
+    });
+    ASSERT_TRUE(queued_eventually(&key, static_cast<std::size_t>(i + 1)));
+  }
+  for (int i = 0; i < n; ++i) {
+    const auto r = lot::unpark_one(&key);
+    EXPECT_EQ(r.unparked, 1u);
+    EXPECT_EQ(r.have_more, i + 1 < n);
+    ASSERT_TRUE(eventually([&] {
+      std::lock_guard g(m);
+      return order.size() == static_cast<std::size_t>(i + 1);
+    }));
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
+}
+
+TEST(parking_lot, addresses_do_not_interfere) {
+  int a = 0, b = 0;
+  bool woke_a = false;
+  scoped_thread t(
+      [&] { woke_a = static_cast<bool>(lot::park(&a, [] { return true; })); });
+  ASSERT_TRUE(queued_eventually(&a, 1));
+  EXPECT_EQ(lot::unpark_all(&b), 0u);
+  EXPECT_EQ(lot::queued(&a), 1u);
+  EXPECT_EQ(lot::unpark_all(&a), 1u);
+  t.join();
+  EXPECT_TRUE(woke_a);
+}
+
+TEST(parking_lot, unpark_all_wakes_everyone_with_the_token) {
+  int key = 0;
+  constexpr int n = 4;
+  std::atomic<int> got{0};
+  std::vector<scoped_thread> threads;
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back([&] {
+      const auto r = lot::park(&key, [] { return true; });
+      if (r && r.unpark_token == 9) got.fetch_add(1);
+    });
+  ASSERT_TRUE(queued_eventually(&key, n));
+  EXPECT_EQ(lot::unpark_all(&key, 9), static_cast<std::size_t>(n));
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(got.load(), n);
+}
+
+TEST(parking_lot, unpark_filter_skips_and_stops) {
+  int key = 0;
+  std::vector<lot::park_result> results(4);
+  std::vector<scoped_thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = lot::park(
+          &key, [] { return true; }, [] {}, [](bool) {}, lot::token(i),
+          deadline::after(patience));
+    });
+    ASSERT_TRUE(queued_eventually(&key, static_cast<std::size_t>(i + 1)));
+  }
+  // Wake 0, skip 1, wake 2, stop at 3.
+  const auto r = lot::unpark_filter(
+      &key,
+      [](lot::token t) {
+        if (t == 1) return lot::filter_op::skip;
+        if (t == 3) return lot::filter_op::stop;
+        return lot::filter_op::unpark;
+      },
+      [](lot::unpark_result u) {
+        EXPECT_EQ(u.unparked, 2u);
+        EXPECT_TRUE(u.have_more);
+        return lot::token{5};
+      });
+  EXPECT_EQ(r.unparked, 2u);
+  ASSERT_TRUE(queued_eventually(&key, 2));
+  EXPECT_EQ(lot::unpark_all(&key, 6), 2u);
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(results[0].unpark_token, 5u);
+  EXPECT_EQ(results[2].unpark_token, 5u);
+  EXPECT_EQ(results[1].unpark_token, 6u);
+  EXPECT_EQ(results[3].unpark_token, 6u);
+}
+
+TEST(parking_lot, time_out_reports_whether_it_was_the_last_waiter) {
+  int key = 0;
+  // A long waiter stays queued while a short one times out: not the last.
+  scoped_thread longer([&] { lot::park(&key, [] { return true; }); });
+  ASSERT_TRUE(queued_eventually(&key, 1));
+  int last = -1;
+  auto r = lot::park(
+      &key, [] { return true; }, [] {}, [&](bool was_last) { last = was_last; },
+      lot::default_token, deadline::after(2ms));
+  EXPECT_EQ(r.status, lot::park_status::timed_out);
+  EXPECT_EQ(last, 0);
+  lot::unpark_all(&key);
+  longer.join();
+  r = lot::park(
+      &key, [] { return true; }, [] {}, [&](bool was_last) { last = was_last; },
+      lot::default_token, deadline::after(1ms));
+  EXPECT_EQ(r.status, lot::park_status::timed_out);
+  EXPECT_EQ(last, 1);
+}
+
+TEST(parking_lot, past_deadline_times_out_at_once) {
+  int key = 0;
+  bool timed_out = false;
+  const auto r = lot::park(
+      &key, [] { return true; }, [] {}, [&](bool) { timed_out = true; },
+      lot::default_token, deadline::after(-1s));
+  EXPECT_EQ(r.status, lot::park_status::timed_out);
+  EXPECT_TRUE(timed_out);
+  EXPECT_EQ(lot::queued(&key), 0u);
+}
+
+TEST(parking_lot, stop_request_ends_the_park) {
+  int key = 0;
+  std::stop_source src;
+  lot::park_result r{};
+  bool removed = false;
+  scoped_thread t([&] {
+    const std::stop_token st = src.get_token();
+    r = lot::park(
+        &key, [] { return true; }, [] {}, [&](bool) { removed = true; },
+        lot::default_token, deadline::never(), &st);
+  });
+  ASSERT_TRUE(queued_eventually(&key, 1));
+  src.request_stop();
+  t.join();
+  EXPECT_EQ(r.status, lot::park_status::stopped);
+  EXPECT_TRUE(removed);
+  EXPECT_EQ(lot::queued(&key), 0u);
+}
+
+TEST(parking_lot, stop_already_requested_returns_at_once) {
+  int key = 0;
+  std::stop_source src;
+  src.request_stop();
+  const std::stop_token st = src.get_token();
+  const auto r = lot::park(
+      &key, [] { return true; }, [] {}, [](bool) {}, lot::default_token,
+      deadline::never(), &st);
+  EXPECT_EQ(r.status, lot::park_status::stopped);
+}
+
+// A minimal awaiter on the public API: parks the coroutine on `key`.
+struct park_awaiter {
+  const void* key;
+  lot::waiter entry;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    return lot::park_async(
+        key, [] { return true; }, entry, h);
+  }
+  lot::token await_resume() const noexcept { return entry.unpark_token(); }
+  ~park_awaiter() {
+    lot::cancel(entry, [](bool) {});
+  }
+};
+
+TEST(parking_lot, coroutine_entries_receive_the_unpark_token) {
+  int key = 0;
+  lot::token got = 0;
+  auto coro = [&]() -> task { got = co_await park_awaiter{&key, {}}; };
+  task t = coro();
+  EXPECT_EQ(lot::queued(&key), 1u);
+  EXPECT_EQ(lot::unpark_all(&key, 77), 1u);
+  EXPECT_TRUE(t.finished());
+  EXPECT_EQ(got, 77u);
+}
+
+TEST(parking_lot, cancel_removes_a_queued_coroutine) {
+  int key = 0;
+  bool was_last = false;
+  auto coro = [&]() -> task { co_await park_awaiter{&key, {}}; };
+  task t = coro();
+  EXPECT_EQ(lot::queued(&key), 1u);
+  t.destroy();  // ~park_awaiter cancels
+  EXPECT_EQ(lot::queued(&key), 0u);
+  lot::waiter never_queued;
+  EXPECT_FALSE(lot::cancel(never_queued, [&](bool l) { was_last = l; }));
+  EXPECT_FALSE(was_last);
+}
+
+TEST(parking_lot, many_threads_nothing_lost) {
+  // Each waiter parks once with a bounded deadline; the unparker wakes them
+  // one by one. Every park ends unparked: no wake-up is lost or doubled.
+  int key = 0;
+  constexpr int n = 8, rounds = 200;
+  std::atomic<int> unparked{0}, timed_out{0};
+  std::vector<scoped_thread> threads;
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back([&] {
+      for (int k = 0; k < rounds; ++k) {
+        const auto r = lot::park(
+            &key, [] { return true; }, [] {}, [](bool) {}, lot::default_token,
+            deadline::after(patience));
+        (r ? unparked : timed_out).fetch_add(1);
+      }
+    });
+  int woken = 0;
+  while (woken < n * rounds) {
+    if (lot::unpark_one(&key).unparked)
+      ++woken;
+    else
+      std::this_thread::yield();
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(unparked.load(), n * rounds);
+  EXPECT_EQ(timed_out.load(), 0);
+}
+
+}  // namespace

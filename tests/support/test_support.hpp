@@ -1,0 +1,104 @@
+// Test support: a minimal coroutine task, and bounded waits so that a bug
+// makes a test fail instead of hanging. Nothing here sleeps to synchronize:
+// tests wait for an observable condition (e.g. a thread being queued in the
+// parking lot), with a time limit.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <coroutine>
+#include <exception>
+#include <thread>
+
+#include "beacon/parking_lot.hpp"
+
+namespace beacon_test {
+
+using namespace std::chrono_literals;
+
+// Generous: only a broken primitive takes this long.
+inline constexpr auto patience = 20s;
+
+// Polls `cond` (yielding) until it holds or `limit` passes; returns whether it held.
+template <class Cond>
+bool eventually(Cond&& cond, std::chrono::nanoseconds limit = patience) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+// Waits until `n` waiters are queued in the parking lot on `address`.
+inline bool queued_eventually(const void* address, std::size_t n) {
+  return eventually([&] { return beacon::parking_lot::queued(address) == n; });
+}
+
+// The key an event's waiters are queued on: its (only) byte.
+template <class E>
+const void* key(const E& e) {
+  return static_cast<const void*>(&e);
+}
+
+// A coroutine that starts at once and can be observed from other threads:
+// `finished()` becomes true after the body ran to its end (the frame is then
+// suspended at its final point and safe to destroy).
+class task {
+ public:
+  struct promise_type {
+    std::atomic<bool> finished{false};
+    task get_return_object() {
+      return task{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    auto final_suspend() noexcept {
+      struct final_awaiter {
+        bool await_ready() noexcept { return false; }
+        void await_suspend(std::coroutine_handle<promise_type> h) noexcept {
+          h.promise().finished.store(true, std::memory_order_release);
+        }
+        void await_resume() noexcept {}
+      };
+      return final_awaiter{};
+    }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+
+  task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  task& operator=(task&&) = delete;
+  ~task() {
+    if (h_) h_.destroy();
+  }
+  bool finished() const { return h_.promise().finished.load(std::memory_order_acquire); }
+  // Destroys the coroutine now (suspended or finished).
+  void destroy() {
+    h_.destroy();
+    h_ = {};
+  }
+
+ private:
+  explicit task(std::coroutine_handle<promise_type> h) : h_(h) {}
+  std::coroutine_handle<promise_type> h_;
+};
+
+// Joins on destruction, so a failed ASSERT cannot leave a joinable thread.
+class scoped_thread {
+ public:
+  template <class F>
+  explicit scoped_thread(F&& f) : t_(std::forward<F>(f)) {}
+  scoped_thread(scoped_thread&&) = default;
+  ~scoped_thread() {
+    if (t_.joinable()) t_.join();
+  }
+  void join() { t_.join(); }
+  std::thread::id get_id() const { return t_.get_id(); }
+
+ private:
+  std::thread t_;
+};
+
+}  // namespace beacon_test
