@@ -34,7 +34,8 @@ struct candidate {
 template <class F>
 double ns_per_op(long ops, F&& fn) {
   const auto start = std::chrono::steady_clock::now();
-  for (long i = 0; i < ops; ++i) fn();
+  for (long i = 0; i < ops; ++i)
+    fn();
   const auto stop = std::chrono::steady_clock::now();
   return std::chrono::duration<double, std::nano>(stop - start).count() /
          static_cast<double>(ops);
@@ -78,8 +79,10 @@ inline int usable_cpus() {
 
 class report {
  public:
-  explicit report(std::string title, int reps = 7) : title_(std::move(title)), reps_(reps) {
-    if (const char* r = std::getenv("BEACON_BENCH_REPS")) reps_ = std::max(1, std::atoi(r));
+  explicit report(std::string title, int reps = 7)
+      : title_(std::move(title)), reps_(reps) {
+    if (const char* r = std::getenv("BEACON_BENCH_REPS"))
+      reps_ = std::max(1, std::atoi(r));
     std::printf("\n== %s (median of %d interleaved runs, ns/op; ratio = beacon / peer)\n",
                 title_.c_str(), reps_);
   }
@@ -89,19 +92,23 @@ class report {
   void scenario(const std::string& name, const std::vector<candidate>& cands) {
     std::vector<std::vector<double>> samples(cands.size());
     for (int r = 0; r < reps_; ++r)
-      for (std::size_t i = 0; i < cands.size(); ++i) samples[i].push_back(cands[i].run());
+      for (std::size_t i = 0; i < cands.size(); ++i)
+        samples[i].push_back(cands[i].run());
     std::vector<double> med;
     for (auto& s : samples) {
       std::sort(s.begin(), s.end());
       med.push_back(s[s.size() / 2]);
     }
+    int width = 36;  // the names' column: as wide as the longest name
+    for (const auto& c : cands)
+      width = std::max(width, static_cast<int>(c.name.size()));
     std::printf("%-44s\n", name.c_str());
     for (std::size_t i = 0; i < cands.size(); ++i) {
       if (i == 0)
-        std::printf("    %-36s %12.1f\n", cands[i].name.c_str(), med[i]);
+        std::printf("    %-*s %12.1f\n", width, cands[i].name.c_str(), med[i]);
       else
-        std::printf("    %-36s %12.1f   beacon/peer = %.3f\n", cands[i].name.c_str(), med[i],
-                    med[0] / med[i]);
+        std::printf("    %-*s %12.1f   beacon/peer = %.3f\n", width,
+                    cands[i].name.c_str(), med[i], med[0] / med[i]);
       emit_json(name, cands[i].name, med[i], i == 0 ? 1.0 : med[0] / med[i]);
     }
     std::fflush(stdout);
@@ -113,10 +120,11 @@ class report {
     const char* path = std::getenv("BEACON_BENCH_JSON");
     if (!path) return;
     if (FILE* f = std::fopen(path, "a")) {
-      std::fprintf(f,
-                   "{\"report\":\"%s\",\"scenario\":\"%s\",\"impl\":\"%s\",\"median_ns\":%.3f,"
-                   "\"beacon_over_impl\":%.4f,\"cpus\":%d}\n",
-                   title_.c_str(), scenario.c_str(), impl.c_str(), ns, ratio, usable_cpus());
+      std::fprintf(
+          f,
+          "{\"report\":\"%s\",\"scenario\":\"%s\",\"impl\":\"%s\",\"median_ns\":%.3f,"
+          "\"beacon_over_impl\":%.4f,\"cpus\":%d}\n",
+          title_.c_str(), scenario.c_str(), impl.c_str(), ns, ratio, usable_cpus());
       std::fclose(f);
     }
   }

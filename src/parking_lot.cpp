@@ -53,7 +53,7 @@ class bucket_lock {
       if (!locked_.load(std::memory_order_relaxed) &&
           !locked_.exchange(true, std::memory_order_acquire))  // A
         return;
-      if (spins < 64 && platform::spinning_useful())
+      if (spins < 64 && platform::multi_cpu())
         platform::cpu_relax();
       else
         std::this_thread::yield();

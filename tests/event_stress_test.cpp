@@ -104,7 +104,7 @@ TEST(event_stress, auto_reset_signal_survives_racing_time_outs) {
   std::atomic<bool> done{false};
   std::vector<scoped_thread> threads;
   for (int w = 0; w < waiters; ++w)
-    threads.emplace_back([&] {
+    threads.emplace_back([&, w] {
       while (!done.load()) {
         if (ev.wait_for(microseconds(w * 20))) successes.fetch_add(1);
       }

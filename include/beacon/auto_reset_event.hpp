@@ -34,6 +34,7 @@ struct auto_reset_core {
 
   bool try_acquire() noexcept {
     value_type s = bits.load(std::memory_order_relaxed);
+    if (!(s & set_bit)) return false;  // unset: one load, no branch taken out of line
     while (s & set_bit) {
       // Acquire pairs with the release in set() (E).
       if (bits.compare_exchange_weak(s, static_cast<value_type>(s & ~set_bit),

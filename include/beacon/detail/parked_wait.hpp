@@ -36,21 +36,30 @@
 
 namespace beacon::detail {
 
-// Spin iterations (each a pause instruction, ~40-140 cycles) before parking.
-// Chosen with bench/event_bench's cross-core and same-core ping-pong: long
-// enough to cover a cross-core round trip, far shorter than a futex sleep and
-// wake; and zero whenever the calling thread can only use one CPU, where
-// spinning would only delay the thread it waits for.
-inline constexpr unsigned spin_iterations = 128;
+// The longest a waiter spins before parking, in nanoseconds: long enough
+// to outlast a futex wake-up of the partner thread (a few microseconds here,
+// so that a ping-pong that fell asleep once finds its way back to spinning),
+// far shorter than a scheduler time slice. Adaptive per thread (see
+// platform::spin_budget_ns), so it is spent only where spinning succeeds.
+// Chosen with bench/event_bench (cross-core and same-core ping-pong).
+inline constexpr std::int64_t max_spin_ns = 20'000;
 
 // Calls `ready()` in a short spin; true as soon as it returns true.
 template <class Ready>
 bool spin_until(Ready&& ready) noexcept {
-  if (!platform::spinning_useful()) return false;
-  for (unsigned i = 0; i < spin_iterations; ++i) {
-    platform::cpu_relax();
-    if (ready()) return true;
-  }
+  const std::int64_t budget = platform::spin_budget_ns();
+  if (budget <= 0) return false;
+  const std::int64_t until = deadline::now().ns + budget;
+  do {
+    for (int i = 0; i < 16; ++i) {  // read the clock (~20 ns) once per 16 pauses
+      platform::cpu_relax();
+      if (ready()) {
+        platform::spin_feedback(true);
+        return true;
+      }
+    }
+  } while (deadline::now().ns < until);
+  platform::spin_feedback(false);
   return false;
 }
 

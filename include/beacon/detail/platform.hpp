@@ -35,11 +35,20 @@ bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
 void wake_one(const std::atomic<std::uint32_t>& word) noexcept;
 void wake_all(const std::atomic<std::uint32_t>& word) noexcept;
 
-// Whether a thread that waits for another thread should spin before it
-// blocks: only when the calling thread may run on more than one CPU, so that
-// the thread it waits for can run meanwhile. Cached per thread, refreshed
-// every few hundred calls so a later change of affinity is seen.
-bool spinning_useful() noexcept;
+// Whether this machine has more than one CPU online: on one CPU no other
+// thread can make progress while we spin, so nothing in beacon spins there.
+bool multi_cpu() noexcept;
+
+// The adaptive spin policy, per thread (after glibc's adaptive mutexes and
+// WebKit's spin-then-park): how long, in nanoseconds, the calling thread
+// should spin before it parks (0: do not spin), and the outcome of that spin.
+// A spin that succeeds restores the full budget; one that fails shrinks it
+// to a quarter, down to zero, after which only an occasional short probe is
+// made. So a thread whose partner answers from another core keeps spinning,
+// and a thread whose partner needs the same CPU (same-core ping-pong,
+// oversubscription) stops wasting its time slice after a few waits.
+std::int64_t spin_budget_ns() noexcept;
+void spin_feedback(bool succeeded) noexcept;
 
 // The processor's spin-loop hint.
 inline void cpu_relax() noexcept {

@@ -1,0 +1,201 @@
+// wait_context<Token>: waits on many descriptors at once (os_events, sockets,
+// pipes, other wait_contexts) and reports which are ready, each with the
+// caller's token. A thin layer over Linux epoll, after crosvm's
+// base::WaitContext, with an idempotent remove and a result buffer that grows
+// with the number of registered descriptors.
+//
+// Linux only. The system calls live in src/platform/wait_context_linux.cpp.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "beacon/detail/deadline.hpp"
+#include "beacon/os_event.hpp"
+
+namespace beacon {
+
+// What to wait for on a descriptor. Hang-up and error are always reported,
+// also for `none`.
+enum class io_interest { none, read, write, read_write };
+
+// One ready descriptor, as reported by wait_context<Token>::wait().
+template <class Token>
+struct triggered {
+  Token token;    // as given to add() / modify()
+  bool readable;  // EPOLLIN: data, EOF, or a signalled os_event
+  bool writable;  // EPOLLOUT
+  bool hungup;    // EPOLLHUP or EPOLLRDHUP: the peer closed (its side)
+  bool error;     // EPOLLERR
+};
+
+namespace detail {
+
+// The non-template core of wait_context: an epoll set whose tokens are 64
+// bits. Thread-safe: add/modify/remove from any thread, also while one
+// thread waits; wait() from one thread at a time.
+class epoll_set {
+ public:
+  struct ready {
+    std::uint64_t token;
+    bool readable, writable, hungup, error;
+  };
+
+  epoll_set();  // throws std::system_error
+  ~epoll_set();
+  epoll_set(epoll_set&&) noexcept;
+  epoll_set& operator=(epoll_set&&) noexcept;
+
+  void add(int fd, io_interest interest, std::uint64_t token);
+  void modify(int fd, io_interest interest, std::uint64_t token);
+  void remove(int fd);
+  // Blocks until a registered descriptor is ready or `d` passes; returns the
+  // ready ones (empty: timed out), valid until the next wait() or
+  // destruction.
+  std::span<const ready> wait(deadline d);
+  int native_handle() const noexcept;
+
+ private:
+  struct state;                   // epoll descriptor, registration count, buffers
+  std::unique_ptr<state> state_;  // null when moved-from
+};
+
+}  // namespace detail
+
+// An epoll set: register descriptors with a token each, then wait for some of
+// them to become ready.
+//
+// Contract:
+//  * `Token` is any trivially copyable type of at most 8 bytes (an index, an
+//    enum, a pointer, a small struct); it is stored in the epoll entry.
+//  * Level-triggered: wait() reports every ready descriptor and consumes
+//    nothing. In particular it does not consume an os_event's signal: after
+//    wait() reports an os_event readable, call its try_wait() (not wait():
+//    another thread or process may have consumed the signal meanwhile, and
+//    try_wait() then says false instead of blocking). An unconsumed
+//    signalled os_event is reported again by the next wait().
+//  * add() of a descriptor already registered, of a bad descriptor (-1,
+//    closed, or of a kind epoll cannot watch) throws std::system_error;
+//    modify() of one not registered throws; remove() of one not registered
+//    (never added, removed already, closed) does nothing.
+//  * wait(), wait_for(d), wait_until(t) return the ready descriptors as a
+//    span that stays valid until the next wait or the context's destruction;
+//    empty on time-out. Timed waits follow beacon's deadline rules (any
+//    clock, no overflow, round up, EINTR retried against an absolute
+//    deadline). The internal buffer grows with the number registered, so one
+//    wait reports every ready descriptor (up to 2^20 at once; more are
+//    reported by the following waits).
+//  * Thread safety: add/modify/remove may be called from any thread, also
+//    while another thread waits (the waiter sees the change in its current
+//    wait or the next one). Call the wait members from one thread at a time:
+//    they share the result buffer.
+//  * native_handle() is the epoll descriptor (close-on-exec). It is readable
+//    while some registered descriptor is ready, so a context can be
+//    registered in another wait_context or in any event loop.
+//
+// Memory ordering: a signal() on a registered os_event happens-before the
+// wait() that reports it (through the kernel's locks), and so before the
+// try_wait() that then consumes it.
+//
+// Lifetime: a descriptor must be removed before it is closed if it may be
+// added again or if the caller needs remove() to keep an exact count; epoll
+// itself drops an entry once every descriptor of its open file description is
+// closed. Destroying the context closes the epoll descriptor; registered
+// descriptors stay open and the caller's. A moved-from context has
+// native_handle() == -1 and its other members throw std::system_error(EBADF).
+//
+// Example:
+// @code
+//   enum class source : std::uint8_t { stop, job };
+//   beacon::wait_context<source> ctx;
+//   ctx.add(stop_event, source::stop);
+//   ctx.add(job_event, source::job);
+//   for (;;)
+//     for (const auto& t : ctx.wait()) {
+//       if (t.token == source::stop) return;
+//       if (job_event.try_wait()) run_jobs();
+//     }
+// @endcode
+template <class Token>
+class wait_context {
+  static_assert(std::is_trivially_copyable_v<Token>,
+                "wait_context<Token>: Token must be trivially copyable");
+  static_assert(sizeof(Token) <= sizeof(std::uint64_t),
+                "wait_context<Token>: Token must fit in 8 bytes (epoll_data)");
+
+ public:
+  wait_context() = default;  // creates the epoll descriptor; may throw
+  wait_context(wait_context&&) noexcept = default;
+  wait_context& operator=(wait_context&&) noexcept = default;
+  wait_context(const wait_context&) = delete;
+  wait_context& operator=(const wait_context&) = delete;
+
+  // Registers `event` for readability (= signalled).
+  void add(const os_event& event, Token token) {
+    set_.add(event.native_handle(), io_interest::read, bits(token));
+  }
+  void add(int fd, io_interest interest, Token token) {
+    set_.add(fd, interest, bits(token));
+  }
+  void modify(int fd, io_interest interest, Token token) {
+    set_.modify(fd, interest, bits(token));
+  }
+  void remove(int fd) { set_.remove(fd); }
+  void remove(const os_event& event) { set_.remove(event.native_handle()); }
+
+  std::span<const triggered<Token>> wait() {
+    return convert(set_.wait(deadline::never()));
+  }
+  template <class Rep, class Period>
+  std::span<const triggered<Token>> wait_for(
+      const std::chrono::duration<Rep, Period>& d) {
+    return convert(set_.wait(deadline::after(d)));
+  }
+  template <class Clock, class Duration>
+  std::span<const triggered<Token>> wait_until(
+      const std::chrono::time_point<Clock, Duration>& t) {
+    auto r = set_.wait(deadline::at(t));
+    if constexpr (!std::is_same_v<Clock, std::chrono::steady_clock>) {
+      // Another clock may have jumped relative to the steady one: a time-out
+      // counts only once that clock says `t` has passed.
+      while (r.empty() && Clock::now() < t)
+        r = set_.wait(deadline::at(t));
+    }
+    return convert(r);
+  }
+
+  int native_handle() const noexcept { return set_.native_handle(); }
+
+ private:
+  static std::uint64_t bits(const Token& token) noexcept {
+    std::uint64_t b = 0;
+    std::memcpy(&b, &token, sizeof token);
+    return b;
+  }
+
+  static Token token_of(std::uint64_t b) noexcept {
+    // Token need not be default-constructible: memcpy into raw storage
+    // creates it (trivially copyable types are implicit-lifetime types).
+    alignas(Token) unsigned char raw[sizeof(Token)];
+    std::memcpy(raw, &b, sizeof(Token));
+    return *std::launder(reinterpret_cast<Token*>(raw));
+  }
+
+  std::span<const triggered<Token>> convert(std::span<const detail::epoll_set::ready> r) {
+    out_.clear();  // keeps the capacity: allocates only past every earlier count
+    for (const auto& e : r)
+      out_.push_back({token_of(e.token), e.readable, e.writable, e.hungup, e.error});
+    return {out_.data(), out_.size()};
+  }
+
+  detail::epoll_set set_;
+  std::vector<triggered<Token>> out_;  // the span returned by the last wait
+};
+
+}  // namespace beacon

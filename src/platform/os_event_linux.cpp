@@ -1,0 +1,234 @@
+// os_event on Linux: an eventfd in counter mode, close-on-exec and
+// non-blocking. See include/beacon/os_event.hpp for the contract.
+//
+// Why non-blocking with poll(): with a blocking descriptor the usual
+// "poll, then read" pattern hangs a waiter whose poll saw a signal that
+// another waiter then consumed. Here every read is non-blocking; a waiter
+// that loses the race gets EAGAIN and polls again, so only poll() ever
+// blocks, and poll() returns as soon as the counter is non-zero for anyone.
+#include "beacon/os_event.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <system_error>
+
+namespace beacon {
+
+namespace {
+
+[[noreturn]] void throw_errno(int err, const char* what) {
+  throw std::system_error(err, std::system_category(), what);
+}
+
+int checked(int fd, const char* what) {
+  // poll() ignores negative descriptors, so a moved-from event would wait
+  // forever instead of failing: reject -1 before any system call.
+  if (fd < 0) throw_errno(EBADF, what);
+  return fd;
+}
+
+// Reads (and so zeroes) the counter without blocking. True if it was
+// non-zero, false if it was zero (EAGAIN: unsignalled, or another waiter
+// consumed it first).
+bool try_consume(int fd, const char* what) {
+  std::uint64_t value;
+  for (;;) {
+    const ssize_t n = ::read(fd, &value, sizeof value);
+    if (n == static_cast<ssize_t>(sizeof value)) return true;
+    if (n >= 0) throw_errno(EIO, what);  // an eventfd always reads 8 bytes
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return false;
+    throw_errno(errno, what);
+  }
+}
+
+// 0 if `fd` is an open eventfd, else the errno value that says why not.
+// /proc/self/fd/N links to "anon_inode:[eventfd]" for an eventfd; no system
+// call short of /proc tells eventfd from timerfd, signalfd or epoll.
+int eventfd_check(int fd) {
+  if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) return EBADF;
+  char path[48];
+  std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  char target[64];
+  const ssize_t n = ::readlink(path, target, sizeof target - 1);
+  if (n < 0) return errno == ENOENT ? ENOTSUP : errno;  // fd is open: /proc is missing
+  static constexpr char expected[] = "anon_inode:[eventfd]";
+  if (static_cast<std::size_t>(n) != sizeof expected - 1 ||
+      std::memcmp(target, expected, sizeof expected - 1) != 0)
+    return EINVAL;
+  return 0;
+}
+
+void close_quietly(int fd) noexcept {
+  // Linux closes the descriptor even when close() reports EINTR; retrying
+  // could close a descriptor another thread just opened.
+  if (fd >= 0) (void)::close(fd);
+}
+
+}  // namespace
+
+os_event::os_event() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (fd_ < 0) throw_errno(errno, "beacon::os_event: eventfd");
+}
+
+os_event::~os_event() { close_quietly(fd_); }
+
+os_event& os_event::operator=(os_event&& other) noexcept {
+  if (this != &other) {
+    close_quietly(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+void os_event::signal() const {
+  const int fd = checked(fd_, "beacon::os_event::signal");
+  const std::uint64_t one = 1;
+  for (;;) {
+    const ssize_t n = ::write(fd, &one, sizeof one);
+    if (n == static_cast<ssize_t>(sizeof one)) return;
+    if (n >= 0) throw_errno(EIO, "beacon::os_event::signal");
+    if (errno == EINTR) continue;
+    // EAGAIN: adding 1 would pass the counter's maximum, so it is non-zero,
+    // i.e. the event is already signalled: the signal has its effect.
+    if (errno == EAGAIN) return;
+    throw_errno(errno, "beacon::os_event::signal");
+  }
+}
+
+bool os_event::try_wait() const {
+  return try_consume(checked(fd_, "beacon::os_event::try_wait"), "beacon::os_event::try_wait");
+}
+
+void os_event::reset() const {
+  (void)try_consume(checked(fd_, "beacon::os_event::reset"), "beacon::os_event::reset");
+}
+
+bool os_event::wait_deadline(deadline d) const {
+  static constexpr const char* what = "beacon::os_event::wait";
+  const int fd = checked(fd_, what);
+  for (;;) {
+    timespec ts{};
+    const timespec* timeout = nullptr;  // null: no time limit
+    if (!d.is_never()) {
+      // Recomputed from the absolute deadline on every round, so EINTR and
+      // lost races never extend the wait.
+      const std::int64_t left = d.remaining_ns();
+      if (left == 0) return try_consume(fd, what);  // passed: one last look
+      ts.tv_sec = static_cast<time_t>(left / 1'000'000'000);
+      ts.tv_nsec = static_cast<long>(left % 1'000'000'000);
+      timeout = &ts;
+    }
+    pollfd p{fd, POLLIN, 0};
+    const int r = ::ppoll(&p, 1, timeout, nullptr);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(errno, what);
+    }
+    // r == 0: the kernel's timer expired; the loop re-checks our clock, so a
+    // timer that fires a little early cannot make us return false early.
+    if (r == 0) continue;
+    if (p.revents & POLLNVAL) throw_errno(EBADF, what);
+    if (try_consume(fd, what)) return true;
+    // EAGAIN: another waiter consumed the signal between our poll and read.
+  }
+}
+
+os_event os_event::try_clone() const {
+  const int fd = checked(fd_, "beacon::os_event::try_clone");
+  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) throw_errno(errno, "beacon::os_event::try_clone");
+  return os_event(adopt_t{}, copy);
+}
+
+os_event os_event::from_native_handle(int fd) {
+  static constexpr const char* what = "beacon::os_event::from_native_handle";
+  if (const int err = eventfd_check(fd)) throw_errno(err, what);
+  // Read both flag sets before changing either, so a failure leaves `fd`
+  // as it was.
+  const int fd_flags = ::fcntl(fd, F_GETFD);
+  const int fl_flags = fd_flags < 0 ? -1 : ::fcntl(fd, F_GETFL);
+  if (fd_flags < 0 || fl_flags < 0) throw_errno(errno, what);
+  if (!(fd_flags & FD_CLOEXEC) && ::fcntl(fd, F_SETFD, fd_flags | FD_CLOEXEC) < 0)
+    throw_errno(errno, what);
+  if (!(fl_flags & O_NONBLOCK) && ::fcntl(fd, F_SETFL, fl_flags | O_NONBLOCK) < 0) {
+    const int err = errno;
+    (void)::fcntl(fd, F_SETFD, fd_flags);  // put close-on-exec back as it was
+    throw_errno(err, what);
+  }
+  return os_event(adopt_t{}, fd);
+}
+
+void send_os_event(int unix_socket, const os_event& event) {
+  static constexpr const char* what = "beacon::send_os_event";
+  const int fd = checked(event.native_handle(), what);
+  char byte = 'e';  // stream sockets drop ancillary data sent without data
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  for (;;) {
+    const ssize_t n = ::sendmsg(unix_socket, &msg, MSG_NOSIGNAL);
+    if (n == 1) return;
+    if (n < 0 && errno == EINTR) continue;  // nothing was sent: send again
+    throw_errno(n < 0 ? errno : EIO, what);
+  }
+}
+
+os_event receive_os_event(int unix_socket) {
+  static constexpr const char* what = "beacon::receive_os_event";
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    // MSG_CMSG_CLOEXEC: the descriptor is close-on-exec from the moment it
+    // is installed, so a concurrent fork+exec elsewhere cannot leak it.
+    n = ::recvmsg(unix_socket, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) throw_errno(errno, what);
+  int fd = -1;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    // The buffer holds one descriptor; more sent at once are dropped by the
+    // kernel (MSG_CTRUNC) and never reach this process.
+    if (c->cmsg_len >= CMSG_LEN(sizeof(int))) std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  }
+  if (fd < 0) throw_errno(n == 0 ? ECONNRESET : EBADMSG, what);
+  if (const int err = eventfd_check(fd)) {
+    close_quietly(fd);  // ours now, and useless: do not leak it
+    throw_errno(err, what);
+  }
+  // Our own events are already non-blocking; a foreign eventfd is made so.
+  const int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0 || (!(fl & O_NONBLOCK) && ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
+    const int err = errno;
+    close_quietly(fd);
+    throw_errno(err, what);
+  }
+  return os_event(os_event::adopt_t{}, fd);
+}
+
+}  // namespace beacon
