@@ -2,6 +2,8 @@
 #pragma once
 
 #include "beacon/auto_reset_event.hpp"
+#include "beacon/countdown_event.hpp"
 #include "beacon/manual_reset_event.hpp"
 #include "beacon/parking_lot.hpp"
+#include "beacon/semaphore.hpp"
 #include "beacon/waitable.hpp"

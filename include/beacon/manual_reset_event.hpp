@@ -38,15 +38,8 @@ struct manual_reset_core {
     // G: release pairs with F. An RMW even when already set, so that this
     // caller's writes are published too.
     if (!(bits.fetch_or(set_bit, std::memory_order_release) & parked_bit)) return;
-    // Wake everyone queued now, clearing parked_bit under the queue lock. A
-    // waiter that validates after this sees set_bit (or, after a reset(),
-    // sets parked_bit afresh), so none is stranded.
-    parking_lot::unpark_filter(
-        &bits, [](parking_lot::token) { return parking_lot::filter_op::unpark; },
-        [this](parking_lot::unpark_result) {
-          bits.fetch_and(static_cast<value_type>(~parked_bit), std::memory_order_relaxed);
-          return parking_lot::default_token;
-        });
+    // Wake everyone queued now, clearing parked_bit under the queue lock.
+    wake_all_parked(*this);
   }
 
   void reset() noexcept {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <stop_token>
+#include <type_traits>
 
 #include "beacon/detail/parked_wait.hpp"
 
@@ -42,7 +43,9 @@ class bool_waitable {
 
  protected:
   template <class... Init>
-  constexpr explicit bool_waitable(Init... init) noexcept : core_(init...) {}
+  constexpr explicit bool_waitable(Init... init) noexcept(
+      std::is_nothrow_constructible_v<Core, Init...>)
+      : core_(init...) {}
   ~bool_waitable() = default;
 
   Core core_;

@@ -87,6 +87,22 @@ void leave(P& p, bool was_last) noexcept {
                        std::memory_order_relaxed);
 }
 
+// Wakes every waiter queued on p and clears parked_bit under the queue lock,
+// for broadcast primitives (manual-reset set, countdown reaching zero). Call
+// it after publishing the ready state: a waiter that validates afterwards
+// sees it and does not park, and one that parks after a later un-readying
+// (reset, increment) sets parked_bit afresh, so nobody is stranded.
+template <class P>
+void wake_all_parked(P& p) noexcept {
+  parking_lot::unpark_filter(
+      &p.word(), [](parking_lot::token) { return parking_lot::filter_op::unpark; },
+      [&p](parking_lot::unpark_result) {
+        p.word().fetch_and(static_cast<typename P::value_type>(~P::parked_bit),
+                           std::memory_order_relaxed);
+        return parking_lot::default_token;
+      });
+}
+
 // Blocks until p.try_acquire() succeeds, `until` passes or `*stop` is
 // requested. Call it after a failed fast path.
 template <class P>

@@ -1,0 +1,210 @@
+// semaphore: bounded capacity, RAII permits, FIFO hand-off.
+#include "beacon/semaphore.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <vector>
+
+#include "support/test_support.hpp"
+
+namespace {
+
+using namespace std::chrono;
+using beacon::semaphore;
+using beacon::semaphore_guard;
+using namespace beacon_test;
+
+TEST(semaphore, is_at_most_sixteen_bytes) { static_assert(sizeof(semaphore) <= 16); }
+
+TEST(semaphore, constructor_validates) {
+  EXPECT_THROW(semaphore(3, 2), std::invalid_argument);
+  EXPECT_THROW(semaphore(0, semaphore::max_supported() + std::size_t{1}),
+               std::invalid_argument);
+  semaphore s(2, 5);
+  EXPECT_EQ(s.count(), 2u);
+  EXPECT_EQ(s.max(), 5u);
+}
+
+TEST(semaphore, guard_returns_its_permit) {
+  semaphore s(1, 1);
+  {
+    semaphore_guard g = s.wait();
+    EXPECT_TRUE(g);
+    EXPECT_EQ(s.count(), 0u);
+    EXPECT_FALSE(s.try_wait());
+  }
+  EXPECT_EQ(s.count(), 1u);
+  auto g = s.try_wait();
+  ASSERT_TRUE(g);
+  EXPECT_EQ(s.count(), 0u);
+  semaphore_guard moved = std::move(*g);
+  EXPECT_FALSE(*g);
+  g.reset();
+  EXPECT_EQ(s.count(), 0u);  // the moved-from guard gave nothing back
+}
+
+TEST(semaphore, forget_removes_the_permit_from_the_capacity) {
+  semaphore s(1, 1);
+  s.wait().forget();
+  EXPECT_EQ(s.count(), 0u);
+  EXPECT_FALSE(s.try_wait());
+  s.release();  // capacity back to 1
+  EXPECT_EQ(s.count(), 1u);
+  EXPECT_THROW(s.release(), std::invalid_argument);
+}
+
+TEST(semaphore, release_past_max_throws_and_changes_nothing) {
+  semaphore s(1, 3);
+  EXPECT_THROW(s.release(3), std::invalid_argument);
+  EXPECT_EQ(s.count(), 1u);
+  EXPECT_FALSE(s.try_release(3));
+  EXPECT_FALSE(s.try_release(static_cast<std::size_t>(-1)));
+  EXPECT_EQ(s.count(), 1u);
+  EXPECT_TRUE(s.try_release(2));
+  EXPECT_EQ(s.count(), 3u);
+  EXPECT_TRUE(s.try_release(0));
+  {
+    auto g = s.wait();  // held permits count towards the capacity too
+    EXPECT_FALSE(s.try_release(1));
+  }
+  EXPECT_EQ(s.count(), 3u);
+}
+
+TEST(semaphore, timed_waits) {
+  semaphore s(0, 1);
+  EXPECT_FALSE(s.wait_for(0s));
+  const auto start = steady_clock::now();
+  EXPECT_FALSE(s.wait_for(5ms));
+  EXPECT_GE(steady_clock::now() - start, 5ms);
+  EXPECT_FALSE(s.wait_until(system_clock::now() + 2ms));
+  s.release();
+  auto g = s.wait_until(steady_clock::time_point::max());
+  EXPECT_TRUE(g);
+}
+
+TEST(semaphore, stop_token) {
+  semaphore s(0, 1);
+  std::stop_source src;
+  std::optional<semaphore_guard> got;
+  bool done = false;
+  scoped_thread t([&] {
+    got = s.wait(src.get_token());
+    done = true;
+  });
+  ASSERT_TRUE(queued_eventually(key(s), 1));
+  src.request_stop();
+  t.join();
+  EXPECT_TRUE(done);
+  EXPECT_FALSE(got);
+  s.release();
+  EXPECT_EQ(s.count(), 1u);  // not handed to the departed waiter
+}
+
+// A released permit goes to the sleeping waiter, not to a thread hammering
+// try_wait (rsevents-extra lets arrivals barge in).
+TEST(semaphore, hammering_try_wait_cannot_starve_a_sleeper) {
+  semaphore s(0, 1);
+  std::atomic<bool> sleeper_done{false}, stop{false};
+  std::atomic<long> stolen{0};
+  scoped_thread sleeper([&] {
+    auto g = s.wait_for(patience);
+    sleeper_done = g.has_value();
+    if (g) g->forget();  // keep the count at zero for the hammer
+  });
+  ASSERT_TRUE(queued_eventually(key(s), 1));
+  scoped_thread hammer([&] {
+    while (!stop.load())
+      if (auto g = s.try_wait()) {
+        stolen.fetch_add(1);
+        g->forget();
+      }
+  });
+  s.release();
+  sleeper.join();
+  stop = true;
+  hammer.join();
+  EXPECT_TRUE(sleeper_done.load());
+  EXPECT_EQ(stolen.load(), 0);
+}
+
+TEST(semaphore, waiters_get_permits_in_fifo_order) {
+  constexpr int n = 4;
+  semaphore s(0, n);
+  std::mutex m;
+  std::vector<int> order;
+  std::vector<scoped_thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      auto g = s.wait();
+      g.forget();
+      std::lock_guard l(m);
+      order.push_back(i);
+    });
+    ASSERT_TRUE(queued_eventually(key(s), static_cast<std::size_t>(i + 1)));
+  }
+  for (int i = 0; i < n; ++i) {
+    s.release();
+    ASSERT_TRUE(eventually([&] {
+      std::lock_guard l(m);
+      return order.size() == static_cast<std::size_t>(i + 1);
+    }));
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
+}
+
+TEST(semaphore, release_n_hands_permits_to_n_waiters) {
+  semaphore s(0, 3);
+  std::atomic<int> got{0};
+  std::vector<scoped_thread> threads;
+  for (int i = 0; i < 3; ++i)
+    threads.emplace_back([&] {
+      auto g = s.wait_for(patience);
+      if (g) {
+        got.fetch_add(1);
+        g->forget();
+      }
+    });
+  ASSERT_TRUE(queued_eventually(key(s), 3));
+  s.release(2);
+  ASSERT_TRUE(eventually([&] { return got.load() == 2; }));
+  EXPECT_EQ(beacon::parking_lot::queued(key(s)), 1u);
+  EXPECT_EQ(s.count(), 0u);
+  s.release(1);
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(got.load(), 3);
+}
+
+TEST(semaphore, co_await_yields_a_guard) {
+  semaphore s(0, 1);
+  bool held = false;
+  auto coro = [&]() -> task {
+    semaphore_guard g = co_await s;
+    held = static_cast<bool>(g);
+  };  // g returns its permit when the coroutine ends
+  task t = coro();
+  EXPECT_FALSE(held);
+  s.release();
+  EXPECT_TRUE(held);
+  EXPECT_TRUE(t.finished());
+  EXPECT_EQ(s.count(), 1u);
+}
+
+TEST(semaphore, destroyed_coroutine_does_not_take_a_permit) {
+  semaphore s(0, 1);
+  auto coro = [&]() -> task { auto g = co_await s; };
+  task t = coro();
+  ASSERT_EQ(beacon::parking_lot::queued(key(s)), 1u);
+  t.destroy();
+  s.release();
+  EXPECT_EQ(s.count(), 1u);
+}
+
+}  // namespace
