@@ -106,7 +106,8 @@ void os_event::signal() const {
 }
 
 bool os_event::try_wait() const {
-  return try_consume(checked(fd_, "beacon::os_event::try_wait"), "beacon::os_event::try_wait");
+  return try_consume(checked(fd_, "beacon::os_event::try_wait"),
+                     "beacon::os_event::try_wait");
 }
 
 void os_event::reset() const {
