@@ -41,6 +41,13 @@ double ns_per_op(long ops, F&& fn) {
          static_cast<double>(ops);
 }
 
+// A few nanoseconds of work the compiler cannot remove: the "critical
+// section" of contended benchmarks.
+inline void cpu_work(int iterations) {
+  for (int i = 0; i < iterations; ++i)
+    asm volatile("" ::: "memory");
+}
+
 // Pins the calling thread to `cpu` (modulo the CPUs it may use); returns
 // false when pinning is not possible.
 inline bool pin_this_thread(int cpu) {
