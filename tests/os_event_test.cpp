@@ -264,6 +264,7 @@ struct half_speed_clock {
     return time_point(std::chrono::steady_clock::now().time_since_epoch() / 2);
   }
 };
+static_assert(std::chrono::is_clock_v<half_speed_clock> && !half_speed_clock::is_steady);
 }  // namespace
 
 TEST(os_event, wait_until_other_clock_rechecks_that_clock) {
