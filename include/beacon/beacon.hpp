@@ -7,3 +7,8 @@
 #include "beacon/parking_lot.hpp"
 #include "beacon/semaphore.hpp"
 #include "beacon/waitable.hpp"
+
+#if defined(__linux__)  // eventfd and epoll
+#include "beacon/os_event.hpp"
+#include "beacon/wait_context.hpp"
+#endif
