@@ -20,7 +20,10 @@
 #include <cstring>
 #include <system_error>
 
+#include "fault.hpp"
+
 namespace beacon {
+namespace fault = detail::platform::fault;
 
 namespace {
 
@@ -41,7 +44,8 @@ int checked(int fd, const char* what) {
 bool try_consume(int fd, const char* what) {
   std::uint64_t value;
   for (;;) {
-    const ssize_t n = ::read(fd, &value, sizeof value);
+    const ssize_t n =
+        fault::interruptible([&] { return ::read(fd, &value, sizeof value); });
     if (n == static_cast<ssize_t>(sizeof value)) return true;
     if (n >= 0) throw_errno(EIO, what);  // an eventfd always reads 8 bytes
     if (errno == EINTR) continue;
@@ -94,7 +98,7 @@ void os_event::signal() const {
   const int fd = checked(fd_, "beacon::os_event::signal");
   const std::uint64_t one = 1;
   for (;;) {
-    const ssize_t n = ::write(fd, &one, sizeof one);
+    const ssize_t n = fault::interruptible([&] { return ::write(fd, &one, sizeof one); });
     if (n == static_cast<ssize_t>(sizeof one)) return;
     if (n >= 0) throw_errno(EIO, "beacon::os_event::signal");
     if (errno == EINTR) continue;
@@ -130,7 +134,7 @@ bool os_event::wait_deadline(deadline d) const {
       timeout = &ts;
     }
     pollfd p{fd, POLLIN, 0};
-    const int r = ::ppoll(&p, 1, timeout, nullptr);
+    const int r = fault::interruptible([&] { return ::ppoll(&p, 1, timeout, nullptr); });
     if (r < 0) {
       if (errno == EINTR) continue;
       throw_errno(errno, what);
@@ -186,7 +190,8 @@ void send_os_event(int unix_socket, const os_event& event) {
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
   for (;;) {
-    const ssize_t n = ::sendmsg(unix_socket, &msg, MSG_NOSIGNAL);
+    const ssize_t n =
+        fault::interruptible([&] { return ::sendmsg(unix_socket, &msg, MSG_NOSIGNAL); });
     if (n == 1) return;
     if (n < 0 && errno == EINTR) continue;  // nothing was sent: send again
     throw_errno(n < 0 ? errno : EIO, what);
@@ -207,7 +212,8 @@ os_event receive_os_event(int unix_socket) {
   do {
     // MSG_CMSG_CLOEXEC: the descriptor is close-on-exec from the moment it
     // is installed, so a concurrent fork+exec elsewhere cannot leak it.
-    n = ::recvmsg(unix_socket, &msg, MSG_CMSG_CLOEXEC);
+    n = fault::interruptible(
+        [&] { return ::recvmsg(unix_socket, &msg, MSG_CMSG_CLOEXEC); });
   } while (n < 0 && errno == EINTR);
   if (n < 0) throw_errno(errno, what);
   int fd = -1;

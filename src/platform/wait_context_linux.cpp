@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "beacon/wait_context.hpp"
+#include "fault.hpp"
 
 namespace beacon::detail {
+namespace fault = platform::fault;
 
 namespace {
 
@@ -127,13 +129,16 @@ std::span<const epoll_set::ready> epoll_set::wait(deadline d) {
   int n;
   for (;;) {
     if (d.is_never()) {
-      n = ::epoll_wait(s.epfd, s.events.data(), max_events, -1);
+      n = fault::interruptible(
+          [&] { return ::epoll_wait(s.epfd, s.events.data(), max_events, -1); });
     } else {
       // Recomputed from the absolute deadline each round: EINTR never
       // extends the wait.
       const std::int64_t left = d.remaining_ns();
       if (left == 0) {
-        n = ::epoll_wait(s.epfd, s.events.data(), max_events, 0);  // one last look
+        n = fault::interruptible([&] {
+          return ::epoll_wait(s.epfd, s.events.data(), max_events, 0);
+        });  // one last look
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) throw_errno(errno, what);
         break;
@@ -143,7 +148,9 @@ std::span<const epoll_set::ready> epoll_set::wait(deadline d) {
       if (pwait2_usable.load(std::memory_order_relaxed)) {
         timespec ts{static_cast<time_t>(left / 1'000'000'000),
                     static_cast<long>(left % 1'000'000'000)};
-        n = ::epoll_pwait2(s.epfd, s.events.data(), max_events, &ts, nullptr);
+        n = fault::interruptible([&] {
+          return ::epoll_pwait2(s.epfd, s.events.data(), max_events, &ts, nullptr);
+        });
         if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
           pwait2_usable.store(false, std::memory_order_relaxed);
           continue;
@@ -153,7 +160,9 @@ std::span<const epoll_set::ready> epoll_set::wait(deadline d) {
       {
         // Milliseconds, rounded up, so the kernel never times out early.
         const std::int64_t ms = std::min<std::int64_t>(left / 1'000'000 + 1, INT_MAX);
-        n = ::epoll_wait(s.epfd, s.events.data(), max_events, static_cast<int>(ms));
+        n = fault::interruptible([&] {
+          return ::epoll_wait(s.epfd, s.events.data(), max_events, static_cast<int>(ms));
+        });
       }
     }
     if (n < 0) {

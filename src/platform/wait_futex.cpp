@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "beacon/detail/platform.hpp"
+#include "fault.hpp"
 
 namespace beacon::detail::platform {
 namespace {
@@ -23,6 +24,7 @@ long futex(const std::atomic<std::uint32_t>& word, int op, std::uint32_t val,
 
 bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
           deadline d) noexcept {
+  if (fault::inject()) return true;  // a spurious wake-up (fault-injection builds)
   // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time (the steady
   // clock's), so an EINTR or spurious return never stretches the deadline.
   timespec abs{};

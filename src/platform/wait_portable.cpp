@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "beacon/detail/platform.hpp"
+#include "fault.hpp"
 
 namespace beacon::detail::platform {
 namespace {
@@ -37,6 +38,7 @@ bucket& bucket_for(const void* address) noexcept {
 
 bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
           deadline d) noexcept {
+  if (fault::inject()) return true;  // a spurious wake-up (fault-injection builds)
   bucket& b = bucket_for(&word);
   std::unique_lock lock(b.mutex);
   if (word.load(std::memory_order_acquire) != expected) return true;
