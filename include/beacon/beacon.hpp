@@ -3,6 +3,7 @@
 
 #include "beacon/auto_reset_event.hpp"
 #include "beacon/countdown_event.hpp"
+#include "beacon/event_count.hpp"
 #include "beacon/manual_reset_event.hpp"
 #include "beacon/parking_lot.hpp"
 #include "beacon/semaphore.hpp"
