@@ -24,7 +24,10 @@ struct access {
   static std::atomic<std::uint32_t>& wake_state(waiter& w) noexcept {
     return w.wake_state_;
   }
-  static std::atomic<bool>& queued(waiter& w) noexcept { return w.queued_; }
+  static std::atomic<std::uint8_t>& where(waiter& w) noexcept { return w.where_; }
+  static constexpr std::uint8_t idle = waiter::idle;
+  static constexpr std::uint8_t in_queue = waiter::in_queue;
+  static constexpr std::uint8_t resume_pending = waiter::resume_pending;
 };
 
 namespace {
@@ -80,7 +83,7 @@ struct alignas(64) bucket {
     else
       head = &w;
     tail = &w;
-    access::queued(w).store(true, std::memory_order_relaxed);
+    access::where(w).store(access::in_queue, std::memory_order_relaxed);
   }
 
   void remove(waiter& w) noexcept {
@@ -89,9 +92,9 @@ struct alignas(64) bucket {
     (p ? access::next(*p) : head) = n;
     (n ? access::prev(*n) : tail) = p;
     access::next(w) = access::prev(w) = nullptr;
-    // Release: a coroutine's owner that sees `false` in waiter::queued()
-    // (acquire) also sees the unlinking above.
-    access::queued(w).store(false, std::memory_order_release);
+    // Release: a coroutine's owner that sees the entry idle (acquire, in
+    // waiter::waiting()) also sees the unlinking above.
+    access::where(w).store(access::idle, std::memory_order_release);
   }
 
   bool has(const void* address) const noexcept {
@@ -114,8 +117,8 @@ struct alignas(64) bucket {
   }
 };
 
-constexpr std::size_t bucket_count = 1024;  // a power of two
-std::array<bucket, bucket_count> table;     // constant-initialised: usable at any time
+constexpr std::size_t bucket_count = 1024;         // a power of two
+constinit std::array<bucket, bucket_count> table;  // usable at any time, never destroyed
 
 bucket& bucket_for(const void* address) noexcept {
   // Fibonacci hashing of the address; the top bits are the best mixed.
@@ -148,11 +151,14 @@ void drain() noexcept {
   resume_queue& q = resumes;
   if (q.draining) return;  // an outer drain() on this thread resumes it
   q.draining = true;
+  // q.head is re-read after every resume: a resumed coroutine may withdraw
+  // (cancel) entries still pending here.
   while (waiter* w = q.head) {
     q.head = access::next(*w);
     if (!q.head) q.tail = nullptr;
     // After resume() the frame holding `w` may be gone: read what we need first.
     const std::coroutine_handle<> h = access::coroutine(*w);
+    access::where(*w).store(access::idle, std::memory_order_relaxed);
     h.resume();
   }
   q.draining = false;
@@ -213,6 +219,10 @@ wake_list dequeue(bucket& b, const void* address, Choose&& choose) noexcept {
       if (op == filter_op::stop) break;
       if (op == filter_op::unpark) {
         b.remove(*w);
+        // A coroutine entry stays "waiting" until it is resumed, so that
+        // cancel() can still withdraw it (see cancel_status::woken).
+        if (access::coroutine(*w))
+          access::where(*w).store(access::resume_pending, std::memory_order_relaxed);
         out.push(*w);
       }
     }
@@ -274,7 +284,7 @@ park_result park(const void* address, function_ref<bool()> validate,
   // is ours (a wake-up is never dropped on the floor).
   {
     lock_guard g(b);
-    if (access::queued(self).load(std::memory_order_relaxed)) {
+    if (access::where(self).load(std::memory_order_relaxed) == access::in_queue) {
       b.remove(self);
       timed_out(!b.has(address));
       return {why, default_token};
@@ -300,14 +310,31 @@ bool park_async(const void* address, function_ref<bool()> validate, waiter& entr
   return true;
 }
 
-bool cancel(waiter& entry, function_ref<void(bool)> on_removed) noexcept {
+cancel_status cancel(waiter& entry, function_ref<void(bool)> on_removed) noexcept {
+  if (access::where(entry).load(std::memory_order_acquire) == access::resume_pending) {
+    // Woken, not yet resumed: the entry is on this thread's resume queue
+    // (withdrawing one pending on another thread would race its resumption;
+    // the contract forbids that). Unlink it; O(length of the queue).
+    resume_queue& q = resumes;
+    waiter* prev = nullptr;
+    for (waiter* w = q.head; w; prev = w, w = access::next(*w)) {
+      if (w != &entry) continue;
+      (prev ? access::next(*prev) : q.head) = access::next(*w);
+      if (q.tail == w) q.tail = prev;
+      access::next(*w) = nullptr;
+      access::where(*w).store(access::idle, std::memory_order_relaxed);
+      return cancel_status::woken;
+    }
+    return cancel_status::woken;  // pending elsewhere: see above
+  }
   const void* address = access::address(entry);
   bucket& b = bucket_for(address);
   lock_guard g(b);
-  if (!access::queued(entry).load(std::memory_order_relaxed)) return false;
+  if (access::where(entry).load(std::memory_order_relaxed) != access::in_queue)
+    return cancel_status::not_waiting;
   b.remove(entry);
   on_removed(!b.has(address));
-  return true;
+  return cancel_status::removed;
 }
 
 unpark_result unpark_one(const void* address,

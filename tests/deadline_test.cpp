@@ -49,6 +49,20 @@ TEST(deadline, saturating_ns_rounds_up_sub_nanosecond_parts) {
   EXPECT_EQ(saturating_ns(duration<double>(std::numeric_limits<double>::quiet_NaN())), 0);
 }
 
+// Regression: a period that is not a whole number of nanoseconds took the
+// integer path, which rounded one 1/60 s frame down (a wait could end
+// early) and overflowed its intermediate for ~3e11 frames.
+TEST(deadline, non_integral_periods_round_up_and_do_not_overflow) {
+  using frames = duration<long long, std::ratio<1, 60>>;
+  EXPECT_EQ(saturating_ns(frames(1)), 16'666'667);
+  EXPECT_EQ(saturating_ns(frames(60)), 1'000'000'000);
+  EXPECT_EQ(saturating_ns(frames(-1)), -16'666'666);
+  const std::int64_t big = saturating_ns(frames(300'000'000'000LL));  // ~158 years
+  EXPECT_GT(big, 4'999'000'000'000'000'000LL);
+  EXPECT_EQ(saturating_ns(frames::max()), int64_max);
+  EXPECT_TRUE(deadline::after(frames(300'000'000'000LL)).remaining_ns() > 0);
+}
+
 TEST(deadline, after_huge_durations_is_never) {
   EXPECT_TRUE(deadline::after(hours::max()).is_never());
   EXPECT_TRUE(deadline::after(duration<double>::max()).is_never());

@@ -1,9 +1,15 @@
 // Behaviour common to both events (typed over auto- and manual-reset): the
 // waitable members, time-outs, stop tokens and co_await.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <thread>
 #include <vector>
@@ -244,6 +250,69 @@ TYPED_TEST(event, coroutines_and_threads_share_one_queue) {
   th.join();
   EXPECT_TRUE(t.finished());
   EXPECT_TRUE(thread_done);
+}
+
+// Regression: a coroutine woken by an unpark but destroyed by a sibling
+// resumed just before it (as when_any does) was resumed after its frame was
+// freed. Now its wake is withdrawn, and an exclusive grant is passed on.
+TYPED_TEST(event, coroutine_destroyed_after_wake_before_resume_is_not_resumed) {
+  TypeParam first, second;
+  std::optional<task> victim;
+  bool victim_ran = false;
+  auto killer = [&]() -> task {
+    co_await first;
+    second.set();       // wakes the victim: its resumption is now pending here
+    victim->destroy();  // ... and withdrawn
+  };
+  auto target = [&]() -> task {
+    co_await second;
+    victim_ran = true;
+  };
+  task k = killer();
+  victim.emplace(target());
+  first.set();
+  EXPECT_TRUE(k.finished());
+  EXPECT_FALSE(victim_ran);
+  // Auto-reset: the signal handed to the victim went back into the event.
+  // Manual-reset: the event is simply still set.
+  EXPECT_TRUE(second.try_wait());
+  EXPECT_EQ(beacon::parking_lot::queued(key(second)), 0u);
+}
+
+// The lifetime rule "destroy it once your wait returned, even while set()
+// is still returning", exercised where a timed-out waiter's last look sees
+// the signal while the setter is still on its way to the queue lock.
+TYPED_TEST(event, can_be_destroyed_right_after_a_timed_wait_succeeds) {
+  for (int i = 0; i < 300; ++i) {
+    auto* e = new TypeParam;
+    scoped_thread setter([e] { e->set(); });
+    while (!e->wait_for(microseconds(i % 7))) {
+    }
+    delete e;  // ASan reports a use after free if set() touches it now
+    setter.join();
+  }
+}
+
+// Regression: the portable backend destroyed its condition variables at
+// exit while a detached thread was still parked, and exit() hung.
+TYPED_TEST(event, process_exits_with_a_parked_detached_thread) {
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    static TypeParam never_set;
+    std::thread([] { never_set.wait(); }).detach();
+    while (beacon::parking_lot::queued(&never_set) == 0)
+      std::this_thread::yield();
+    std::exit(0);  // runs static destructors with the thread still parked
+  }
+  int status = -1;
+  const bool exited = eventually([&] { return waitpid(pid, &status, WNOHANG) == pid; });
+  if (!exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  EXPECT_TRUE(exited) << "exit() hung with a parked thread";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 // A chain of coroutines, each setting the next event when resumed: without

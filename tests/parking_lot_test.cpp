@@ -8,6 +8,7 @@
 #include <chrono>
 #include <coroutine>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "support/test_support.hpp"
@@ -273,8 +274,56 @@ TEST(parking_lot, cancel_removes_a_queued_coroutine) {
   t.destroy();  // ~park_awaiter cancels
   EXPECT_EQ(lot::queued(&key), 0u);
   lot::waiter never_queued;
-  EXPECT_FALSE(lot::cancel(never_queued, [&](bool l) { was_last = l; }));
+  EXPECT_EQ(lot::cancel(never_queued, [&](bool l) { was_last = l; }),
+            lot::cancel_status::not_waiting);
   EXPECT_FALSE(was_last);
+}
+
+// An awaiter whose destructor reports what cancel() found.
+struct reporting_awaiter {
+  const void* key;
+  lot::cancel_status* status;
+  lot::waiter entry;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    return lot::park_async(
+        key, [] { return true; }, entry, h);
+  }
+  void await_resume() const noexcept {}
+  ~reporting_awaiter() {
+    *status = lot::cancel(entry, [](bool) {});
+  }
+};
+
+TEST(parking_lot, cancel_reports_removed_for_a_queued_coroutine) {
+  int key = 0;
+  lot::cancel_status status{};
+  auto coro = [&]() -> task { co_await reporting_awaiter{&key, &status, {}}; };
+  task t = coro();
+  t.destroy();
+  EXPECT_EQ(status, lot::cancel_status::removed);
+}
+
+TEST(parking_lot, cancel_withdraws_a_woken_coroutine_not_yet_resumed) {
+  int first = 0, second = 0;
+  lot::cancel_status status{}, unused{};
+  std::optional<task> victim;
+  bool victim_ran = false;
+  auto killer = [&]() -> task {
+    co_await reporting_awaiter{&first, &unused, {}};
+    EXPECT_EQ(lot::unpark_all(&second, 5), 1u);  // the victim's resumption is now pending
+    victim->destroy();                           // and withdrawn
+  };
+  auto target = [&]() -> task {
+    co_await reporting_awaiter{&second, &status, {}};
+    victim_ran = true;
+  };
+  task k = killer();
+  victim.emplace(target());
+  lot::unpark_all(&first);
+  EXPECT_TRUE(k.finished());
+  EXPECT_FALSE(victim_ran);
+  EXPECT_EQ(status, lot::cancel_status::woken);
 }
 
 TEST(parking_lot, many_threads_nothing_lost) {

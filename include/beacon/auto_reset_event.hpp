@@ -67,6 +67,10 @@ struct auto_reset_core {
     });
   }
 
+  // A coroutine that was handed the signal was destroyed before it ran:
+  // the signal goes to the next waiter, or the event stays set.
+  void pass_on() noexcept { set(); }
+
   void reset() noexcept {
     if (bits.load(std::memory_order_relaxed) & set_bit)
       bits.fetch_and(static_cast<value_type>(~set_bit), std::memory_order_relaxed);

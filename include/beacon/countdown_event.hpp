@@ -48,15 +48,25 @@ struct countdown_core {
 
   void tick() noexcept {
     value_type s = bits.load(std::memory_order_relaxed);
-    do {
+    for (;;) {
       // Ticking a zero countdown is a precondition violation: asserted in
       // debug builds; release builds leave the count at zero.
       assert(s >= one && "beacon::countdown_event::tick() below zero");
       if (s < one) return;
-    } while (!bits.compare_exchange_weak(s, s - one, std::memory_order_release,  // I
-                                         std::memory_order_relaxed));
-    if (s - one == parked_bit) wake_all_parked(*this);  // reached zero with waiters
+      if (s == one + parked_bit) {
+        // The last tick with waiters queued: reach zero and wake them all in
+        // one step under the queue lock (see transition_and_wake_all).
+        transition_and_wake_all(*this,
+                                [](value_type v) { return v >= one ? v - one : v; });
+        return;
+      }
+      if (bits.compare_exchange_weak(s, s - one, std::memory_order_release,  // I
+                                     std::memory_order_relaxed))
+        return;
+    }
   }
+
+  void pass_on() noexcept {}  // a broadcast grants nothing exclusive
 
   void increment(std::size_t n) {
     value_type s = bits.load(std::memory_order_relaxed);
@@ -70,11 +80,16 @@ struct countdown_core {
   void reset(std::size_t count) {
     const value_type c = checked(count) * one;
     value_type s = bits.load(std::memory_order_relaxed);
-    while (!bits.compare_exchange_weak(s, c | (s & parked_bit),
-                                       std::memory_order_release,  // I
-                                       std::memory_order_relaxed)) {
+    for (;;) {
+      if (c == 0 && (s & parked_bit)) {  // releases the queued waiters
+        transition_and_wake_all(*this, [](value_type) { return value_type{0}; });
+        return;
+      }
+      if (bits.compare_exchange_weak(s, c | (s & parked_bit),
+                                     std::memory_order_release,  // I
+                                     std::memory_order_relaxed))
+        return;
     }
-    if (c == 0 && (s & parked_bit)) wake_all_parked(*this);
   }
 };
 

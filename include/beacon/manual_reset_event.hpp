@@ -19,8 +19,9 @@ struct manual_reset_core {
   static constexpr value_type parked_bit = 2;
 
   // set_bit: the event is set. parked_bit: waiters may be queued on &bits.
-  // set_bit|parked_bit exists only inside set(), between publishing set_bit
-  // and its broadcast clearing parked_bit under the queue lock.
+  // Never both: set() publishes set_bit together with the broadcast that
+  // clears parked_bit, under the queue lock, and a waiter only parks while
+  // the event is unset.
   Atom<value_type> bits;
 
   constexpr explicit manual_reset_core(beacon::state initial) noexcept
@@ -35,12 +36,23 @@ struct manual_reset_core {
   }
 
   void set() noexcept {
-    // G: release pairs with F. An RMW even when already set, so that this
-    // caller's writes are published too.
-    if (!(bits.fetch_or(set_bit, std::memory_order_release) & parked_bit)) return;
-    // Wake everyone queued now, clearing parked_bit under the queue lock.
-    wake_all_parked(*this);
+    value_type s = bits.load(std::memory_order_relaxed);
+    while (!(s & parked_bit)) {
+      // G: release pairs with F. Already set: the CAS rewrites the same
+      // value, so this caller's writes are published too.
+      if (bits.compare_exchange_weak(s, static_cast<value_type>(s | set_bit),
+                                     std::memory_order_release,
+                                     std::memory_order_relaxed))
+        return;
+    }
+    // Waiters are queued: set the bit and wake them all in one step under
+    // the queue lock (G again), so a reset() + wait() in between cannot be
+    // released by this set().
+    transition_and_wake_all(
+        *this, [](value_type v) { return static_cast<value_type>(v | set_bit); });
   }
+
+  void pass_on() noexcept {}  // a broadcast grants nothing exclusive
 
   void reset() noexcept {
     if (bits.load(std::memory_order_relaxed) & set_bit)

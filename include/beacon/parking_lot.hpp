@@ -31,8 +31,13 @@
 // coroutine does not recurse: resumptions on a thread go through one
 // trampoline, so the nested one runs after the current one suspends or ends
 // (still before the outermost unpark operation on that thread returns). A
-// coroutine that is destroyed while queued must be removed with cancel()
-// (awaiters do this in their destructor).
+// coroutine that is destroyed while queued, or after an unpark chose it but
+// before it was resumed (e.g. a resumed sibling destroys it, as when_any
+// does), must be withdrawn with cancel(); awaiters do this in their
+// destructor. cancel() then says whether the wait had been granted, so the
+// primitive can pass the grant on (an auto-reset signal, a semaphore permit).
+// Destroying a suspended coroutine on one thread while another thread may be
+// waking it is a race that no primitive can resolve: don't.
 //
 // Wake-ups are delivered after the queue lock is released ("mark as woken
 // under the lock, make the wake system call after unlocking", as in
@@ -112,6 +117,15 @@ struct unpark_result {
   bool be_fair = false;
 };
 
+// What cancel() found.
+enum class cancel_status : std::uint8_t {
+  not_waiting,  // the entry was in no queue: nothing to undo
+  removed,      // it was queued and is removed; on_removed(was_last) ran
+  woken,        // an unpark had chosen it and its resumption was pending on
+                // this thread; it is withdrawn and will not be resumed: the
+                // caller owns whatever the unparker granted (and its token)
+};
+
 enum class filter_op : std::uint8_t {
   unpark,  // remove this waiter and wake it
   skip,    // leave it queued, look at the next
@@ -129,9 +143,13 @@ class waiter {
 
   // The unpark token delivered to this waiter (after an unpark woke it).
   token unpark_token() const noexcept { return unpark_token_; }
-  // Whether the entry is in a queue now. Reliable only to the thread that
-  // owns the entry while no unpark can race (e.g. in a destructor).
-  bool queued() const noexcept { return queued_.load(std::memory_order_acquire); }
+  // Whether the entry is in a queue of the lot now (not after it was woken).
+  bool queued() const noexcept {
+    return where_.load(std::memory_order_acquire) == in_queue;
+  }
+  // Whether cancel() has anything to do: queued, or woken with its
+  // coroutine's resumption still pending.
+  bool waiting() const noexcept { return where_.load(std::memory_order_acquire) != idle; }
 
  private:
   friend struct access;
@@ -145,8 +163,12 @@ class waiter {
   // unparker released the queue lock), 2 = interrupted by a stop request
   // (not final: the thread still has to take itself out of the queue).
   std::atomic<std::uint32_t> wake_state_{0};
-  // true while the entry is in a queue; changed only under the queue lock.
-  std::atomic<bool> queued_{false};
+  // Where the entry is: idle (in no queue), in_queue (in the lot; changed
+  // only under the queue lock), or resume_pending (a coroutine entry that an
+  // unpark removed and put on the waking thread's resume queue; back to idle
+  // just before the coroutine is resumed).
+  static constexpr std::uint8_t idle = 0, in_queue = 1, resume_pending = 2;
+  std::atomic<std::uint8_t> where_{idle};
 };
 
 namespace detail {
@@ -156,7 +178,7 @@ park_result park(const void* address, function_ref<bool()> validate,
                  token park_token, deadline until, const std::stop_token* stop) noexcept;
 bool park_async(const void* address, function_ref<bool()> validate, waiter& entry,
                 std::coroutine_handle<> coroutine, token park_token) noexcept;
-bool cancel(waiter& entry, function_ref<void(bool)> on_removed) noexcept;
+cancel_status cancel(waiter& entry, function_ref<void(bool)> on_removed) noexcept;
 unpark_result unpark_one(const void* address,
                          function_ref<token(unpark_result)> callback) noexcept;
 std::size_t unpark_all(const void* address, token unpark_token) noexcept;
@@ -200,13 +222,15 @@ bool park_async(const void* address, Validate&& validate, waiter& entry,
   return detail::park_async(address, validate, entry, coroutine, park_token);
 }
 
-// Removes `entry` if it is still queued (a coroutine destroyed while
-// suspended, a cancelled asynchronous wait) and runs `on_removed(was_last)`
-// under the queue lock; returns whether it was removed. Returns false at the
-// cost of one load when the entry is not queued.
+// Withdraws a coroutine entry whose coroutine will never run again (it is
+// being destroyed) or whose wait is abandoned. If it is queued it is removed
+// and `on_removed(was_last)` runs under the queue lock (status `removed`). If
+// an unpark already chose it and its resumption is pending on this thread,
+// it is taken off the resume queue (status `woken`): the caller must pass
+// on what the unparker granted. Costs one load when there is nothing to do.
 template <class OnRemoved>
-bool cancel(waiter& entry, OnRemoved&& on_removed) {
-  if (!entry.queued()) return false;
+cancel_status cancel(waiter& entry, OnRemoved&& on_removed) {
+  if (!entry.waiting()) return cancel_status::not_waiting;
   return detail::cancel(entry, on_removed);
 }
 

@@ -52,6 +52,9 @@ struct semaphore_core {
     return false;
   }
 
+  // A coroutine handed a permit was destroyed before it ran: give it back.
+  void pass_on() noexcept { release(1); }
+
   // Makes n permits available: the first to queued waiters in FIFO order
   // (each unparked waiter owns its permit), the rest into the count.
   void release(std::size_t n) noexcept {

@@ -28,7 +28,9 @@ struct alignas(64) bucket {
 constexpr std::size_t bucket_count = 64;
 
 bucket& bucket_for(const void* address) noexcept {
-  static std::array<bucket, bucket_count> table;
+  // Never destroyed: a thread may still be parked at exit (detached), and
+  // destroying a condition variable it waits on blocks forever in glibc.
+  static auto& table = *new std::array<bucket, bucket_count>;
   auto h = reinterpret_cast<std::uintptr_t>(address);
   h = (h >> 2) * UINT64_C(0x9E3779B97F4A7C15);
   return table[(h >> 32) % bucket_count];

@@ -56,9 +56,13 @@ constexpr std::int64_t saturating_ns(
   if (!(x == x)) return 0;  // NaN: treat as "try once"
   if (x >= static_cast<long double>(max)) return max;
   if (x <= static_cast<long double>(min)) return min;
+  // Exact integer arithmetic only when a tick is a whole number of
+  // nanoseconds; otherwise (1/60 s, picoseconds, floating point) the long
+  // double value rounded up, so a wait never ends early and an integer
+  // intermediate never overflows.
   if constexpr (std::is_floating_point_v<Rep> ||
-                std::ratio_less_v<Period, std::nano>) {  // finer than ns: round up
-    const auto t = static_cast<std::int64_t>(x);         // truncates toward zero
+                std::ratio_divide<Period, std::nano>::den != 1) {
+    const auto t = static_cast<std::int64_t>(x);  // truncates toward zero
     return static_cast<long double>(t) < x ? t + 1 : t;
   } else {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();

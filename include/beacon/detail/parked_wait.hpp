@@ -44,10 +44,13 @@ namespace beacon::detail {
 // Chosen with bench/event_bench (cross-core and same-core ping-pong).
 inline constexpr std::int64_t max_spin_ns = 20'000;
 
-// Calls `ready()` in a short spin; true as soon as it returns true.
+// Calls `ready()` in a short spin; true as soon as it returns true. Never
+// spins past `limit` (a timed wait's deadline). A stop request is noticed
+// only when the spin ends, at most max_spin_ns later.
 template <class Ready>
-bool spin_until(Ready&& ready) noexcept {
-  const std::int64_t budget = platform::spin_budget_ns();
+bool spin_until(Ready&& ready, deadline limit = deadline::never()) noexcept {
+  std::int64_t budget = platform::spin_budget_ns();
+  if (budget > limit.remaining_ns()) budget = limit.remaining_ns();
   if (budget <= 0) return false;
   const std::int64_t until = deadline::now().ns + budget;
   do {
@@ -87,18 +90,46 @@ void leave(P& p, bool was_last) noexcept {
                        std::memory_order_relaxed);
 }
 
-// Wakes every waiter queued on p and clears parked_bit under the queue lock,
-// for broadcast primitives (manual-reset set, countdown reaching zero). Call
-// it after publishing the ready state: a waiter that validates afterwards
-// sees it and does not park, and one that parks after a later un-readying
-// (reset, increment) sets parked_bit afresh, so nobody is stranded.
-template <class P>
-void wake_all_parked(P& p) noexcept {
+// For broadcast primitives (manual-reset set, countdown reaching zero) when
+// parked_bit is set: applies `next` to the word under the queue lock and, if
+// the result is ready, wakes every queued waiter in the same critical
+// section, clearing parked_bit. Doing the transition under the lock makes it
+// atomic with respect to waiters joining and leaving:
+// * a waiter that queued after an operation that made the primitive not
+//   ready (reset, increment) is never released by a stale broadcast: the
+//   broadcast and the ready state it publishes are one step;
+// * nothing touches the word after a waiter could have seen it ready (and,
+//   as the lifetime rules allow, destroyed the primitive): the wake-ups that
+//   follow touch only the waiters' own entries.
+// When nobody is queued any more (they timed out first) the word is still
+// updated, under the lock, and parked_bit cleared: the last waiter to leave
+// has cleared it already, so that changes nothing.
+template <class P, class Next>
+void transition_and_wake_all(P& p, Next&& next) noexcept {
+  using value_type = typename P::value_type;
+  bool applied = false, wake = false;
+  auto apply = [&] {
+    auto& word = p.word();
+    value_type s = word.load(std::memory_order_relaxed);
+    value_type n;
+    do {
+      n = next(s);
+      wake = P::ready(n);
+      if (wake) n = static_cast<value_type>(n & ~P::parked_bit);  // all will be dequeued
+      // Release: publishes the broadcaster's writes to every waiter that
+      // sees the ready state (their acquire loads) or is woken by it.
+    } while (!word.compare_exchange_weak(s, n, std::memory_order_release,
+                                         std::memory_order_relaxed));
+    applied = true;
+  };
   parking_lot::unpark_filter(
-      &p.word(), [](parking_lot::token) { return parking_lot::filter_op::unpark; },
-      [&p](parking_lot::unpark_result) {
-        p.word().fetch_and(static_cast<typename P::value_type>(~P::parked_bit),
-                           std::memory_order_relaxed);
+      &p.word(),
+      [&](parking_lot::token) {
+        if (!applied) apply();
+        return wake ? parking_lot::filter_op::unpark : parking_lot::filter_op::stop;
+      },
+      [&](parking_lot::unpark_result) {
+        if (!applied) apply();
         return parking_lot::default_token;
       });
 }
@@ -110,7 +141,7 @@ bool parked_wait(P& p, deadline until, const std::stop_token* stop = nullptr) no
   // Spin only while nobody is parked: when someone is, a release goes to
   // the longest waiter first and our spinning would only burn a CPU.
   if (!(p.word().load(std::memory_order_relaxed) & P::parked_bit) &&
-      spin_until([&] { return p.try_acquire(); }))
+      spin_until([&] { return p.try_acquire(); }, until))
     return true;
   for (;;) {
     const parking_lot::park_result r = parking_lot::park(
@@ -162,7 +193,11 @@ class parked_awaiter {
   parked_awaiter(const parked_awaiter&) = delete;
   parked_awaiter& operator=(const parked_awaiter&) = delete;
   ~parked_awaiter() {
-    parking_lot::cancel(entry_, [this](bool was_last) { leave(p_, was_last); });
+    // Destroyed while queued: leave the queue. Destroyed after a wake chose
+    // us but before we ran: the grant is ours and must not be lost.
+    if (parking_lot::cancel(entry_, [this](bool was_last) { leave(p_, was_last); }) ==
+        parking_lot::cancel_status::woken)
+      p_.pass_on();
   }
 
   bool await_ready() noexcept { return p_.try_acquire(); }
