@@ -1,0 +1,280 @@
+// What once_event and local_once_event share: the state bits, the
+// `disconnected` exception, the ownership models through which a sender or a
+// receiver refers to its event (by reference, shared_ptr, heap-managed, pool
+// slot), the pair returned by a bind, and the awaiter stack traces.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+// Awaiter stack traces (design §2.5, §2.7): on in debug builds. Define
+// BEACON_AWAITER_TRACES to 0 or 1 to override; every translation unit of a
+// program must agree (it changes the layout of the coroutine awaiters).
+#ifndef BEACON_AWAITER_TRACES
+#ifdef NDEBUG
+#define BEACON_AWAITER_TRACES 0
+#else
+#define BEACON_AWAITER_TRACES 1
+#endif
+#endif
+
+namespace beacon {
+
+// Thrown by a receiver (receive, try_receive, receive_for, receive_until,
+// receive(stop_token), co_await) when its sender was destroyed without
+// sending. The receiver keeps answering `disconnected` until it is destroyed.
+class disconnected : public std::exception {
+ public:
+  const char* what() const noexcept override {
+    return "beacon::disconnected: the sender was destroyed without sending";
+  }
+};
+
+// What a bind returns: `auto [tx, rx] = ev.bind_by_ref();`
+template <class Sender, class Receiver>
+struct once_channel {
+  Sender sender;
+  Receiver receiver;
+};
+
+// Whether this translation unit records awaiter stack traces.
+inline constexpr bool awaiter_traces_enabled = BEACON_AWAITER_TRACES != 0;
+
+// The trace handed to inspect_awaiter(s): return addresses, innermost first.
+// Empty where nothing waits, and always empty when traces are disabled.
+using awaiter_trace = std::span<void* const>;
+
+// One line per frame ("binary(symbol+offset) [address]"), as glibc's
+// backtrace_symbols() prints them; for logging a trace from inspect_awaiter.
+std::string describe_trace(awaiter_trace trace);
+
+namespace detail {
+
+namespace platform {
+// Fills `frames` with up to `capacity` return addresses of the calling
+// thread's stack, skipping the innermost `skip` frames; returns how many.
+// src/platform/backtrace.cpp (glibc backtrace()); 0 where unavailable.
+std::size_t capture_backtrace(void** frames, std::size_t capacity,
+                              std::size_t skip) noexcept;
+}  // namespace platform
+
+// The bits of a once event's state word (an atomic byte in once_event, a
+// plain byte in local_once_event). The value of the word over an event's life:
+//   0                         unbound (fresh, or back in its pool)
+//   bound                     bound, nothing sent, receiver alive
+//   bound|parked              ... and the receiver is queued (waits / awaits)
+//   bound|tx_done             the sender was destroyed without sending
+//   bound|value|tx_done       the value is stored, waiting to be received
+//   ...|rx_gone               the receiver is gone (received, or destroyed)
+// tx_done and rx_gone are final: each end sets its own bit once, with the
+// transition after which it never touches the event again, and the end whose
+// transition finds the other end's bit already set is the last one: it
+// destroys a value that was never received and frees the event.
+struct once_bits {
+  static constexpr std::uint8_t bound = 1;    // handed out by a bind
+  static constexpr std::uint8_t value = 2;    // storage holds a T (set with tx_done)
+  static constexpr std::uint8_t tx_done = 4;  // the sender finished (sent or destroyed)
+  static constexpr std::uint8_t rx_gone = 8;  // the receiver finished
+  // once_event: the receiver may be queued in the parking lot on the state
+  // word's address; set and cleared only under that queue's lock.
+  // local_once_event: a coroutine is registered in the event.
+  static constexpr std::uint8_t parked = 16;
+};
+
+// A stack trace, laid out the same in every build so that a trace recorded in
+// one translation unit can be read in another.
+struct trace_record {
+  static constexpr std::size_t capacity = 24;
+  void* frames[capacity];
+  std::size_t size = 0;
+
+  void capture() noexcept { size = platform::capture_backtrace(frames, capacity, 2); }
+  awaiter_trace view() const noexcept { return {frames, size}; }
+};
+
+// What a waiting receiver or an awaiter carries: a trace_record when traces
+// are enabled, nothing (zero bytes with [[no_unique_address]]) otherwise.
+struct no_trace {
+  void capture() noexcept {}
+  const trace_record* record() const noexcept { return nullptr; }
+};
+struct with_trace {
+  trace_record trace;
+  void capture() noexcept { trace.capture(); }
+  const trace_record* record() const noexcept { return &trace; }
+};
+using awaiter_trace_slot =
+    std::conditional_t<awaiter_traces_enabled, with_trace, no_trace>;
+
+// Grants the ends, the ownership models and the pools access to an event's
+// state and storage.
+struct once_access {
+  template <class E>
+  static auto& state(E& e) noexcept {
+    return e.state_;
+  }
+  template <class E>
+  static auto& value(E& e) noexcept {
+    return e.value_;
+  }
+  template <class E>
+  static void destroy_value(E& e) noexcept {
+    std::destroy_at(std::addressof(e.value_));
+  }
+  // A pool's or make_once's own binding: the event is exclusively ours.
+  template <class E>
+  static void set_bound(E& e) noexcept {
+    set_state(e, once_bits::bound);
+  }
+  template <class E>
+  static void reset(E& e) noexcept {
+    set_state(e, 0);
+  }
+  template <class S, class R, class Ref>
+  static once_channel<S, R> make_channel(Ref a, Ref b) noexcept {
+    return {S(std::move(a)), R(std::move(b))};
+  }
+
+ private:
+  template <class E>
+  static void set_state(E& e, std::uint8_t v) noexcept {
+    if constexpr (requires { e.state_.store(v, std::memory_order_relaxed); })
+      e.state_.store(v, std::memory_order_relaxed);  // ordered by the pool's lock
+    else
+      e.state_ = v;
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Ownership models: how one end refers to its event. Each end holds its own
+// copy; `event()` is null once the end is finished or moved from. An end
+// calls `finish(last)` exactly once, after its final transition: `last`
+// (decided by that transition) says whether this end must free the event.
+// The value, if any, has been destroyed by then.
+
+// bind_by_ref / bind_by_ptr: the event outlives both ends; nothing to free.
+template <class Event>
+class ref_binding {
+ public:
+  using event_type = Event;
+  explicit ref_binding(Event* e) noexcept : e_(e) {}
+  ref_binding(ref_binding&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
+  ref_binding& operator=(ref_binding&& o) noexcept {
+    e_ = std::exchange(o.e_, nullptr);
+    return *this;
+  }
+  Event* event() const noexcept { return e_; }
+  void finish(bool) noexcept { e_ = nullptr; }
+
+ private:
+  Event* e_;
+};
+
+// bind_by_shared: each end owns a std::shared_ptr to the event. The last end
+// has destroyed the value; whichever owner drops the last reference deletes
+// the (then idle) event.
+template <class Event>
+class shared_binding {
+ public:
+  using event_type = Event;
+  explicit shared_binding(std::shared_ptr<Event> e) noexcept : e_(std::move(e)) {}
+  shared_binding(shared_binding&&) noexcept = default;
+  shared_binding& operator=(shared_binding&&) noexcept = default;
+  Event* event() const noexcept { return e_.get(); }
+  void finish(bool) noexcept { e_.reset(); }
+
+ private:
+  std::shared_ptr<Event> e_;
+};
+
+// make_once: the event is one heap allocation, deleted by the last end.
+template <class Event>
+class managed_binding {
+ public:
+  using event_type = Event;
+  explicit managed_binding(Event* e) noexcept : e_(e) {}
+  managed_binding(managed_binding&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
+  managed_binding& operator=(managed_binding&& o) noexcept {
+    e_ = std::exchange(o.e_, nullptr);
+    return *this;
+  }
+  Event* event() const noexcept { return e_; }
+  void finish(bool last) noexcept {
+    if (last) delete e_;
+    e_ = nullptr;
+  }
+
+ private:
+  Event* e_;
+};
+
+// A pool's bind_by_ref / bind_by_ptr: the pool outlives both ends; the last
+// end gives the slot back.
+template <class Pool>
+class pool_binding {
+ public:
+  using event_type = typename Pool::event_type;
+  using slot = typename Pool::slot;
+  pool_binding(Pool* p, slot* s) noexcept : p_(p), s_(s) {}
+  pool_binding(pool_binding&& o) noexcept
+      : p_(std::exchange(o.p_, nullptr)), s_(std::exchange(o.s_, nullptr)) {}
+  pool_binding& operator=(pool_binding&& o) noexcept {
+    p_ = std::exchange(o.p_, nullptr);
+    s_ = std::exchange(o.s_, nullptr);
+    return *this;
+  }
+  event_type* event() const noexcept { return s_ ? &s_->event : nullptr; }
+  void finish(bool last) noexcept {
+    if (last) p_->give_back(s_);
+    p_ = nullptr;
+    s_ = nullptr;
+  }
+
+ private:
+  Pool* p_;
+  slot* s_;
+};
+
+// A pool's bind_by_shared: each end owns a std::shared_ptr to the pool, so
+// the pool lives until its last event is back.
+template <class Pool>
+class shared_pool_binding {
+ public:
+  using event_type = typename Pool::event_type;
+  using slot = typename Pool::slot;
+  shared_pool_binding(std::shared_ptr<Pool> p, slot* s) noexcept
+      : p_(std::move(p)), s_(s) {}
+  shared_pool_binding(shared_pool_binding&& o) noexcept
+      : p_(std::move(o.p_)), s_(std::exchange(o.s_, nullptr)) {}
+  shared_pool_binding& operator=(shared_pool_binding&& o) noexcept {
+    p_ = std::move(o.p_);
+    s_ = std::exchange(o.s_, nullptr);
+    return *this;
+  }
+  event_type* event() const noexcept { return s_ ? &s_->event : nullptr; }
+  void finish(bool last) noexcept {
+    if (last) p_->give_back(s_);  // before our reference to the pool goes
+    s_ = nullptr;
+    p_.reset();
+  }
+
+ private:
+  std::shared_ptr<Pool> p_;
+  slot* s_;
+};
+
+[[noreturn]] inline void throw_already_bound() {
+  throw std::logic_error("beacon: a once event binds only once");
+}
+[[noreturn]] inline void throw_no_event(const char* what) {
+  throw std::logic_error(what);
+}
+
+}  // namespace detail
+}  // namespace beacon
