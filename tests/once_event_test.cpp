@@ -287,7 +287,7 @@ TEST(once_event, stop_ends_a_blocked_receive_with_nullopt) {
   auto [tx, rx] = ev.bind_by_ref();
   std::stop_source src;
   std::optional<int> got = 0;
-  scoped_thread t([&] { got = rx.receive(src.get_token()); });
+  scoped_thread t([&, &rx = rx] { got = rx.receive(src.get_token()); });
   ASSERT_TRUE(queued_eventually(key_of(ev), 1));
   src.request_stop();
   t.join();
@@ -470,7 +470,7 @@ TEST(once_event, inspect_awaiter_shows_where_the_receiver_waits) {
   ev.inspect_awaiter([&](beacon::awaiter_trace t) { frames = t.size(); });
   EXPECT_EQ(frames, 0u);  // nobody waits
 
-  scoped_thread th([&] { EXPECT_EQ(rx.receive(), 1); });
+  scoped_thread th([&rx = rx] { EXPECT_EQ(rx.receive(), 1); });
   ASSERT_TRUE(queued_eventually(key_of(ev), 1));
   std::string text;
   ev.inspect_awaiter([&](beacon::awaiter_trace t) {
