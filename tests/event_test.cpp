@@ -303,7 +303,8 @@ TYPED_TEST(event, process_exits_with_a_parked_detached_thread) {
     std::thread([] { never_set.wait(); }).detach();
     while (beacon::parking_lot::queued(&never_set) == 0)
       std::this_thread::yield();
-    std::exit(0);  // runs static destructors with the thread still parked
+    std::exit(0);  // NOLINT(concurrency-mt-unsafe): runs static destructors with the
+                   // thread still parked
   }
   int status = -1;
   const bool exited = eventually([&] { return waitpid(pid, &status, WNOHANG) == pid; });

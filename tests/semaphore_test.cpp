@@ -138,6 +138,7 @@ TEST(semaphore, waiters_get_permits_in_fifo_order) {
   std::mutex m;
   std::vector<int> order;
   std::vector<scoped_thread> threads;
+  threads.reserve(n);
   for (int i = 0; i < n; ++i) {
     threads.emplace_back([&, i] {
       auto g = s.wait();
@@ -163,6 +164,7 @@ TEST(semaphore, release_n_hands_permits_to_n_waiters) {
   semaphore s(0, 3);
   std::atomic<int> got{0};
   std::vector<scoped_thread> threads;
+  threads.reserve(3);
   for (int i = 0; i < 3; ++i)
     threads.emplace_back([&] {
       auto g = s.wait_for(patience);

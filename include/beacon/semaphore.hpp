@@ -180,7 +180,7 @@ class semaphore {
       const std::chrono::time_point<Clock, Duration>& t) noexcept {
     return guard_if(detail::wait_until_impl(core_, t));
   }
-  std::optional<semaphore_guard> wait(std::stop_token stop) noexcept {
+  std::optional<semaphore_guard> wait(const std::stop_token& stop) noexcept {
     return guard_if(detail::wait_stop_impl(core_, stop));
   }
 

@@ -30,6 +30,7 @@ constexpr std::size_t bucket_count = 64;
 bucket& bucket_for(const void* address) noexcept {
   // Never destroyed: a thread may still be parked at exit (detached), and
   // destroying a condition variable it waits on blocks forever in glibc.
+  // NOLINTNEXTLINE(bugprone-unhandled-exception-at-new): failing here is fatal (noexcept)
   static auto& table = *new std::array<bucket, bucket_count>;
   auto h = reinterpret_cast<std::uintptr_t>(address);
   h = (h >> 2) * UINT64_C(0x9E3779B97F4A7C15);

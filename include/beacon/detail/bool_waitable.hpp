@@ -35,7 +35,7 @@ class bool_waitable {
     return wait_until_impl(core_, t);
   }
   // Blocks until the wait succeeds (true) or a stop is requested (false).
-  bool wait(std::stop_token stop) noexcept { return wait_stop_impl(core_, stop); }
+  bool wait(const std::stop_token& stop) noexcept { return wait_stop_impl(core_, stop); }
   // `co_await ev` suspends the coroutine until the wait succeeds.
   parked_awaiter<Core> operator co_await() noexcept {
     return parked_awaiter<Core>(core_);

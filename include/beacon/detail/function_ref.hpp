@@ -17,10 +17,13 @@ template <class R, class... Args>
 class function_ref<R(Args...)> {
  public:
   // Lifetime: refers to `f`, which must outlive every call through *this.
-  template <class F>
-  requires(!std::is_same_v<std::remove_cvref_t<F>, function_ref> &&
-           std::is_invocable_r_v<R, F&, Args...>) function_ref(F&& f)
-  noexcept  // NOLINT(google-explicit-constructor): a reference type
+  // Implicit on purpose: a reference type. The constraint keeps it from
+  // hiding the copy constructor.
+  template <class F,
+            std::enable_if_t<!std::is_same_v<std::remove_cvref_t<F>, function_ref> &&
+                                 std::is_invocable_r_v<R, F&, Args...>,
+                             int> = 0>
+  function_ref(F&& f) noexcept  // NOLINT(bugprone-forwarding-reference-overload)
       : object_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
         call_([](void* o, Args... args) -> R {
           return (*static_cast<std::remove_reference_t<F>*>(o))(
