@@ -195,6 +195,7 @@ TEST(local_once_event, a_chain_of_hand_offs_does_not_recurse) {
   int last = -1;
   senders.reserve(n + 1);
   std::vector<E::receiver_by_ref> receivers;
+  receivers.reserve(n + 1);
   for (int i = 0; i < n + 1; ++i) {
     auto [tx, rx] = evs[i]->bind_by_ref();
     senders.push_back(std::move(tx));
