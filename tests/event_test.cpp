@@ -279,6 +279,18 @@ TYPED_TEST(event, coroutine_destroyed_after_wake_before_resume_is_not_resumed) {
   EXPECT_EQ(beacon::parking_lot::queued(key(second)), 0u);
 }
 
+// The lifetime rule: a waiter may destroy the event right after its wait()
+// returned, while the set() that released it may still be returning.
+TYPED_TEST(event, can_be_destroyed_right_after_wait_returns) {
+  for (int i = 0; i < 200; ++i) {
+    auto* e = new TypeParam;
+    scoped_thread setter([e] { e->set(); });
+    e->wait();
+    delete e;  // ASan reports a use after free if set() touches it now
+    setter.join();
+  }
+}
+
 // The lifetime rule "destroy it once your wait returned, even while set()
 // is still returning", exercised where a timed-out waiter's last look sees
 // the signal while the setter is still on its way to the queue lock.

@@ -99,15 +99,4 @@ TEST(manual_reset_event, reset_after_set_does_not_strand_later_waiters) {
   EXPECT_TRUE(released);
 }
 
-TEST(manual_reset_event, can_be_destroyed_right_after_wait_returns) {
-  for (int i = 0; i < 200; ++i) {
-    auto e = std::make_unique<manual_reset_event>();
-    auto* raw = e.get();
-    scoped_thread t([raw] { raw->set(); });
-    e->wait();
-    e.reset();
-    t.join();
-  }
-}
-
 }  // namespace

@@ -109,15 +109,10 @@ struct auto_reset_core {
 //   enqueue(job); work_ready.set();   // wakes the worker once
 // @endcode
 class auto_reset_event
-    : public detail::bool_waitable<detail::auto_reset_core<std::atomic>> {
+    : public detail::basic_event<detail::auto_reset_core<std::atomic>> {
  public:
   constexpr explicit auto_reset_event(state initial = state::unset) noexcept
-      : bool_waitable(initial) {}
-
-  // Releases one waiter, or leaves the event set if nobody waits.
-  void set() noexcept { core_.set(); }
-  // Makes the event unset.
-  void reset() noexcept { core_.reset(); }
+      : basic_event(initial) {}
 };
 
 static_assert(sizeof(auto_reset_event) == 1, "an auto_reset_event is one byte");

@@ -88,15 +88,11 @@ struct manual_reset_core {
 //   config = load(); ready.set();   // releases all of them, now and later
 // @endcode
 class manual_reset_event
-    : public detail::bool_waitable<detail::manual_reset_core<std::atomic>> {
+    : public detail::basic_event<detail::manual_reset_core<std::atomic>> {
  public:
   constexpr explicit manual_reset_event(state initial = state::unset) noexcept
-      : bool_waitable(initial) {}
+      : basic_event(initial) {}
 
-  // Sets the event and releases every waiter.
-  void set() noexcept { core_.set(); }
-  // Makes the event unset; waiters released by an earlier set() stay released.
-  void reset() noexcept { core_.reset(); }
   // Whether the event is set now (an acquire load).
   bool is_set() const noexcept { return core_.is_set(); }
 };

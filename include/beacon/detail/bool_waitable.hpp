@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "beacon/detail/parked_wait.hpp"
+#include "beacon/waitable.hpp"
 
 namespace beacon::detail {
 
@@ -49,6 +50,19 @@ class bool_waitable {
   ~bool_waitable() = default;
 
   Core core_;
+};
+
+// The two Win32-style events add construction from a beacon::state, set()
+// and reset() (each event's comment gives their contract).
+template <class Core>
+class basic_event : public bool_waitable<Core> {
+ public:
+  void set() noexcept { this->core_.set(); }
+  void reset() noexcept { this->core_.reset(); }
+
+ protected:
+  constexpr explicit basic_event(state initial) noexcept : bool_waitable<Core>(initial) {}
+  ~basic_event() = default;
 };
 
 }  // namespace beacon::detail
