@@ -16,7 +16,6 @@
 #include <utility>
 
 #include "beacon/detail/deadline.hpp"
-#include "beacon/detail/parked_wait.hpp"
 #include "beacon/parking_lot.hpp"
 
 namespace beacon {
@@ -101,9 +100,14 @@ inline void ec_fence() noexcept { std::atomic_thread_fence(std::memory_order_seq
 // * Zero or negative durations and past deadlines call p() once.
 // * Cost: notify*() with no waiter registered is a fence and a load: no
 //   lock, no read-modify-write, no system call. A waiter that must block
-//   spins briefly while nobody else waits (adaptive, multi-CPU only), then
 //   registers (one RMW and a fence), takes the queue lock once to enqueue,
-//   and when notified returns without taking a lock again.
+//   and when notified returns without taking a lock again. It does not
+//   spin first: on a bounded queue, spinning kept producer and consumer in
+//   lock-step on a full or empty ring (a cache miss per item) where
+//   sleeping lets one side work through a batch; bench/event_count_bench
+//   measured the channel 1 -> 1 about twice as slow with the spin of
+//   detail::spin_until. A caller who wants to spin can poll the predicate
+//   before calling wait.
 // * A coroutine waiter made ready by notify*() is resumed on the notifying
 //   thread, after beacon's locks are released and before that notify*()
 //   returns; chains of coroutines notifying each other do not recurse (see
@@ -276,17 +280,6 @@ class event_count {
                   "an event_count predicate returns bool or std::optional<T>");
     if (R r = p()) return r;
     if (until.passed() || (stop && stop->stop_requested())) return R{};
-    R got{};
-    // Spin only while nobody waits: otherwise a notification goes to the
-    // longest waiter and our polling would only burn a CPU (and barge).
-    if ((state_.load(std::memory_order_relaxed) & waiters_mask) == 0 &&
-        detail::spin_until([&] {
-          R r = p();
-          if (!r) return false;
-          detail::ec_store(got, std::move(r));
-          return true;
-        }))
-      return got;
     for (;;) {
       const std::uint64_t key = register_waiter();
       {
