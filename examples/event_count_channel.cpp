@@ -51,6 +51,7 @@ bool bounded_channel_demo() {
   coroutine_consumer(ch, sum, count, coroutine_done);
 
   std::vector<std::thread> threads;
+  threads.reserve(thread_consumers);
   for (int c = 0; c < thread_consumers; ++c)
     threads.emplace_back([&] {
       for (;;) {
@@ -61,10 +62,11 @@ bool bounded_channel_demo() {
       }
     });
   std::vector<std::thread> senders;
-  for (int p = 0; p < producers; ++p)
+  senders.reserve(producers);
+  for (std::uint64_t p = 0; p < producers; ++p)
     senders.emplace_back([&, p] {
-      for (int i = 1; i <= per_producer; ++i)
-        ch.send(static_cast<std::uint64_t>(p * per_producer + i));
+      for (std::uint64_t i = 1; i <= per_producer; ++i)
+        ch.send(p * per_producer + i);
     });
   for (auto& t : senders)
     t.join();

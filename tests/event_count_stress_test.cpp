@@ -300,6 +300,7 @@ TEST(event_count_stress, batched_notifications_all_arrive) {
     return closing.load(std::memory_order_relaxed) ? 2 : 0;
   };
   std::vector<scoped_thread> ws;
+  ws.reserve(waiters);
   for (int w = 0; w < waiters; ++w)
     ws.emplace_back([&] {
       for (;;) {
@@ -350,6 +351,7 @@ TEST(event_count_stress, notification_racing_time_outs_reaches_a_waiter) {
     };
     std::atomic<int> short_done{0};
     std::vector<scoped_thread> ws;
+    ws.reserve(short_waiters + 1);
     const auto start = steady_clock::now();
     for (int s = 0; s < short_waiters; ++s)
       ws.emplace_back([&, s] {
@@ -398,6 +400,7 @@ TEST(event_count_stress, notification_racing_stop_requests_reaches_a_waiter) {
     };
     std::stop_source src;
     std::vector<scoped_thread> ws;
+    ws.reserve(stoppable + 1);
     for (int s = 0; s < stoppable; ++s)
       ws.emplace_back([&] {
         if (ec.wait(src.get_token(), take)) takers.fetch_add(1);
