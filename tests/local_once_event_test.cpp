@@ -188,6 +188,7 @@ TEST(local_once_event, a_chain_of_hand_offs_does_not_recurse) {
   constexpr int n = 100'000;
   using E = local_once_event<int>;
   std::vector<std::unique_ptr<E>> evs;
+  evs.reserve(n + 1);
   for (int i = 0; i < n + 1; ++i)
     evs.push_back(std::make_unique<E>());
   std::vector<E::sender_by_ref> senders;
