@@ -48,17 +48,27 @@ inline void cpu_work(int iterations) {
     asm volatile("" ::: "memory");
 }
 
-// Pins the calling thread to `cpu` (modulo the CPUs it may use); returns
-// false when pinning is not possible.
+// The CPUs the process may use, read once before main() runs, i.e. before
+// any benchmark pins a thread (sched_getaffinity reports the calling
+// thread's own mask, which pinning narrows).
+inline const cpu_set_t process_cpus = [] {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) CPU_SET(0, &set);
+  return set;
+}();
+
+inline int usable_cpus() {
+  const int n = CPU_COUNT(&process_cpus);
+  return n > 0 ? n : 1;
+}
+
+// Pins the calling thread to the `cpu`-th CPU the process may use (modulo
+// their number); returns false when pinning is not possible.
 inline bool pin_this_thread(int cpu) {
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return false;
-  const int n = CPU_COUNT(&allowed);
-  if (n == 0) return false;
-  int wanted = cpu % n, seen = 0;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (!CPU_ISSET(c, &allowed)) continue;
+  const int wanted = cpu % usable_cpus();
+  for (int c = 0, seen = 0; c < CPU_SETSIZE; ++c) {
+    if (!CPU_ISSET(c, &process_cpus)) continue;
     if (seen++ == wanted) {
       cpu_set_t one;
       CPU_ZERO(&one);
@@ -69,19 +79,9 @@ inline bool pin_this_thread(int cpu) {
   return false;
 }
 
-// Restores the calling thread's affinity to every CPU the process may use.
+// Lets the calling thread run on every CPU the process may use again.
 inline void unpin_this_thread() {
-  cpu_set_t all;
-  CPU_ZERO(&all);
-  if (sched_getaffinity(0, sizeof all, &all) == 0)
-    pthread_setaffinity_np(pthread_self(), sizeof all, &all);
-}
-
-inline int usable_cpus() {
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return 1;
-  return CPU_COUNT(&allowed);
+  pthread_setaffinity_np(pthread_self(), sizeof process_cpus, &process_cpus);
 }
 
 class report {
