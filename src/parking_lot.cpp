@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "beacon/detail/platform.hpp"
+#include "beacon/detail/spin_lock.hpp"
 
 namespace beacon::parking_lot {
 namespace platform = beacon::detail::platform;
@@ -37,39 +38,11 @@ constexpr std::uint32_t sleeping = 0;
 constexpr std::uint32_t woken = 1;
 constexpr std::uint32_t interrupted = 2;
 
-// A test-and-test-and-set lock for a bucket. Critical sections are a few
-// pointer updates and the primitive's callbacks, so spinning is the right
-// answer; after a short spin it yields, so a holder preempted on a busy or
-// single CPU gets to run instead of being spun against.
-class bucket_lock {
- public:
-  void lock() noexcept {
-    // A: acquire pairs with the release in unlock() (B).
-    if (!locked_.exchange(true, std::memory_order_acquire)) return;
-    lock_slow();
-  }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }  // B
-
- private:
-  void lock_slow() noexcept {
-    for (unsigned spins = 0;; ++spins) {
-      if (!locked_.load(std::memory_order_relaxed) &&
-          !locked_.exchange(true, std::memory_order_acquire))  // A
-        return;
-      if (spins < 64 && platform::multi_cpu())
-        platform::cpu_relax();
-      else
-        std::this_thread::yield();
-    }
-  }
-  std::atomic<bool> locked_{false};  // true while a thread holds the bucket
-};
-
 // One bucket of the table. This lock protects the whole bucket: never read
 // or change `head`, `tail`, `fair_at` or the links of a queued waiter
 // without holding it.
 struct alignas(64) bucket {
-  bucket_lock lock;
+  beacon::detail::spin_lock lock;  // short sections: spins, then yields
   waiter* head = nullptr;
   waiter* tail = nullptr;
   std::int64_t fair_at = 0;  // steady ns after which the next unpark is "fair"

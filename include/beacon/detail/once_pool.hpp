@@ -23,35 +23,14 @@
 
 #include "beacon/detail/once_common.hpp"
 #include "beacon/detail/platform.hpp"
+#include "beacon/detail/spin_lock.hpp"
 
 namespace beacon::detail {
 
-// A test-and-test-and-set lock for a pool's free list: critical sections are
-// a few pointer updates. After a short spin it yields, so a holder preempted
-// on a busy machine gets to run.
-class once_spin_lock {
- public:
+// The thread-safe pool's lock: its critical sections are a few pointer
+// updates of the free list.
+struct once_spin_lock : spin_lock {
   static constexpr bool thread_safe = true;
-  void lock() noexcept {
-    // A: acquire pairs with the release in unlock() (B).
-    if (!locked_.exchange(true, std::memory_order_acquire)) return;
-    lock_slow();
-  }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }  // B
-
- private:
-  void lock_slow() noexcept {
-    for (unsigned spins = 0;; ++spins) {
-      if (!locked_.load(std::memory_order_relaxed) &&
-          !locked_.exchange(true, std::memory_order_acquire))  // A
-        return;
-      if (spins < 64 && platform::multi_cpu())
-        platform::cpu_relax();
-      else
-        std::this_thread::yield();
-    }
-  }
-  std::atomic<bool> locked_{false};  // true while a thread holds the pool
 };
 
 // The local pool's "lock": one thread, nothing to exclude.
