@@ -74,24 +74,28 @@ inline void ec_fence() noexcept { std::atomic_thread_fence(std::memory_order_seq
 //   missed), then after every notification that reaches it. The predicate
 //   may consume what it finds (pop an item, claim a slot): its success ends
 //   the wait and it is never called again by that wait. It runs on the
-//   waiting thread, or for a coroutine on the notifying thread, never under
-//   a lock of beacon's: it may itself call notify*(). It must not block.
+//   waiting thread (for a coroutine woken by a notification: on the
+//   notifying thread), never under a lock of beacon's, so it may itself
+//   call notify*(). It should not block.
 // * Results. For `bool`: wait(p) returns void; wait_for, wait_until and
 //   wait(std::stop_token, p) return bool; `co_await async_wait(p)` yields
 //   void. For `std::optional<T>`: wait(p) returns T; the timed and stoppable
 //   waits return std::optional<T>; `co_await` yields T. An exception thrown
 //   by `p` ends the wait and propagates (from co_await for a coroutine).
-// * notify_one() wakes the longest-registered waiter, notify(n) wakes n more
+// * notify_one() wakes the longest-queued waiter, notify(n) wakes n more
 //   (event_listener's notify_additional), notify_all() every waiter
-//   registered at that moment. Waiters are woken in FIFO order of their
-//   registration. A woken waiter whose predicate still fails registers again
-//   (at the back). A notify with no waiter is not stored.
-// * No notification is lost: a notification delivered to a waiter that then
-//   gives up (its deadline passed, its stop was requested) is not given up
-//   with it: the waiter checks its predicate once more and returns its
-//   success if it holds; a coroutine destroyed while it waits leaves the
-//   queue before a notification can reach it. So a notification for one
-//   item always reaches a waiter that checks for the item.
+//   registered at that moment. Queued waiters, threads and coroutines
+//   alike, are woken in FIFO order. A woken waiter whose predicate still
+//   fails queues again, at the back. A notify with no waiter is not stored.
+// * No notification is lost. A notify finds every waiter that registered
+//   before it: queued ones are dequeued and woken; one that registered but
+//   is not queued yet, when the notify finds fewer queued waiters than it
+//   was asked to wake, does not go to sleep but checks its predicate again.
+//   A waiter chosen by a notify calls p() once more even if its deadline
+//   passed or its stop was requested meanwhile, and succeeds if p() does;
+//   a coroutine destroyed while it waits leaves the queue first, so no
+//   notification is delivered to it. So a notification for one item always
+//   reaches a waiter that checks for the item, never one that gave up.
 // * No spurious wake-up reaches the caller: wait(p) returns only when p()
 //   succeeded; a timed wait fails only after its deadline (rounded up,
 //   any clock, overflow-free); a stoppable wait fails only when stop was
@@ -99,9 +103,13 @@ inline void ec_fence() noexcept { std::atomic_thread_fence(std::memory_order_seq
 //   stop was already requested).
 // * Zero or negative durations and past deadlines call p() once.
 // * Cost: notify*() with no waiter registered is a fence and a load: no
-//   lock, no read-modify-write, no system call. A waiter that must block
-//   registers (one RMW and a fence), takes the queue lock once to enqueue,
-//   and when notified returns without taking a lock again. It does not
+//   lock, no read-modify-write, no system call. The fence is most of it
+//   (x86: a locked instruction, about as dear as one fetch_add); an
+//   asymmetric fence (membarrier) would leave only the load but cost each
+//   waiter a system call that interrupts every CPU running the process
+//   (some 40 us on a 2-CPU VM), so beacon does not use one. A waiter that
+//   must block registers (one RMW and a fence), takes the queue lock once
+//   to enqueue, and when notified returns without another lock. It does not
 //   spin first: on a bounded queue, spinning kept producer and consumer in
 //   lock-step on a full or empty ring (a cache miss per item) where
 //   sleeping lets one side work through a batch; bench/event_count_bench
@@ -140,8 +148,7 @@ inline void ec_fence() noexcept { std::atomic_thread_fence(std::memory_order_seq
 //   ec.wait([&] {
 //     int n = items.load(std::memory_order_relaxed);
 //     while (n > 0)
-//       if (items.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) return
-//       true;
+//       if (items.compare_exchange_weak(n, n - 1)) return true;
 //     return false;
 //   });
 //   // producer
@@ -156,7 +163,7 @@ class event_count {
   event_count(const event_count&) = delete;
   event_count& operator=(const event_count&) = delete;
 
-  // Wakes the longest-registered waiter, if any.
+  // Wakes the longest-queued waiter, if any.
   void notify_one() noexcept { notify(1); }
 
   // Wakes n more waiters (fewer if fewer wait); notify(0) does nothing.
