@@ -113,9 +113,9 @@ inline void ec_fence() noexcept { std::atomic_thread_fence(std::memory_order_seq
 //   spin first: on a bounded queue, spinning kept producer and consumer in
 //   lock-step on a full or empty ring (a cache miss per item) where
 //   sleeping lets one side work through a batch; bench/event_count_bench
-//   measured the channel 1 -> 1 about twice as slow with the spin of
-//   detail::spin_until. A caller who wants to spin can poll the predicate
-//   before calling wait.
+//   measured the channel 1 -> 1 about three times as slow with the spin
+//   of detail::spin_until (see docs/event_count.md). A caller who wants to spin can poll
+//   the predicate before calling wait.
 // * A coroutine waiter made ready by notify*() is resumed on the notifying
 //   thread, after beacon's locks are released and before that notify*()
 //   returns; chains of coroutines notifying each other do not recurse (see
