@@ -221,7 +221,7 @@ class event_count {
   // `co_await ec.async_wait(p)` suspends the coroutine until p() succeeds;
   // yields void (bool p) or T (optional<T> p).
   template <class Pred>
-  async_waiter<Pred> async_wait(Pred p) {
+  [[nodiscard]] async_waiter<Pred> async_wait(Pred p) {
     return async_waiter<Pred>(*this, std::move(p));
   }
 
