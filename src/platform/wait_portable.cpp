@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <new>
 
 #include "beacon/detail/platform.hpp"
 #include "fault.hpp"
@@ -30,8 +31,10 @@ constexpr std::size_t bucket_count = 64;
 bucket& bucket_for(const void* address) noexcept {
   // Never destroyed: a thread may still be parked at exit (detached), and
   // destroying a condition variable it waits on blocks forever in glibc.
-  // NOLINTNEXTLINE(bugprone-unhandled-exception-at-new): failing here is fatal (noexcept)
-  static auto& table = *new std::array<bucket, bucket_count>;
+  // Built in static storage, so no wait ever calls operator new either.
+  using table_type = std::array<bucket, bucket_count>;
+  alignas(table_type) static unsigned char storage[sizeof(table_type)];
+  static table_type& table = *::new (static_cast<void*>(storage)) table_type;
   auto h = reinterpret_cast<std::uintptr_t>(address);
   h = (h >> 2) * UINT64_C(0x9E3779B97F4A7C15);
   return table[(h >> 32) % bucket_count];
