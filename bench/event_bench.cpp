@@ -57,6 +57,10 @@
 
 namespace {
 
+using bench::env_int;
+using bench::watch;
+using bench::watchdog;
+
 using clock_type = std::chrono::steady_clock;
 
 // Keeps the compiler from dropping a value it computed and, through the
@@ -68,63 +72,6 @@ inline void keep(T v) {
 inline void clobber() { asm volatile("" : : : "memory"); }
 
 inline void cpu_relax() { beacon::detail::platform::cpu_relax(); }
-
-int env_int(const char* name, int fallback) {
-  const char* s = std::getenv(name);
-  if (!s || !*s) return fallback;
-  return std::atoi(s);
-}
-
-// ---------------------------------------------------------------------------
-// Watchdog: one detached thread checks, ten times a second, how long the
-// current run has taken.
-
-class watchdog {
- public:
-  static watchdog& get() {
-    static watchdog* w = new watchdog;  // never destroyed: its thread is detached
-    return *w;
-  }
-  void begin(const std::string& what) {
-    std::lock_guard g(m_);
-    what_ = what;
-    started_ = clock_type::now();
-    active_ = true;
-  }
-  void end() {
-    std::lock_guard g(m_);
-    active_ = false;
-  }
-
- private:
-  watchdog() {
-    std::thread([this] {
-      for (;;) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        std::lock_guard g(m_);
-        if (active_ && clock_type::now() - started_ > std::chrono::seconds(10)) {
-          std::fflush(stdout);
-          std::fprintf(stderr,
-                       "\nwatchdog: run \"%s\" took longer than 10 s; giving up\n",
-                       what_.c_str());
-          std::fflush(stderr);
-          std::_Exit(1);
-        }
-      }
-    }).detach();
-  }
-  std::mutex m_;
-  std::string what_;
-  clock_type::time_point started_;
-  bool active_ = false;
-};
-
-struct watch {
-  explicit watch(const std::string& what) { watchdog::get().begin(what); }
-  ~watch() { watchdog::get().end(); }
-  watch(const watch&) = delete;
-  watch& operator=(const watch&) = delete;
-};
 
 // ---------------------------------------------------------------------------
 // Candidates with calibrated batch sizes: `body(n)` performs n operations and

@@ -42,6 +42,8 @@
 
 namespace {
 
+using bench::watchdog;
+
 using clock_type = std::chrono::steady_clock;
 
 double g_target_ms = 40;
@@ -52,37 +54,6 @@ bool wanted(const std::string& title) {
 }
 
 // Ends the process if one run hangs.
-class watchdog {
- public:
-  static watchdog& get() {
-    static watchdog* w = new watchdog;  // never destroyed: its thread is detached
-    return *w;
-  }
-  void begin(const char* what) {
-    what_.store(what);
-    started_.store(clock_type::now().time_since_epoch().count());
-  }
-  void end() { what_.store(nullptr); }
-
- private:
-  watchdog() {
-    std::thread([this] {
-      for (;;) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        const char* what = what_.load();
-        const auto since = clock_type::duration(started_.load());
-        if (what &&
-            clock_type::now().time_since_epoch() - since > std::chrono::seconds(10)) {
-          std::fprintf(stderr, "\nwatchdog: run \"%s\" took longer than 10 s\n", what);
-          std::_Exit(1);
-        }
-      }
-    }).detach();
-  }
-  std::atomic<const char*> what_{nullptr};
-  std::atomic<clock_type::rep> started_{0};
-};
-
 // A candidate whose body(n) performs n operations and returns ns per op; the
 // first call grows n until one run lasts about g_target_ms.
 bench::candidate calibrated(std::string name, std::function<double(long)> body) {

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -83,6 +84,64 @@ inline bool pin_this_thread(int cpu) {
 inline void unpin_this_thread() {
   pthread_setaffinity_np(pthread_self(), sizeof process_cpus, &process_cpus);
 }
+
+// The value of the environment variable `name` as an int, or `fallback`.
+inline int env_int(const char* name, int fallback) {
+  const char* s = std::getenv(name);
+  return s && *s ? std::atoi(s) : fallback;
+}
+
+// Ends the process with status 1, naming the run, when one run takes longer
+// than 10 s: a hang in a benchmark is a bug (a lost wake-up in a peer or in
+// beacon), and the report must not wait for it forever.
+class watchdog {
+ public:
+  static watchdog& get() {
+    static watchdog* w = new watchdog;  // never destroyed: its thread is detached
+    return *w;
+  }
+  void begin(const std::string& what) {
+    std::lock_guard g(m_);
+    what_ = what;
+    started_ = std::chrono::steady_clock::now();
+    active_ = true;
+  }
+  void end() {
+    std::lock_guard g(m_);
+    active_ = false;
+  }
+
+ private:
+  watchdog() {
+    std::thread([this] {
+      for (;;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        std::lock_guard g(m_);
+        if (active_ &&
+            std::chrono::steady_clock::now() - started_ > std::chrono::seconds(10)) {
+          std::fflush(stdout);
+          std::fprintf(stderr,
+                       "\nwatchdog: run \"%s\" took longer than 10 s; giving up\n",
+                       what_.c_str());
+          std::fflush(stderr);
+          std::_Exit(1);
+        }
+      }
+    }).detach();
+  }
+  std::mutex m_;
+  std::string what_;
+  std::chrono::steady_clock::time_point started_;
+  bool active_ = false;
+};
+
+// Watches one run for its lifetime.
+struct watch {
+  explicit watch(const std::string& what) { watchdog::get().begin(what); }
+  ~watch() { watchdog::get().end(); }
+  watch(const watch&) = delete;
+  watch& operator=(const watch&) = delete;
+};
 
 class report {
  public:

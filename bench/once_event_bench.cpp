@@ -57,8 +57,12 @@
 // slow the candidates that allocate).
 
 namespace {
+
+using bench::env_int;
+using bench::watch;
+using bench::watchdog;
 thread_local long tl_allocations = 0;
-}
+}  // namespace
 
 void* operator new(std::size_t n) {
   ++tl_allocations;
@@ -93,62 +97,11 @@ inline void keep(T v) {
 inline void clobber() { asm volatile("" : : : "memory"); }
 inline void cpu_relax() { beacon::detail::platform::cpu_relax(); }
 
-int env_int(const char* name, int fallback) {
-  const char* s = std::getenv(name);
-  return s && *s ? std::atoi(s) : fallback;
-}
-
 double g_target_ms = 30;
 std::string g_filter;
 bool wanted(const std::string& title) {
   return g_filter.empty() || title.find(g_filter) != std::string::npos;
 }
-
-// ---------------------------------------------------------------------------
-// Watchdog (as in event_bench): a hang in a benchmark is a bug.
-
-class watchdog {
- public:
-  static watchdog& get() {
-    static watchdog* w = new watchdog;  // never destroyed: its thread is detached
-    return *w;
-  }
-  void begin(const std::string& what) {
-    std::lock_guard g(m_);
-    what_ = what;
-    started_ = clock_type::now();
-    active_ = true;
-  }
-  void end() {
-    std::lock_guard g(m_);
-    active_ = false;
-  }
-
- private:
-  watchdog() {
-    std::thread([this] {
-      for (;;) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        std::lock_guard g(m_);
-        if (active_ && clock_type::now() - started_ > std::chrono::seconds(10)) {
-          std::fflush(stdout);
-          std::fprintf(stderr, "\nwatchdog: run \"%s\" took longer than 10 s\n",
-                       what_.c_str());
-          std::_Exit(1);
-        }
-      }
-    }).detach();
-  }
-  std::mutex m_;
-  std::string what_;
-  clock_type::time_point started_;
-  bool active_ = false;
-};
-
-struct watch {
-  explicit watch(const std::string& what) { watchdog::get().begin(what); }
-  ~watch() { watchdog::get().end(); }
-};
 
 // A candidate whose body(n) performs n operations and returns ns per op;
 // n is calibrated on the first call so one run lasts about g_target_ms.

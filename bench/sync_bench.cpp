@@ -25,6 +25,8 @@
 
 namespace {
 
+using bench::env_int;
+
 constexpr long ticks_per_run = 4'000'000;
 
 // A counting semaphore from a mutex and a condition variable: the classic peer.
@@ -126,11 +128,6 @@ double countdown_round(int tickers, long per, Make&& make) {
   return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() -
                                                   start)
       .count();
-}
-
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::atoi(v) : fallback;
 }
 
 }  // namespace
