@@ -58,12 +58,10 @@ TEST(auto_reset_event, set_releases_exactly_one_of_many_waiters) {
   constexpr int n = 4;
   auto_reset_event e;
   std::atomic<int> released{0};
-  std::vector<scoped_thread> threads;
-  for (int i = 0; i < n; ++i)
-    threads.emplace_back([&] {
-      e.wait();
-      released.fetch_add(1);
-    });
+  auto threads = start_threads(n, [&] {
+    e.wait();
+    released.fetch_add(1);
+  });
   ASSERT_TRUE(queued_eventually(key(e), n));
   for (int k = 1; k <= n; ++k) {
     e.set();

@@ -69,12 +69,10 @@ TEST(countdown_event, reaching_zero_releases_every_waiter) {
   constexpr int n = 4;
   countdown_event c{2};
   std::atomic<int> released{0};
-  std::vector<scoped_thread> threads;
-  for (int i = 0; i < n; ++i)
-    threads.emplace_back([&] {
-      c.wait();
-      released.fetch_add(1);
-    });
+  auto threads = start_threads(n, [&] {
+    c.wait();
+    released.fetch_add(1);
+  });
   ASSERT_TRUE(queued_eventually(key(c), n));
   c.tick();
   EXPECT_EQ(beacon::parking_lot::queued(key(c)), static_cast<std::size_t>(n));
@@ -88,11 +86,9 @@ TEST(countdown_event, waiters_blocked_at_zero_are_released_even_if_incremented_a
   constexpr int n = 3;
   countdown_event c{1};
   std::atomic<int> released{0};
-  std::vector<scoped_thread> threads;
-  for (int i = 0; i < n; ++i)
-    threads.emplace_back([&] {
-      if (c.wait_for(patience)) released.fetch_add(1);
-    });
+  auto threads = start_threads(n, [&] {
+    if (c.wait_for(patience)) released.fetch_add(1);
+  });
   ASSERT_TRUE(queued_eventually(key(c), n));
   c.tick();
   c.increment();
@@ -180,14 +176,12 @@ TEST(countdown_event, many_tickers_release_the_waiter_once_all_ticked) {
     if (!c.wait_for(patience)) return;
     if (ticks.load() != tickers * per) early = true;
   });
-  std::vector<scoped_thread> threads;
-  for (int i = 0; i < tickers; ++i)
-    threads.emplace_back([&] {
-      for (int k = 0; k < per; ++k) {
-        ticks.fetch_add(1);
-        c.tick();
-      }
-    });
+  auto threads = start_threads(tickers, [&] {
+    for (int k = 0; k < per; ++k) {
+      ticks.fetch_add(1);
+      c.tick();
+    }
+  });
   for (auto& t : threads)
     t.join();
   waiter.join();

@@ -34,12 +34,10 @@ TEST(manual_reset_event, set_releases_every_waiter) {
   constexpr int n = 6;
   manual_reset_event e;
   std::atomic<int> released{0};
-  std::vector<scoped_thread> threads;
-  for (int i = 0; i < n; ++i)
-    threads.emplace_back([&] {
-      e.wait();
-      released.fetch_add(1);
-    });
+  auto threads = start_threads(n, [&] {
+    e.wait();
+    released.fetch_add(1);
+  });
   ASSERT_TRUE(queued_eventually(key(e), n));
   e.set();
   for (auto& t : threads)
@@ -52,11 +50,9 @@ TEST(manual_reset_event, set_then_reset_still_releases_the_blocked_waiters) {
   constexpr int n = 4;
   manual_reset_event e;
   std::atomic<int> released{0};
-  std::vector<scoped_thread> threads;
-  for (int i = 0; i < n; ++i)
-    threads.emplace_back([&] {
-      if (e.wait_for(patience)) released.fetch_add(1);
-    });
+  auto threads = start_threads(n, [&] {
+    if (e.wait_for(patience)) released.fetch_add(1);
+  });
   ASSERT_TRUE(queued_eventually(key(e), n));
   e.set();
   e.reset();

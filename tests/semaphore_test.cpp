@@ -163,16 +163,13 @@ TEST(semaphore, waiters_get_permits_in_fifo_order) {
 TEST(semaphore, release_n_hands_permits_to_n_waiters) {
   semaphore s(0, 3);
   std::atomic<int> got{0};
-  std::vector<scoped_thread> threads;
-  threads.reserve(3);
-  for (int i = 0; i < 3; ++i)
-    threads.emplace_back([&] {
-      auto g = s.wait_for(patience);
-      if (g) {
-        got.fetch_add(1);
-        g->forget();
-      }
-    });
+  auto threads = start_threads(3, [&] {
+    auto g = s.wait_for(patience);
+    if (g) {
+      got.fetch_add(1);
+      g->forget();
+    }
+  });
   ASSERT_TRUE(queued_eventually(key(s), 3));
   s.release(2);
   ASSERT_TRUE(eventually([&] { return got.load() == 2; }));

@@ -11,6 +11,7 @@
 #include <coroutine>
 #include <exception>
 #include <thread>
+#include <vector>
 
 #include "beacon/parking_lot.hpp"
 
@@ -100,5 +101,16 @@ class scoped_thread {
  private:
   std::thread t_;
 };
+
+// Starts `n` threads that each run `body`; they are joined when the returned
+// vector is destroyed.
+template <class Body>
+std::vector<scoped_thread> start_threads(int n, Body body) {
+  std::vector<scoped_thread> threads;
+  threads.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back(body);
+  return threads;
+}
 
 }  // namespace beacon_test
