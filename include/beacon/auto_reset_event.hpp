@@ -79,38 +79,40 @@ struct auto_reset_core {
 
 }  // namespace detail
 
-// An event that releases one waiter per set(), then resets itself.
-//
-// Contract (Win32 SetEvent on an auto-reset event, rsevents AutoResetEvent):
-// * set() releases exactly one waiter if any is blocked, handing the signal
-//   to it directly (no other thread can take it in between); with nobody
-//   waiting the event becomes set, and several set() calls collapse into
-//   that one set state.
-// * wait(), try_wait() and the timed waits consume the set state: of any
-//   number of concurrent waiters, one set() lets exactly one through.
-// * reset() makes the event unset; it never affects waiters.
-// * Waiters are released in FIFO order. No spurious wake-up ever returns.
-// * Threads that wait spin briefly before sleeping, but only when they may
-//   use more than one CPU; set() with nobody waiting is one CAS and never a
-//   system call.
-//
-// Memory ordering: everything a thread did before set() is visible to the
-// thread whose wait consumes that set state (set is a release, a successful
-// wait an acquire). reset() orders nothing.
-//
-// Lifetime: not copyable or movable (the address is its identity). It may be
-// destroyed once no thread is inside a member function and no coroutine is
-// suspended on it; in particular a thread may destroy it right after its
-// wait() returned, even while the set() that released it is still returning.
-//
-// @code
-//   beacon::auto_reset_event work_ready;
-//   std::thread worker([&] { for (;;) { work_ready.wait(); process(); } });
-//   enqueue(job); work_ready.set();   // wakes the worker once
-// @endcode
+/// An event that releases one waiter per set(), then resets itself.
+///
+/// Contract (Win32 SetEvent on an auto-reset event, rsevents AutoResetEvent):
+/// * set() releases exactly one waiter if any is blocked, handing the signal
+///   to it directly (no other thread can take it in between); with nobody
+///   waiting the event becomes set, and several set() calls collapse into
+///   that one set state.
+/// * wait(), try_wait() and the timed waits consume the set state: of any
+///   number of concurrent waiters, one set() lets exactly one through.
+/// * reset() makes the event unset; it never affects waiters.
+/// * Waiters are released in FIFO order. No spurious wake-up ever returns.
+/// * Threads that wait spin briefly before sleeping, but only when they may
+///   use more than one CPU; set() with nobody waiting is one CAS and never a
+///   system call.
+///
+/// Memory ordering: everything a thread did before set() is visible to the
+/// thread whose wait consumes that set state (set is a release, a successful
+/// wait an acquire). reset() orders nothing.
+///
+/// Lifetime: not copyable or movable (the address is its identity). It may be
+/// destroyed once no thread is inside a member function and no coroutine is
+/// suspended on it; in particular a thread may destroy it right after its
+/// wait() returned, even while the set() that released it is still returning.
+///
+/// @code
+///  beacon::auto_reset_event work_ready;
+///  std::thread worker([&] { for (;;) { work_ready.wait(); process(); } });
+///  enqueue(job); work_ready.set();   // wakes the worker once
+/// @endcode
 class auto_reset_event
     : public detail::basic_event<detail::auto_reset_core<std::atomic>> {
  public:
+  /// An event in state `initial` (unset by default); constexpr, so it can be
+  /// constinit.
   constexpr explicit auto_reset_event(state initial = state::unset) noexcept
       : basic_event(initial) {}
 };

@@ -15,3 +15,9 @@
 #include "beacon/os_event.hpp"
 #include "beacon/wait_context.hpp"
 #endif
+
+/// @namespace beacon
+/// Event synchronization primitives that a blocked thread and a coroutine can
+/// wait on alike (see README.md). Each type's comment states its contract,
+/// memory ordering and lifetime; the `waitable` concept states the rules that
+/// every wait follows.

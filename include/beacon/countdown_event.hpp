@@ -95,47 +95,50 @@ struct countdown_core {
 
 }  // namespace detail
 
-// A countdown: set while its count is zero. Waits return once the count is
-// zero and do not consume anything, like a std::latch that can be re-armed.
-//
-// Contract (rsevents-extra CountdownEvent, fixed where it fell short):
-// * tick() decrements the count; reaching zero releases every waiter.
-//   Ticking a zero count is a precondition violation: it asserts in debug
-//   builds and leaves the count at zero in release builds.
-// * increment(n) adds n; on a zero count the event becomes unset again
-//   (rsevents-extra kept it set). Overflow throws std::overflow_error and
-//   changes nothing.
-// * reset(count) sets the count; reset(0) releases every waiter, reset(n > 0)
-//   makes a set event unset again. A count above max_count() throws
-//   std::invalid_argument (also from the constructor).
-// * Waiters blocked when the count reaches zero are all released, even if
-//   increment() follows at once. tick() that does not reach zero, and one
-//   that does with nobody waiting, is one CAS: no lock, no system call.
-//
-// Memory ordering: everything a thread did before its tick() or reset() is
-// visible to a thread whose wait returns because it saw that zero.
-//
-// Lifetime: not copyable or movable; destroy it once no thread is in a
-// member function and no coroutine is suspended on it.
-//
-// @code
-//   beacon::countdown_event done{workers};
-//   for (int i = 0; i < workers; ++i) pool.submit([&] { work(); done.tick(); });
-//   done.wait();   // or: co_await done;
-// @endcode
+/// A countdown: set while its count is zero. Waits return once the count is
+/// zero and do not consume anything, like a std::latch that can be re-armed.
+///
+/// Contract (rsevents-extra CountdownEvent, fixed where it fell short):
+/// * tick() decrements the count; reaching zero releases every waiter.
+///   Ticking a zero count is a precondition violation: it asserts in debug
+///   builds and leaves the count at zero in release builds.
+/// * increment(n) adds n; on a zero count the event becomes unset again
+///   (rsevents-extra kept it set). Overflow throws std::overflow_error and
+///   changes nothing.
+/// * reset(count) sets the count; reset(0) releases every waiter, reset(n > 0)
+///   makes a set event unset again. A count above max_count() throws
+///   std::invalid_argument (also from the constructor).
+/// * Waiters blocked when the count reaches zero are all released, even if
+///   increment() follows at once. tick() that does not reach zero, and one
+///   that does with nobody waiting, is one CAS: no lock, no system call.
+///
+/// Memory ordering: everything a thread did before its tick() or reset() is
+/// visible to a thread whose wait returns because it saw that zero.
+///
+/// Lifetime: not copyable or movable; destroy it once no thread is in a
+/// member function and no coroutine is suspended on it.
+///
+/// @code
+///  beacon::countdown_event done{workers};
+///  for (int i = 0; i < workers; ++i) pool.submit([&] { work(); done.tick(); });
+///  done.wait();   // or: co_await done;
+/// @endcode
 class countdown_event
     : public detail::bool_waitable<detail::countdown_core<std::atomic>> {
  public:
+  /// A countdown at `count` (set if 0); throws std::invalid_argument above
+  /// max_count().
   explicit countdown_event(std::size_t count) : bool_waitable(count) {}
 
-  // count - 1; releases every waiter when it reaches zero.
+  /// count - 1; releases every waiter when it reaches zero.
   void tick() noexcept { core_.tick(); }
-  // count + n; throws std::overflow_error (nothing changed) past max_count().
+  /// count + n; throws std::overflow_error (nothing changed) past max_count().
   void increment(std::size_t n = 1) { core_.increment(n); }
-  // Sets the count; throws std::invalid_argument above max_count().
+  /// Sets the count; throws std::invalid_argument above max_count().
   void reset(std::size_t count) { core_.reset(count); }
-  // The count now (a relaxed snapshot).
+  /// The count now (a relaxed snapshot).
   std::size_t count() const noexcept { return core_.count(); }
+  /// The largest count: 2^63 - 1 (the count shares its word with a flag).
   static constexpr std::size_t max_count() noexcept { return core_type::max_count; }
 
  private:

@@ -62,111 +62,112 @@ inline void ec_fence() noexcept { std::atomic_thread_fence(std::memory_order_seq
 
 }  // namespace detail
 
-// An eventcount: lets threads and coroutines wait for a condition on state
-// that other threads change without a lock (a lock-free queue becomes a
-// blocking channel with two of them), at the cost of a fence and a load per
-// notification when nobody waits.
-//
-// Contract (design §2.4, §2.7; async-event's Event::wait_until):
-// * A wait takes a predicate `p` returning `bool` or `std::optional<T>`
-//   (engaged = satisfied). It calls `p()` until it succeeds: once at once,
-//   then after registering as a waiter (so a change made meanwhile is not
-//   missed), then after every notification that reaches it. The predicate
-//   may consume what it finds (pop an item, claim a slot): its success ends
-//   the wait and it is never called again by that wait. It runs on the
-//   waiting thread (for a coroutine woken by a notification: on the
-//   notifying thread), never under a lock of beacon's, so it may itself
-//   call notify*(). It should not block.
-// * Results. For `bool`: wait(p) returns void; wait_for, wait_until and
-//   wait(std::stop_token, p) return bool; `co_await async_wait(p)` yields
-//   void. For `std::optional<T>`: wait(p) returns T; the timed and stoppable
-//   waits return std::optional<T>; `co_await` yields T. An exception thrown
-//   by `p` ends the wait and propagates (from co_await for a coroutine).
-// * notify_one() wakes the longest-queued waiter, notify(n) wakes n more
-//   (event_listener's notify_additional), notify_all() every waiter
-//   registered at that moment. Queued waiters, threads and coroutines
-//   alike, are woken in FIFO order. A woken waiter whose predicate still
-//   fails queues again, at the back. A notify with no waiter is not stored.
-// * No notification is lost. A notify finds every waiter that registered
-//   before it: queued ones are dequeued and woken; one that registered but
-//   is not queued yet, when the notify finds fewer queued waiters than it
-//   was asked to wake, does not go to sleep but checks its predicate again.
-//   A waiter chosen by a notify calls p() once more even if its deadline
-//   passed or its stop was requested meanwhile, and succeeds if p() does;
-//   a coroutine destroyed while it waits leaves the queue first, so no
-//   notification is delivered to it. So a notification for one item always
-//   reaches a waiter that checks for the item, never one that gave up.
-// * No spurious wake-up reaches the caller: wait(p) returns only when p()
-//   succeeded; a timed wait fails only after its deadline (rounded up,
-//   any clock, overflow-free); a stoppable wait fails only when stop was
-//   requested and p() failed (if p() succeeds at once, it succeeds even when
-//   stop was already requested).
-// * Zero or negative durations and past deadlines call p() once.
-// * Cost: notify*() with no waiter registered is a fence and a load: no
-//   lock, no read-modify-write, no system call. The fence is most of it
-//   (x86: a locked instruction, about as dear as one fetch_add); an
-//   asymmetric fence (membarrier) would leave only the load but cost each
-//   waiter a system call that interrupts every CPU running the process
-//   (some 40 us on a 2-CPU VM), so beacon does not use one. A waiter that
-//   must block registers (one RMW and a fence), takes the queue lock once
-//   to enqueue, and when notified returns without another lock. It does not
-//   spin first: on a bounded queue, spinning kept producer and consumer in
-//   lock-step on a full or empty ring (a cache miss per item) where
-//   sleeping lets one side work through a batch; bench/event_count_bench
-//   measured the channel 1 -> 1 about three times as slow with the spin
-//   of detail::spin_until (see docs/event_count.md). A caller who wants to spin can poll
-//   the predicate before calling wait.
-// * A coroutine waiter made ready by notify*() is resumed on the notifying
-//   thread, after beacon's locks are released and before that notify*()
-//   returns; chains of coroutines notifying each other do not recurse (see
-//   parking_lot.hpp). Its predicate is checked there first; if it fails the
-//   coroutine stays suspended and registers again.
-//
-// Memory ordering. notify*() begins with a seq_cst fence (A) and waits issue
-// one after registering (B): every write the notifier made to the
-// predicate's state before notify*() is seen by the predicate check that
-// follows a registration the notifier's load missed, so the predicate's
-// state may use relaxed atomics and no wake-up is lost. That fence pairing
-// orders the predicate's own state, not other data: to publish data through
-// it (a value in a slot, a queue cell), use release/acquire on that state
-// as a lock-free structure does anyway. A waiter woken by a notify also
-// sees everything the notifier did before it (parking_lot hand-off).
-//
-// Lifetime: not copyable or movable (its address is its identity). Destroy
-// it once no thread is inside a member function and no coroutine waits on
-// it. A waiter that returns does not know that the notifier has returned
-// (it may have seen the predicate without being woken): join or otherwise
-// synchronise with the notifiers before destroying it. An async_wait()
-// awaitable must be awaited at most once and must not outlive the
-// event_count; a coroutine suspended in it may be destroyed (it leaves the
-// queue) unless a notify*() is resuming it at that moment.
-//
-// @code
-//   std::atomic<int> items{0};
-//   beacon::event_count ec;
-//   // consumer: takes one item, blocking while there is none
-//   ec.wait([&] {
-//     int n = items.load(std::memory_order_relaxed);
-//     while (n > 0)
-//       if (items.compare_exchange_weak(n, n - 1)) return true;
-//     return false;
-//   });
-//   // producer
-//   items.fetch_add(1, std::memory_order_relaxed);
-//   ec.notify_one();
-// @endcode
-// examples/event_count_channel.hpp builds a bounded MPMC channel (Vyukov's
-// ring buffer + two event_counts) with blocking, timed and co_await forms.
+/// An eventcount: lets threads and coroutines wait for a condition on state
+/// that other threads change without a lock (a lock-free queue becomes a
+/// blocking channel with two of them), at the cost of a fence and a load per
+/// notification when nobody waits.
+///
+/// Contract (design §2.4, §2.7; async-event's Event::wait_until):
+/// * A wait takes a predicate `p` returning `bool` or `std::optional<T>`
+///   (engaged = satisfied). It calls `p()` until it succeeds: once at once,
+///   then after registering as a waiter (so a change made meanwhile is not
+///   missed), then after every notification that reaches it. The predicate
+///   may consume what it finds (pop an item, claim a slot): its success ends
+///   the wait and it is never called again by that wait. It runs on the
+///   waiting thread (for a coroutine woken by a notification: on the
+///   notifying thread), never under a lock of beacon's, so it may itself
+///   call notify*(). It should not block.
+/// * Results. For `bool`: wait(p) returns void; wait_for, wait_until and
+///   wait(std::stop_token, p) return bool; `co_await async_wait(p)` yields
+///   void. For `std::optional<T>`: wait(p) returns T; the timed and stoppable
+///   waits return std::optional<T>; `co_await` yields T. An exception thrown
+///   by `p` ends the wait and propagates (from co_await for a coroutine).
+/// * notify_one() wakes the longest-queued waiter, notify(n) wakes n more
+///   (event_listener's notify_additional), notify_all() every waiter
+///   registered at that moment. Queued waiters, threads and coroutines
+///   alike, are woken in FIFO order. A woken waiter whose predicate still
+///   fails queues again, at the back. A notify with no waiter is not stored.
+/// * No notification is lost. A notify finds every waiter that registered
+///   before it: queued ones are dequeued and woken; one that registered but
+///   is not queued yet, when the notify finds fewer queued waiters than it
+///   was asked to wake, does not go to sleep but checks its predicate again.
+///   A waiter chosen by a notify calls p() once more even if its deadline
+///   passed or its stop was requested meanwhile, and succeeds if p() does;
+///   a coroutine destroyed while it waits leaves the queue first, so no
+///   notification is delivered to it. So a notification for one item always
+///   reaches a waiter that checks for the item, never one that gave up.
+/// * No spurious wake-up reaches the caller: wait(p) returns only when p()
+///   succeeded; a timed wait fails only after its deadline (rounded up,
+///   any clock, overflow-free); a stoppable wait fails only when stop was
+///   requested and p() failed (if p() succeeds at once, it succeeds even when
+///   stop was already requested).
+/// * Zero or negative durations and past deadlines call p() once.
+/// * Cost: notify*() with no waiter registered is a fence and a load: no
+///   lock, no read-modify-write, no system call. The fence is most of it
+///   (x86: a locked instruction, about as dear as one fetch_add); an
+///   asymmetric fence (membarrier) would leave only the load but cost each
+///   waiter a system call that interrupts every CPU running the process
+///   (some 40 us on a 2-CPU VM), so beacon does not use one. A waiter that
+///   must block registers (one RMW and a fence), takes the queue lock once
+///   to enqueue, and when notified returns without another lock. It does not
+///   spin first: on a bounded queue, spinning kept producer and consumer in
+///   lock-step on a full or empty ring (a cache miss per item) where
+///   sleeping lets one side work through a batch; bench/event_count_bench
+///   measured the channel 1 -> 1 about three times as slow with the spin
+///   of detail::spin_until (see docs/event_count.md). A caller who wants to spin can poll
+///   the predicate before calling wait.
+/// * A coroutine waiter made ready by notify*() is resumed on the notifying
+///   thread, after beacon's locks are released and before that notify*()
+///   returns; chains of coroutines notifying each other do not recurse (see
+///   parking_lot.hpp). Its predicate is checked there first; if it fails the
+///   coroutine stays suspended and registers again.
+///
+/// Memory ordering. notify*() begins with a seq_cst fence (A) and waits issue
+/// one after registering (B): every write the notifier made to the
+/// predicate's state before notify*() is seen by the predicate check that
+/// follows a registration the notifier's load missed, so the predicate's
+/// state may use relaxed atomics and no wake-up is lost. That fence pairing
+/// orders the predicate's own state, not other data: to publish data through
+/// it (a value in a slot, a queue cell), use release/acquire on that state
+/// as a lock-free structure does anyway. A waiter woken by a notify also
+/// sees everything the notifier did before it (parking_lot hand-off).
+///
+/// Lifetime: not copyable or movable (its address is its identity). Destroy
+/// it once no thread is inside a member function and no coroutine waits on
+/// it. A waiter that returns does not know that the notifier has returned
+/// (it may have seen the predicate without being woken): join or otherwise
+/// synchronise with the notifiers before destroying it. An async_wait()
+/// awaitable must be awaited at most once and must not outlive the
+/// event_count; a coroutine suspended in it may be destroyed (it leaves the
+/// queue) unless a notify*() is resuming it at that moment.
+///
+/// @code
+///  std::atomic<int> items{0};
+///  beacon::event_count ec;
+///  // consumer: takes one item, blocking while there is none
+///  ec.wait([&] {
+///    int n = items.load(std::memory_order_relaxed);
+///    while (n > 0)
+///      if (items.compare_exchange_weak(n, n - 1)) return true;
+///    return false;
+///  });
+///  // producer
+///  items.fetch_add(1, std::memory_order_relaxed);
+///  ec.notify_one();
+/// @endcode
+/// examples/event_count_channel.hpp builds a bounded MPMC channel (Vyukov's
+/// ring buffer + two event_counts) with blocking, timed and co_await forms.
 class event_count {
  public:
+  /// An event_count nobody waits on; constexpr, so it can be constinit.
   constexpr event_count() noexcept = default;
   event_count(const event_count&) = delete;
   event_count& operator=(const event_count&) = delete;
 
-  // Wakes the longest-queued waiter, if any.
+  /// Wakes the longest-queued waiter, if any.
   void notify_one() noexcept { notify(1); }
 
-  // Wakes n more waiters (fewer if fewer wait); notify(0) does nothing.
+  /// Wakes n more waiters (fewer if fewer wait); notify(0) does nothing.
   void notify(std::size_t n) noexcept {
     if (n == 0) return;
     // A: must be seq_cst. Matches B in register_waiter(): either our load
@@ -176,10 +177,10 @@ class event_count {
     if ((state_.load(std::memory_order_relaxed) & waiters_mask) != 0) notify_slow(n);
   }
 
-  // Wakes every waiter registered now.
+  /// Wakes every waiter registered now.
   void notify_all() noexcept { notify(std::numeric_limits<std::size_t>::max()); }
 
-  // Blocks until p() succeeds; returns void (bool p) or T (optional<T> p).
+  /// Blocks until p() succeeds; returns void (bool p) or T (optional<T> p).
   template <class Pred>
   auto wait(Pred p) noexcept(std::is_nothrow_invocable_v<Pred&>) {
     static_assert(detail::ec_valid_outcome<detail::ec_outcome<Pred>>,
@@ -191,16 +192,16 @@ class event_count {
       return std::move(*r);
   }
 
-  // Blocks until p() succeeds or `d` (rounded up) has passed; bool or
-  // std::optional<T>. Zero or negative: p() once.
+  /// Blocks until p() succeeds or `d` (rounded up) has passed; bool or
+  /// std::optional<T>. Zero or negative: p() once.
   template <class Pred, class Rep, class Period>
   auto wait_for(const std::chrono::duration<Rep, Period>& d,
                 Pred p) noexcept(std::is_nothrow_invocable_v<Pred&>) {
     return wait_impl(p, deadline::after(d), nullptr);
   }
 
-  // Blocks until p() succeeds or `t` has passed on its clock; bool or
-  // std::optional<T>. A past time: p() once.
+  /// Blocks until p() succeeds or `t` has passed on its clock; bool or
+  /// std::optional<T>. A past time: p() once.
   template <class Pred, class Clock, class Duration>
   auto wait_until(const std::chrono::time_point<Clock, Duration>& t,
                   Pred p) noexcept(std::is_nothrow_invocable_v<Pred&>) {
@@ -208,8 +209,8 @@ class event_count {
                                     [&](deadline d) { return wait_impl(p, d, nullptr); });
   }
 
-  // Blocks until p() succeeds or a stop is requested; bool or
-  // std::optional<T> (false / nullopt: stopped).
+  /// Blocks until p() succeeds or a stop is requested; bool or
+  /// std::optional<T> (false / nullopt: stopped).
   template <class Pred>
   auto wait(std::stop_token stop, Pred p) noexcept(std::is_nothrow_invocable_v<Pred&>) {
     return wait_impl(p, deadline::never(), &stop);
@@ -218,15 +219,15 @@ class event_count {
   template <class Pred>
   class async_waiter;
 
-  // `co_await ec.async_wait(p)` suspends the coroutine until p() succeeds;
-  // yields void (bool p) or T (optional<T> p).
+  /// `co_await ec.async_wait(p)` suspends the coroutine until p() succeeds;
+  /// yields void (bool p) or T (optional<T> p).
   template <class Pred>
   [[nodiscard]] async_waiter<Pred> async_wait(Pred p) {
     return async_waiter<Pred>(*this, std::move(p));
   }
 
-  // How many waiters are registered now: a relaxed snapshot for tests and
-  // diagnostics (0 once every wait has returned).
+  /// How many waiters are registered now: a relaxed snapshot for tests and
+  /// diagnostics (0 once every wait has returned).
   std::size_t waiters() const noexcept {
     return static_cast<std::size_t>(state_.load(std::memory_order_relaxed) &
                                     waiters_mask);
@@ -363,7 +364,7 @@ class ec_async_base {
 
 }  // namespace detail
 
-// The awaitable of async_wait(p). Not copyable or movable; await it once.
+/// The awaitable of async_wait(p). Not copyable or movable; await it once.
 template <class Pred>
 class event_count::async_waiter : private detail::ec_async_base {
   using R = detail::ec_outcome<Pred>;
@@ -371,17 +372,23 @@ class event_count::async_waiter : private detail::ec_async_base {
                 "an event_count predicate returns bool or std::optional<T>");
 
  public:
+  /// Made by event_count::async_wait(p).
   async_waiter(event_count& ec,
                Pred p) noexcept(std::is_nothrow_move_constructible_v<Pred>)
       : ec_async_base(ec, &check), pred_(std::move(p)) {}
 
+  /// Calls p() once: true (no suspension) if it succeeded.
   bool await_ready() {
     R r = pred_();
     if (!r) return false;
     detail::ec_store(result_, std::move(r));
     return true;
   }
+  /// Registers and queues the coroutine; false (it goes on at once) if p()
+  /// succeeded meanwhile.
   bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }
+  /// The wait's result: void (bool p) or T (optional<T> p); rethrows what p()
+  /// threw.
   auto await_resume() {
     if (error_) std::rethrow_exception(error_);
     if constexpr (std::is_same_v<R, bool>)

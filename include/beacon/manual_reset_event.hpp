@@ -66,34 +66,36 @@ struct manual_reset_core {
 
 }  // namespace detail
 
-// An event that, once set, lets every waiter through until it is reset.
-//
-// Contract (Win32 SetEvent on a manual-reset event, rsevents ManualResetEvent):
-// * set() releases every waiter blocked at that moment, even if reset()
-//   follows at once, and keeps the event set until reset().
-// * Waits do not consume: on a set event every wait returns at once (one load).
-// * No spurious wake-up ever returns. set() with nobody waiting is one
-//   atomic RMW and never a system call.
-//
-// Memory ordering: everything a thread did before set() is visible to every
-// thread whose wait (or is_set() returning true) observes that set state.
-//
-// Lifetime: not copyable or movable. It may be destroyed once no thread is
-// inside a member function and no coroutine is suspended on it, e.g. right
-// after the last waiter returned, even if set() is still returning.
-//
-// @code
-//   beacon::manual_reset_event ready;
-//   // many threads:  ready.wait();  use(config);
-//   config = load(); ready.set();   // releases all of them, now and later
-// @endcode
+/// An event that, once set, lets every waiter through until it is reset.
+///
+/// Contract (Win32 SetEvent on a manual-reset event, rsevents ManualResetEvent):
+/// * set() releases every waiter blocked at that moment, even if reset()
+///   follows at once, and keeps the event set until reset().
+/// * Waits do not consume: on a set event every wait returns at once (one load).
+/// * No spurious wake-up ever returns. set() with nobody waiting is one
+///   atomic RMW and never a system call.
+///
+/// Memory ordering: everything a thread did before set() is visible to every
+/// thread whose wait (or is_set() returning true) observes that set state.
+///
+/// Lifetime: not copyable or movable. It may be destroyed once no thread is
+/// inside a member function and no coroutine is suspended on it, e.g. right
+/// after the last waiter returned, even if set() is still returning.
+///
+/// @code
+///  beacon::manual_reset_event ready;
+///  // many threads:  ready.wait();  use(config);
+///  config = load(); ready.set();   // releases all of them, now and later
+/// @endcode
 class manual_reset_event
     : public detail::basic_event<detail::manual_reset_core<std::atomic>> {
  public:
+  /// An event in state `initial` (unset by default); constexpr, so it can be
+  /// constinit.
   constexpr explicit manual_reset_event(state initial = state::unset) noexcept
       : basic_event(initial) {}
 
-  // Whether the event is set now (an acquire load).
+  /// Whether the event is set now (an acquire load).
   bool is_set() const noexcept { return core_.is_set(); }
 };
 

@@ -96,94 +96,94 @@ inline std::uint8_t once_leave(once_state& st) noexcept {
 
 }  // namespace detail
 
-// A one-shot event that carries one value of type T from a sender to a
-// receiver, which may be on different threads (the `events` crate's
-// OnceEvent; a oneshot channel whose event object is explicit).
-//
-// Contract (design §2.5, §2.7):
-// * An event binds once: bind_by_ref(), bind_by_ptr(), bind_by_shared(sp)
-//   each hand out one sender and one receiver; binding again throws
-//   std::logic_error. make_once<T>() allocates, binds and manages one.
-// * std::move(tx).send(v) stores the value and wakes the receiver. It never
-//   blocks and makes no system call unless a receiver thread is parked (a
-//   coroutine receiver is resumed inline, see below); it consumes the sender.
-// * rx.receive() blocks until the value arrives; rx.try_receive() never
-//   blocks (nullopt while nothing was sent); rx.receive_for(d) /
-//   receive_until(t) / receive(std::stop_token) return nullopt on time-out or
-//   stop, and the receiver stays usable; `co_await std::move(rx)` suspends
-//   the coroutine. Each yields the value once: receiving again throws
-//   std::logic_error.
-// * A sender destroyed without sending makes every receive form throw
-//   beacon::disconnected (again on every later call).
-// * A value sent to a receiver that is gone is destroyed at once; T's
-//   destructor runs exactly once for every value constructed, on every path.
-// * T: a move-constructible object type whose destructor does not throw
-//   (move-only types are fine).
-//
-// State: one atomic byte plus the value's storage; a blocked receiver waits
-// in the parking lot, keyed by the state byte's address (a thread parks, a
-// coroutine is queued with park_async and its awaiter cancels the entry in
-// its destructor). sizeof(once_event<int>) == 8.
-//
-// Who frees (the protocol). Each end finishes with one read-modify-write of
-// the state: the sender sets tx_done (with value when it sent), the receiver
-// rx_gone. The end whose transition finds the other's bit already set is the
-// last: it destroys a value nobody received and frees the event (deletes it
-// for make_once, returns it to its pool, nothing for bind_by_ref). The first
-// end touches nothing of the event after its transition, and the second
-// cannot free before the first has made it, so no end ever touches freed
-// memory. A receiver that took the value knows it is last without a second
-// transition (tx_done is final and set before it could see the value).
-//
-// Waking a parked receiver without touching freed memory. "Store tx_done,
-// then unpark" would be wrong: between the store and the unpark the receiver
-// may time out, see the value, take it and free the event (or, in a pool,
-// the event may be rebound and a new receiver park on the same address), and
-// the late unpark would then act on a stale key. So the receiver sets
-// `parked` in validate (under the queue lock) before it sleeps, and a sender
-// that sees `parked` makes its transition inside unpark_one's callback, under
-// that same lock, atomically with dequeuing the receiver. Every way the
-// receiver leaves the queue (a time-out, a stop, an awaiter's cancel) also
-// runs under that lock, and clears `parked` there. Hence: either the sender's
-// CAS saw no `parked` — then no receiver is queued and none can queue after
-// the transition (validate sees tx_done) — or the sender's transition happens
-// under the queue lock, after which the lot only touches the waiter entry it
-// dequeued (on the woken thread's stack, or in the coroutine frame), never
-// the event. The parking lot uses the address only as a key and its table is
-// static, so nothing else is left to go stale.
-//
-// Memory ordering: everything the sending thread did before send() happens-
-// before the receive that returns its value (the sender's transition is a
-// release, the receiver's read of it an acquire; through the parking lot's
-// hand-off when the receiver slept). The same holds for a sender destroyed
-// unsent and the receiver that throws `disconnected`.
-//
-// Lifetime: not copyable or movable (its address is its identity). With
-// bind_by_ref / bind_by_ptr the event must outlive both ends (checked by an
-// assertion in debug builds); a thread may destroy it right after its
-// receive() returned or its sender finished, even while the other end's
-// call is still returning. A coroutine awaiting a receiver is resumed on the
-// thread that sends (or destroys the sender), inline, before that call
-// returns and after the parking lot released its locks; it must not be
-// destroyed concurrently with that resumption.
-//
-// Awaiter traces: in debug builds (BEACON_AWAITER_TRACES, default !NDEBUG) a
-// receiver records its stack trace when it blocks or suspends, in its own
-// stack frame or coroutine awaiter (never in the 8-byte event), and passes
-// its address to the parking lot as its park token; inspect_awaiter(f)
-// copies it under the queue lock. In release builds nothing is recorded and
-// f gets an empty trace.
-//
-// @code
-//   beacon::once_event<std::string> ev;
-//   auto [tx, rx] = ev.bind_by_ref();
-//   std::thread t([tx = std::move(tx)]() mutable { std::move(tx).send("hello"); });
-//   std::string s = rx.receive();   // "hello"
-//   t.join();
-//
-//   auto [tx2, rx2] = beacon::make_once<int>();   // one allocation, freed by the last
-//   end std::string v = co_await std::move(rx);       // in a coroutine
-// @endcode
+/// A one-shot event that carries one value of type T from a sender to a
+/// receiver, which may be on different threads (the `events` crate's
+/// OnceEvent; a oneshot channel whose event object is explicit).
+///
+/// Contract (design §2.5, §2.7):
+/// * An event binds once: bind_by_ref(), bind_by_ptr(), bind_by_shared(sp)
+///   each hand out one sender and one receiver; binding again throws
+///   std::logic_error. make_once<T>() allocates, binds and manages one.
+/// * std::move(tx).send(v) stores the value and wakes the receiver. It never
+///   blocks and makes no system call unless a receiver thread is parked (a
+///   coroutine receiver is resumed inline, see below); it consumes the sender.
+/// * rx.receive() blocks until the value arrives; rx.try_receive() never
+///   blocks (nullopt while nothing was sent); rx.receive_for(d) /
+///   receive_until(t) / receive(std::stop_token) return nullopt on time-out or
+///   stop, and the receiver stays usable; `co_await std::move(rx)` suspends
+///   the coroutine. Each yields the value once: receiving again throws
+///   std::logic_error.
+/// * A sender destroyed without sending makes every receive form throw
+///   beacon::disconnected (again on every later call).
+/// * A value sent to a receiver that is gone is destroyed at once; T's
+///   destructor runs exactly once for every value constructed, on every path.
+/// * T: a move-constructible object type whose destructor does not throw
+///   (move-only types are fine).
+///
+/// State: one atomic byte plus the value's storage; a blocked receiver waits
+/// in the parking lot, keyed by the state byte's address (a thread parks, a
+/// coroutine is queued with park_async and its awaiter cancels the entry in
+/// its destructor). sizeof(once_event<int>) == 8.
+///
+/// Who frees (the protocol). Each end finishes with one read-modify-write of
+/// the state: the sender sets tx_done (with value when it sent), the receiver
+/// rx_gone. The end whose transition finds the other's bit already set is the
+/// last: it destroys a value nobody received and frees the event (deletes it
+/// for make_once, returns it to its pool, nothing for bind_by_ref). The first
+/// end touches nothing of the event after its transition, and the second
+/// cannot free before the first has made it, so no end ever touches freed
+/// memory. A receiver that took the value knows it is last without a second
+/// transition (tx_done is final and set before it could see the value).
+///
+/// Waking a parked receiver without touching freed memory. "Store tx_done,
+/// then unpark" would be wrong: between the store and the unpark the receiver
+/// may time out, see the value, take it and free the event (or, in a pool,
+/// the event may be rebound and a new receiver park on the same address), and
+/// the late unpark would then act on a stale key. So the receiver sets
+/// `parked` in validate (under the queue lock) before it sleeps, and a sender
+/// that sees `parked` makes its transition inside unpark_one's callback, under
+/// that same lock, atomically with dequeuing the receiver. Every way the
+/// receiver leaves the queue (a time-out, a stop, an awaiter's cancel) also
+/// runs under that lock, and clears `parked` there. Hence: either the sender's
+/// CAS saw no `parked` — then no receiver is queued and none can queue after
+/// the transition (validate sees tx_done) — or the sender's transition happens
+/// under the queue lock, after which the lot only touches the waiter entry it
+/// dequeued (on the woken thread's stack, or in the coroutine frame), never
+/// the event. The parking lot uses the address only as a key and its table is
+/// static, so nothing else is left to go stale.
+///
+/// Memory ordering: everything the sending thread did before send() happens-
+/// before the receive that returns its value (the sender's transition is a
+/// release, the receiver's read of it an acquire; through the parking lot's
+/// hand-off when the receiver slept). The same holds for a sender destroyed
+/// unsent and the receiver that throws `disconnected`.
+///
+/// Lifetime: not copyable or movable (its address is its identity). With
+/// bind_by_ref / bind_by_ptr the event must outlive both ends (checked by an
+/// assertion in debug builds); a thread may destroy it right after its
+/// receive() returned or its sender finished, even while the other end's
+/// call is still returning. A coroutine awaiting a receiver is resumed on the
+/// thread that sends (or destroys the sender), inline, before that call
+/// returns and after the parking lot released its locks; it must not be
+/// destroyed concurrently with that resumption.
+///
+/// Awaiter traces: in debug builds (BEACON_AWAITER_TRACES, default !NDEBUG) a
+/// receiver records its stack trace when it blocks or suspends, in its own
+/// stack frame or coroutine awaiter (never in the 8-byte event), and passes
+/// its address to the parking lot as its park token; inspect_awaiter(f)
+/// copies it under the queue lock. In release builds nothing is recorded and
+/// f gets an empty trace.
+///
+/// @code
+///  beacon::once_event<std::string> ev;
+///  auto [tx, rx] = ev.bind_by_ref();
+///  std::thread t([tx = std::move(tx)]() mutable { std::move(tx).send("hello"); });
+///  std::string s = rx.receive();   // "hello"
+///  t.join();
+///
+///  auto [tx2, rx2] = beacon::make_once<int>();  // one allocation, freed by the last end
+///  std::string v = co_await std::move(rx);      // in a coroutine
+/// @endcode
 template <class T>
 class once_event {
   static_assert(std::is_object_v<T> && !std::is_array_v<T>,
@@ -191,15 +191,25 @@ class once_event {
   static_assert(std::is_nothrow_destructible_v<T>);
 
  public:
+  /// The type of the value carried.
   using value_type = T;
+  /// The sender handed out by bind_by_ref() and bind_by_ptr().
   using sender_by_ref = once_sender<detail::ref_binding<once_event>>;
+  /// The receiver handed out by bind_by_ref() and bind_by_ptr().
   using receiver_by_ref = once_receiver<detail::ref_binding<once_event>>;
+  /// The sender handed out by bind_by_shared().
   using sender_by_shared = once_sender<detail::shared_binding<once_event>>;
+  /// The receiver handed out by bind_by_shared().
   using receiver_by_shared = once_receiver<detail::shared_binding<once_event>>;
+  /// The sender handed out by make_once().
   using managed_sender = once_sender<detail::managed_binding<once_event>>;
+  /// The receiver handed out by make_once().
   using managed_receiver = once_receiver<detail::managed_binding<once_event>>;
 
+  /// An unbound event; constexpr, so it can be constinit.
   constexpr once_event() noexcept : none_{} {}
+  /// Precondition: both ends are gone, or the event was never bound (asserted
+  /// in debug builds).
   ~once_event() {
     // Precondition: both ends are gone (or the event was never bound).
     [[maybe_unused]] const std::uint8_t s = state_.load(std::memory_order_relaxed);
@@ -211,21 +221,21 @@ class once_event {
   once_event(const once_event&) = delete;
   once_event& operator=(const once_event&) = delete;
 
-  // Binds the event; it must outlive both ends. Throws std::logic_error if it
-  // was bound before.
+  /// Binds the event; it must outlive both ends. Throws std::logic_error if it
+  /// was bound before.
   once_channel<sender_by_ref, receiver_by_ref> bind_by_ref() {
     bind();
     return detail::once_access::make_channel<sender_by_ref, receiver_by_ref>(
         detail::ref_binding<once_event>(this), detail::ref_binding<once_event>(this));
   }
 
-  // The same ends as bind_by_ref(), for an event reached through a pointer
-  // (embedded in a node, placed by a custom allocator): the caller keeps it
-  // alive and in place until both ends are gone. Also binds only once.
+  /// The same ends as bind_by_ref(), for an event reached through a pointer
+  /// (embedded in a node, placed by a custom allocator): the caller keeps it
+  /// alive and in place until both ends are gone. Also binds only once.
   once_channel<sender_by_ref, receiver_by_ref> bind_by_ptr() { return bind_by_ref(); }
 
-  // Binds `*ev`; each end holds a reference to it. Throws
-  // std::invalid_argument for a null pointer, std::logic_error if bound before.
+  /// Binds `*ev`; each end holds a reference to it. Throws
+  /// std::invalid_argument for a null pointer, std::logic_error if bound before.
   static once_channel<sender_by_shared, receiver_by_shared> bind_by_shared(
       std::shared_ptr<once_event> ev) {
     if (!ev) throw std::invalid_argument("once_event::bind_by_shared: null event");
@@ -235,14 +245,14 @@ class once_event {
         std::move(a), detail::shared_binding<once_event>(std::move(ev)));
   }
 
-  // Whether the event was bound (its ends may be gone since).
+  /// Whether the event was bound (its ends may be gone since).
   bool is_bound() const noexcept {
     return (state_.load(std::memory_order_relaxed) & detail::once_bits::bound) != 0;
   }
 
-  // Calls f(awaiter_trace): the stack trace where the receiver now blocks or
-  // awaits, empty when nothing waits or traces are disabled. f runs with no
-  // beacon lock held.
+  /// Calls f(awaiter_trace): the stack trace where the receiver now blocks or
+  /// awaits, empty when nothing waits or traces are disabled. f runs with no
+  /// beacon lock held.
   template <class F>
   void inspect_awaiter(F&& f) const {
     detail::trace_record copy;
@@ -283,15 +293,19 @@ static_assert(sizeof(once_event<int>) <= 8, "once_event<int> is one word");
 template <class T>
 class once_awaiter;
 
-// The sending end: move-only, one send. Destroying it unsent disconnects the
-// receiver.
+/// The sending end: move-only, one send. Destroying it unsent disconnects the
+/// receiver.
 template <class Binding>
 class once_sender {
  public:
+  /// The event type (once_event<T>).
   using event_type = typename Binding::event_type;
+  /// The type of the value sent.
   using value_type = typename event_type::value_type;
 
+  /// Takes over `o`'s event; `o` is left invalid.
   once_sender(once_sender&&) noexcept = default;
+  /// Finishes this sender as its destructor would, then takes over `o`'s event.
   once_sender& operator=(once_sender&& o) noexcept {
     if (this != &o) {
       close();
@@ -299,14 +313,17 @@ class once_sender {
     }
     return *this;
   }
+  /// An unsent sender disconnects the receiver: its receive throws
+  /// beacon::disconnected (a blocked one is woken to do so).
   ~once_sender() { close(); }
 
-  // Sends `v` (copy or move) and consumes the sender. Never blocks. Throws
-  // std::logic_error on a sender already consumed or moved from; if T's
-  // constructor throws, nothing was sent and the sender is unchanged.
+  /// Sends `v` (copy or move) and consumes the sender. Never blocks. Throws
+  /// std::logic_error on a sender already consumed or moved from; if T's
+  /// constructor throws, nothing was sent and the sender is unchanged.
   void send(const value_type& v) && { std::move(*this).emplace(v); }
+  /// Sends `v` by move; as send(const value_type&).
   void send(value_type&& v) && { std::move(*this).emplace(std::move(v)); }
-  // Constructs the value in the event from `args`.
+  /// Constructs the value in the event from `args`.
   template <class... Args>
   void emplace(Args&&... args) && {
     event_type* ev = b_.event();
@@ -334,7 +351,7 @@ class once_sender {
     }
   }
 
-  // Whether this sender can still send (not consumed, not moved from).
+  /// Whether this sender can still send (not consumed, not moved from).
   bool valid() const noexcept { return b_.event() != nullptr; }
 
  private:
@@ -352,14 +369,18 @@ class once_sender {
   Binding b_;
 };
 
-// The receiving end: move-only; yields the value once.
+/// The receiving end: move-only; yields the value once.
 template <class Binding>
 class once_receiver {
  public:
+  /// The event type (once_event<T>).
   using event_type = typename Binding::event_type;
+  /// The type of the value received.
   using value_type = typename event_type::value_type;
 
+  /// Takes over `o`'s event; `o` is left invalid.
   once_receiver(once_receiver&&) noexcept = default;
+  /// Finishes this receiver as its destructor would, then takes over `o`'s event.
   once_receiver& operator=(once_receiver&& o) noexcept {
     if (this != &o) {
       close();
@@ -367,11 +388,13 @@ class once_receiver {
     }
     return *this;
   }
+  /// A receiver that has not received leaves: a value sent to it is destroyed
+  /// (here, or by the sender if the sender finishes later).
   ~once_receiver() { close(); }
 
-  // Blocks until the value arrives and returns it. Throws
-  // beacon::disconnected if the sender was destroyed unsent,
-  // std::logic_error if the value was received before (or moved from).
+  /// Blocks until the value arrives and returns it. Throws
+  /// beacon::disconnected if the sender was destroyed unsent,
+  /// std::logic_error if the value was received before (or moved from).
   value_type receive() {
     event_type* ev = checked();
     auto& st = detail::once_access::state(*ev);
@@ -380,8 +403,8 @@ class once_receiver {
     return take(ev, s);
   }
 
-  // The value if it was sent, nullopt while nothing was; never blocks.
-  // Throws like receive().
+  /// The value if it was sent, nullopt while nothing was; never blocks.
+  /// Throws like receive().
   std::optional<value_type> try_receive() {
     event_type* ev = checked();
     const std::uint8_t s =
@@ -390,9 +413,9 @@ class once_receiver {
     return take_optional(ev, s);
   }
 
-  // Blocks for at most `d` (rounded up; zero or negative: try once). nullopt
-  // on time-out, after which the receiver is still usable. Throws like
-  // receive().
+  /// Blocks for at most `d` (rounded up; zero or negative: try once). nullopt
+  /// on time-out, after which the receiver is still usable. Throws like
+  /// receive().
   template <class Rep, class Period>
   std::optional<value_type> receive_for(const std::chrono::duration<Rep, Period>& d) {
     event_type* ev = checked();
@@ -407,7 +430,7 @@ class once_receiver {
     return take_optional(ev, s);
   }
 
-  // Blocks until `t` on its clock (a past time: try once); as receive_for.
+  /// Blocks until `t` on its clock (a past time: try once); as receive_for.
   template <class Clock, class Duration>
   std::optional<value_type> receive_until(
       const std::chrono::time_point<Clock, Duration>& t) {
@@ -425,8 +448,8 @@ class once_receiver {
     return take_optional(ev, s);
   }
 
-  // Blocks until the value arrives or a stop is requested (nullopt). A value
-  // already there is returned even if stop was requested. Throws like receive().
+  /// Blocks until the value arrives or a stop is requested (nullopt). A value
+  /// already there is returned even if stop was requested. Throws like receive().
   std::optional<value_type> receive(std::stop_token stop) {
     event_type* ev = checked();
     auto& st = detail::once_access::state(*ev);
@@ -439,10 +462,10 @@ class once_receiver {
     return take_optional(ev, s);
   }
 
-  // Whether the receiver still holds its event (not yet received, not moved from).
+  /// Whether the receiver still holds its event (not yet received, not moved from).
   bool valid() const noexcept { return b_.event() != nullptr; }
 
-  // `co_await std::move(rx)`: the awaiter takes the receiver over.
+  /// `co_await std::move(rx)`: the awaiter takes the receiver over.
   friend once_awaiter<Binding> operator co_await(once_receiver&& rx) noexcept {
     return once_awaiter<Binding>(std::move(rx));
   }
@@ -508,18 +531,21 @@ class once_receiver {
   Binding b_;
 };
 
-// The awaiter of `co_await std::move(rx)`: owns the receiver, and carries
-// the parking-lot entry (and, in debug builds, the trace) in the coroutine
-// frame. Destroying the suspended coroutine cancels the entry, then drops
-// the receiver.
+/// The awaiter of `co_await std::move(rx)`: owns the receiver, and carries
+/// the parking-lot entry (and, in debug builds, the trace) in the coroutine
+/// frame. Destroying the suspended coroutine cancels the entry, then drops
+/// the receiver.
 template <class Binding>
 class once_awaiter {
  public:
+  /// The type of the value received.
   using value_type = typename once_receiver<Binding>::value_type;
 
+  /// Takes over `rx` (done by `co_await std::move(rx)`).
   explicit once_awaiter(once_receiver<Binding>&& rx) noexcept : rx_(std::move(rx)) {}
   once_awaiter(const once_awaiter&) = delete;
   once_awaiter& operator=(const once_awaiter&) = delete;
+  /// Withdraws a coroutine destroyed while suspended, then drops the receiver.
   ~once_awaiter() {
     // The coroutine is destroyed while suspended: withdraw the entry (one
     // load when there is nothing to do). If it is queued, the receiver is
@@ -535,12 +561,16 @@ class once_awaiter {
     });
   }
 
+  /// True (no suspension) when the sender has finished, or when the receiver
+  /// holds no event (await_resume then throws).
   bool await_ready() const noexcept {
     auto* ev = rx_.b_.event();
     return !ev || (detail::once_access::state(*ev).load(std::memory_order_acquire) &
                    detail::once_bits::tx_done);
   }
 
+  /// Queues the coroutine in the parking lot; false (it goes on at once) if
+  /// the sender finished meanwhile.
   bool await_suspend(std::coroutine_handle<> h) noexcept {
     detail::once_state& st = detail::once_access::state(*rx_.b_.event());
     trace_.capture();
@@ -551,6 +581,7 @@ class once_awaiter {
         reinterpret_cast<parking_lot::token>(trace_.record()));
   }
 
+  /// The value; throws as receive() does.
   value_type await_resume() {
     auto* ev = rx_.checked();
     // G: acquire pairs with F, or with the lot's hand-off after F.
@@ -563,7 +594,7 @@ class once_awaiter {
   [[no_unique_address]] detail::awaiter_trace_slot trace_;
 };
 
-// One heap allocation holding an event, bound; the last end frees it.
+/// One heap allocation holding an event, bound; the last end frees it.
 template <class T>
 once_channel<typename once_event<T>::managed_sender,
              typename once_event<T>::managed_receiver>
@@ -576,56 +607,64 @@ make_once() {
       detail::managed_binding<E>(ev), detail::managed_binding<E>(ev));
 }
 
-// A pool of once events (the `events` crate's OnceEventPool): a bind rents an
-// event, which goes back to the pool when both its ends are gone (a value
-// never received is destroyed then). Events live in slabs at stable
-// addresses; rent and return are O(1) and allocate nothing once the pool
-// has grown to its working size (reserve() grows it ahead of time).
-//
-// Thread safety: every member may be called from any thread; the free list
-// is guarded by a short spin lock (one pop or push; see
-// detail/once_pool.hpp for why not a lock-free stack), the ends themselves
-// never take it except to return their event.
-//
-// Lifetime: with bind_by_ref / bind_by_ptr the pool must outlive every end
-// it handed out (size() == 0 when it is destroyed; asserted in debug
-// builds); with bind_by_shared the ends keep it alive.
-//
-// @code
-//   auto pool = std::make_shared<beacon::once_event_pool<int>>();
-//   auto [tx, rx] = beacon::once_event_pool<int>::bind_by_shared(pool);
-//   std::move(tx).send(42);
-//   int v = rx.receive();            // the event is back in the pool now
-// @endcode
+/// A pool of once events (the `events` crate's OnceEventPool): a bind rents an
+/// event, which goes back to the pool when both its ends are gone (a value
+/// never received is destroyed then). Events live in slabs at stable
+/// addresses; rent and return are O(1) and allocate nothing once the pool
+/// has grown to its working size (reserve() grows it ahead of time).
+///
+/// Thread safety: every member may be called from any thread; the free list
+/// is guarded by a short spin lock (one pop or push; see
+/// detail/once_pool.hpp for why not a lock-free stack), the ends themselves
+/// never take it except to return their event.
+///
+/// Lifetime: with bind_by_ref / bind_by_ptr the pool must outlive every end
+/// it handed out (size() == 0 when it is destroyed; asserted in debug
+/// builds); with bind_by_shared the ends keep it alive.
+///
+/// @code
+///  auto pool = std::make_shared<beacon::once_event_pool<int>>();
+///  auto [tx, rx] = beacon::once_event_pool<int>::bind_by_shared(pool);
+///  std::move(tx).send(42);
+///  int v = rx.receive();            // the event is back in the pool now
+/// @endcode
 template <class T>
 class once_event_pool {
   using store = detail::once_slab_store<once_event<T>, detail::once_spin_lock>;
 
  public:
+  /// The type of the values carried.
   using value_type = T;
+  /// The type of the pooled events.
   using event_type = once_event<T>;
+  /// Where a rented event lives (used by the pool's ends).
   using slot = typename store::slot;
+  /// The sender handed out by bind_by_ref() and bind_by_ptr().
   using sender_by_ref = once_sender<detail::pool_binding<once_event_pool>>;
+  /// The receiver handed out by bind_by_ref() and bind_by_ptr().
   using receiver_by_ref = once_receiver<detail::pool_binding<once_event_pool>>;
+  /// The sender handed out by bind_by_shared().
   using sender_by_shared = once_sender<detail::shared_pool_binding<once_event_pool>>;
+  /// The receiver handed out by bind_by_shared().
   using receiver_by_shared = once_receiver<detail::shared_pool_binding<once_event_pool>>;
 
+  /// An empty pool.
   once_event_pool() noexcept = default;
   once_event_pool(const once_event_pool&) = delete;
   once_event_pool& operator=(const once_event_pool&) = delete;
 
-  // Rents an event and binds it; the pool must outlive both ends.
+  /// Rents an event and binds it; the pool must outlive both ends.
   once_channel<sender_by_ref, receiver_by_ref> bind_by_ref() {
     slot* s = store_.rent();
     return detail::once_access::make_channel<sender_by_ref, receiver_by_ref>(
         detail::pool_binding<once_event_pool>(this, s),
         detail::pool_binding<once_event_pool>(this, s));
   }
-  // The same, for a pool reached through a pointer (kept alive and in place
-  // by the caller).
+  /// The same, for a pool reached through a pointer (kept alive and in place
+  /// by the caller).
   once_channel<sender_by_ref, receiver_by_ref> bind_by_ptr() { return bind_by_ref(); }
-  // Rents an event; both ends hold a reference to the pool. Throws
-  // std::invalid_argument for a null pointer.
+  /// Rents an event; both ends hold a reference to the pool. Throws
+  /// std::invalid_argument for a null pointer.
   static once_channel<sender_by_shared, receiver_by_shared> bind_by_shared(
       std::shared_ptr<once_event_pool> pool) {
     if (!pool) throw std::invalid_argument("once_event_pool::bind_by_shared: null pool");
@@ -635,19 +674,19 @@ class once_event_pool {
         std::move(a), detail::shared_pool_binding<once_event_pool>(std::move(pool), s));
   }
 
-  // Live events: bound and not yet returned (a snapshot).
+  /// Live events: bound and not yet returned (a snapshot).
   std::size_t size() const noexcept { return store_.size(); }
-  // Events the pool holds, live or free.
+  /// Events the pool holds, live or free.
   std::size_t capacity() const noexcept { return store_.capacity(); }
-  // Grows the pool so that `n` events fit without allocating.
+  /// Grows the pool so that `n` events fit without allocating.
   void reserve(std::size_t n) { store_.reserve(n); }
-  // Frees the slabs whose events are all back in the pool.
+  /// Frees the slabs whose events are all back in the pool.
   void shrink_to_fit() noexcept { store_.shrink_to_fit(); }
 
-  // Calls f(awaiter_trace) once per live event: the trace where its receiver
-  // blocks or awaits, empty if none does (always empty in release builds).
-  // The traces are copied first, so f runs with no lock held and may use the
-  // pool (it allocates a vector in debug builds).
+  /// Calls f(awaiter_trace) once per live event: the trace where its receiver
+  /// blocks or awaits, empty if none does (always empty in release builds).
+  /// The traces are copied first, so f runs with no lock held and may use the
+  /// pool (it allocates a vector in debug builds).
   template <class F>
   void inspect_awaiters(F&& f) const {
     if constexpr (awaiter_traces_enabled) {

@@ -14,126 +14,129 @@
 
 namespace beacon {
 
-// A move-only owner of one eventfd descriptor (counter mode, close-on-exec,
-// non-blocking). The descriptor refers to a kernel counter; a clone
-// (`try_clone`), a copy sent over a Unix socket (`send_os_event`), or a copy
-// inherited by fork() refers to the same counter, so a signal through any of
-// them is seen through all.
-//
-// Contract:
-//  * Auto-reset: `signal()` makes the event signalled; signals not yet
-//    consumed collapse into that one state. A successful `wait*()` or
-//    `try_wait()` consumes it, leaving the event unsignalled.
-//  * Any number of signallers and of waiters, threads or processes, at once.
-//    Each consumption releases exactly one waiter, so k quick signals release
-//    between 1 and k waiters; a waiter never hangs on a signal another waiter
-//    consumed (waits block in poll(), then read without blocking, and poll
-//    again if someone else was faster; the descriptor is never read blocking).
-//  * `signal()` on a saturated counter succeeds: the event is signalled.
-//  * Timed waits accept any duration or time point of any clock, never
-//    overflow, and never return false before the time has passed (rounding
-//    is up; EINTR is retried against an absolute CLOCK_MONOTONIC deadline; a
-//    wait_until on a non-steady clock re-checks that clock after timing out).
-//  * Every member except the destructor, moves, `native_handle()` and
-//    `release()` reports OS errors as std::system_error carrying errno.
-//  * Members are const where they act on the kernel object, not the handle:
-//    const members may be called concurrently on one os_event.
-//
-// Memory ordering: a `signal()` happens-before the wait that consumes it
-// (whichever thread or process that is): the kernel orders the counter's
-// update and read under its lock. Actions taken before `signal()` are
-// visible after the consuming wait returns true (for memory shared between
-// processes: with the usual shared-memory rules; the syscalls are full
-// barriers).
-//
-// Moved-from state: `native_handle()` is -1, the destructor and `release()`
-// do nothing (`release()` returns -1), every other member throws
-// std::system_error(EBADF). Assigning a new event makes it usable again.
-//
-// Lifetime: destroying an os_event closes its descriptor only; clones and
-// copies in other processes keep the counter alive. Destroying it while
-// another thread of this process waits on it is undefined (as for any
-// object); signal a clone instead. A signal is never lost by a waiter giving
-// up: only a successful wait consumes.
-//
-// fork(): the child inherits the descriptor and may use its copy of the
-// os_event normally (signal, wait, clone, send, destroy): parent and child
-// share the counter, and destroying the child's copy closes only the child's
-// descriptor. The flags O_NONBLOCK (which os_event relies on) belong to the
-// shared open file description: do not clear it in any process. exec(): the
-// descriptor is close-on-exec, so an exec'd program inherits nothing; to pass
-// an event to one, dup2() it to a descriptor of its choice in the child
-// before exec (dup2 clears close-on-exec) and adopt it there with
-// `from_native_handle`.
-//
-// Example:
-// @code
-//   beacon::os_event ready;
-//   if (fork() == 0) {          // the child shares the counter
-//     do_work();
-//     ready.signal();
-//     _exit(0);
-//   }
-//   if (!ready.wait_for(std::chrono::seconds(5))) report_stuck_child();
-// @endcode
+/// A move-only owner of one eventfd descriptor (counter mode, close-on-exec,
+/// non-blocking). The descriptor refers to a kernel counter; a clone
+/// (`try_clone`), a copy sent over a Unix socket (`send_os_event`), or a copy
+/// inherited by fork() refers to the same counter, so a signal through any of
+/// them is seen through all.
+///
+/// Contract:
+///  * Auto-reset: `signal()` makes the event signalled; signals not yet
+///    consumed collapse into that one state. A successful `wait*()` or
+///    `try_wait()` consumes it, leaving the event unsignalled.
+///  * Any number of signallers and of waiters, threads or processes, at once.
+///    Each consumption releases exactly one waiter, so k quick signals release
+///    between 1 and k waiters; a waiter never hangs on a signal another waiter
+///    consumed (waits block in poll(), then read without blocking, and poll
+///    again if someone else was faster; the descriptor is never read blocking).
+///  * `signal()` on a saturated counter succeeds: the event is signalled.
+///  * Timed waits accept any duration or time point of any clock, never
+///    overflow, and never return false before the time has passed (rounding
+///    is up; EINTR is retried against an absolute CLOCK_MONOTONIC deadline; a
+///    wait_until on a non-steady clock re-checks that clock after timing out).
+///  * Every member except the destructor, moves, `native_handle()` and
+///    `release()` reports OS errors as std::system_error carrying errno.
+///  * Members are const where they act on the kernel object, not the handle:
+///    const members may be called concurrently on one os_event.
+///
+/// Memory ordering: a `signal()` happens-before the wait that consumes it
+/// (whichever thread or process that is): the kernel orders the counter's
+/// update and read under its lock. Actions taken before `signal()` are
+/// visible after the consuming wait returns true (for memory shared between
+/// processes: with the usual shared-memory rules; the syscalls are full
+/// barriers).
+///
+/// Moved-from state: `native_handle()` is -1, the destructor and `release()`
+/// do nothing (`release()` returns -1), every other member throws
+/// std::system_error(EBADF). Assigning a new event makes it usable again.
+///
+/// Lifetime: destroying an os_event closes its descriptor only; clones and
+/// copies in other processes keep the counter alive. Destroying it while
+/// another thread of this process waits on it is undefined (as for any
+/// object); signal a clone instead. A signal is never lost by a waiter giving
+/// up: only a successful wait consumes.
+///
+/// fork(): the child inherits the descriptor and may use its copy of the
+/// os_event normally (signal, wait, clone, send, destroy): parent and child
+/// share the counter, and destroying the child's copy closes only the child's
+/// descriptor. The flags O_NONBLOCK (which os_event relies on) belong to the
+/// shared open file description: do not clear it in any process. exec(): the
+/// descriptor is close-on-exec, so an exec'd program inherits nothing; to pass
+/// an event to one, dup2() it to a descriptor of its choice in the child
+/// before exec (dup2 clears close-on-exec) and adopt it there with
+/// `from_native_handle`.
+///
+/// Example:
+/// @code
+///  beacon::os_event ready;
+///  if (fork() == 0) {          // the child shares the counter
+///    do_work();
+///    ready.signal();
+///    _exit(0);
+///  }
+///  if (!ready.wait_for(std::chrono::seconds(5))) report_stuck_child();
+/// @endcode
 class os_event {
  public:
-  // A new, unsignalled event. Throws std::system_error (EMFILE, ENFILE, ...).
+  /// A new, unsignalled event. Throws std::system_error (EMFILE, ENFILE, ...).
   os_event();
+  /// Closes the descriptor (nothing when moved-from).
   ~os_event();
+  /// Takes over `other`'s descriptor; `other` is left moved-from.
   os_event(os_event&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  /// Closes this event's descriptor, then takes over `other`'s.
   os_event& operator=(os_event&& other) noexcept;
   os_event(const os_event&) = delete;
   os_event& operator=(const os_event&) = delete;
 
-  // Makes the event signalled (wakes at least one waiter if any). Never
-  // blocks; succeeds also when the counter is saturated.
+  /// Makes the event signalled (wakes at least one waiter if any). Never
+  /// blocks; succeeds also when the counter is saturated.
   void signal() const;
 
-  // Blocks until the event is signalled and consumes the signal.
+  /// Blocks until the event is signalled and consumes the signal.
   void wait() const { (void)wait_deadline(deadline::never()); }
 
-  // Consumes the signal if the event is signalled; never blocks.
+  /// Consumes the signal if the event is signalled; never blocks.
   bool try_wait() const;
 
-  // Waits at most `d` (zero or negative: try once). True if a signal was
-  // consumed; false only after `d` has passed.
+  /// Waits at most `d` (zero or negative: try once). True if a signal was
+  /// consumed; false only after `d` has passed.
   template <class Rep, class Period>
   bool wait_for(const std::chrono::duration<Rep, Period>& d) const {
     return wait_deadline(deadline::after(d));
   }
 
-  // Waits until `t` of any clock. True if a signal was consumed; false only
-  // once `Clock::now() >= t`.
+  /// Waits until `t` of any clock. True if a signal was consumed; false only
+  /// once `Clock::now() >= t`.
   template <class Clock, class Duration>
   bool wait_until(const std::chrono::time_point<Clock, Duration>& t) const {
     return detail::wait_until_clock(t, [this](deadline d) { return wait_deadline(d); });
   }
 
-  // Makes the event unsignalled (consumes a pending signal, if any).
+  /// Makes the event unsignalled (consumes a pending signal, if any).
   void reset() const;
 
-  // A new os_event for the same kernel counter, on a new close-on-exec
-  // descriptor (F_DUPFD_CLOEXEC).
+  /// A new os_event for the same kernel counter, on a new close-on-exec
+  /// descriptor (F_DUPFD_CLOEXEC).
   os_event try_clone() const;
 
-  // The eventfd descriptor (-1 when moved-from), for poll/epoll/io_uring or
-  // to pass to another process. It stays owned by *this: do not close it.
+  /// The eventfd descriptor (-1 when moved-from), for poll/epoll/io_uring or
+  /// to pass to another process. It stays owned by *this: do not close it.
   int native_handle() const noexcept { return fd_; }
 
-  // Gives up ownership: returns the descriptor (-1 when moved-from) and
-  // leaves *this moved-from. The caller closes it.
+  /// Gives up ownership: returns the descriptor (-1 when moved-from) and
+  /// leaves *this moved-from. The caller closes it.
   [[nodiscard]] int release() noexcept {
     const int fd = fd_;
     fd_ = -1;
     return fd;
   }
 
-  // Adopts `fd` if it is an eventfd (checked through /proc/self/fd) and
-  // makes it close-on-exec and non-blocking (O_NONBLOCK is shared with every
-  // other descriptor of the same open file description). On failure throws
-  // std::system_error (EBADF: not open; EINVAL: not an eventfd; another
-  // errno if /proc cannot tell) and leaves `fd` untouched and the caller's.
+  /// Adopts `fd` if it is an eventfd (checked through /proc/self/fd) and
+  /// makes it close-on-exec and non-blocking (O_NONBLOCK is shared with every
+  /// other descriptor of the same open file description). On failure throws
+  /// std::system_error (EBADF: not open; EINVAL: not an eventfd; another
+  /// errno if /proc cannot tell) and leaves `fd` untouched and the caller's.
   static os_event from_native_handle(int fd);
 
  private:
@@ -149,18 +152,18 @@ class os_event {
   friend os_event receive_os_event(int unix_socket);
 };
 
-// Sends a copy of `event`'s descriptor over the connected Unix-domain socket
-// `unix_socket` (SCM_RIGHTS, with one byte of data so stream sockets carry
-// it; MSG_NOSIGNAL, so a closed peer gives EPIPE rather than SIGPIPE).
-// Blocks if the socket is blocking and full. Throws std::system_error.
+/// Sends a copy of `event`'s descriptor over the connected Unix-domain socket
+/// `unix_socket` (SCM_RIGHTS, with one byte of data so stream sockets carry
+/// it; MSG_NOSIGNAL, so a closed peer gives EPIPE rather than SIGPIPE).
+/// Blocks if the socket is blocking and full. Throws std::system_error.
 void send_os_event(int unix_socket, const os_event& event);
 
-// Receives one event sent by send_os_event. The new descriptor is
-// close-on-exec from the moment it exists (MSG_CMSG_CLOEXEC) and is checked
-// to be an eventfd. Throws std::system_error: ECONNRESET when the peer closed
-// the socket, EBADMSG when a message came without a descriptor, EINVAL when
-// the descriptor is no eventfd (it is closed), other errno values from
-// recvmsg().
+/// Receives one event sent by send_os_event. The new descriptor is
+/// close-on-exec from the moment it exists (MSG_CMSG_CLOEXEC) and is checked
+/// to be an eventfd. Throws std::system_error: ECONNRESET when the peer closed
+/// the socket, EBADMSG when a message came without a descriptor, EINVAL when
+/// the descriptor is no eventfd (it is closed), other errno values from
+/// recvmsg().
 os_event receive_os_event(int unix_socket);
 
 }  // namespace beacon

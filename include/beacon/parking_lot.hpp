@@ -1,80 +1,80 @@
 // beacon/parking_lot.hpp — park and unpark by address: the core every beacon
 // primitive is built on, public so that users can build their own.
 //
-// After WebKit's WTF::ParkingLot and Rust's parking_lot_core: a global table of
-// FIFO wait queues keyed by address. Because the waiters live in the table,
-// not in the primitive, a primitive's own state can be a single byte that
-// holds only its fast-path bits (typically "set" and "someone is parked").
-//
-// A queue entry (`parking_lot::waiter`) is either a parked thread or a
-// suspended coroutine; unpark operations do not care which, so one protocol
-// serves both `wait()` and `co_await`.
-//
-// The protocol (why no wake-up is lost). A waiter calls park() with a
-// `validate` callback, which runs under the queue lock of the address and
-// decides whether to enqueue: it re-reads the primitive's state and, if the
-// wait is still needed, records "someone is parked" in it (a bit, with a
-// read-modify-write). An unparker that sees that bit takes the same queue
-// lock, so it runs either wholly before the validation (then validate sees its
-// update and does not enqueue) or wholly after the enqueue (then it finds the
-// waiter). A releaser that does not see the bit knows no waiter can be queued.
-// The callbacks that unpark operations run under the queue lock are where the
-// primitive clears that bit again, atomically with the dequeue.
-//
-// Rules for callbacks: `validate`, `timed_out` and the unpark callbacks run
-// under the queue lock: they must be short, must not block, and must not call
-// into the parking lot. `before_sleep` runs after the lock is released.
-//
-// Coroutines. park_async() enqueues a suspended coroutine; the unparker
-// resumes it on its own thread, after it released the queue lock and before
-// the unpark operation returns. A resumed coroutine that unparks another
-// coroutine does not recurse: resumptions on a thread go through one
-// trampoline, so the nested one runs after the current one suspends or ends
-// (still before the outermost unpark operation on that thread returns). A
-// coroutine that is destroyed while queued, or after an unpark chose it but
-// before it was resumed (e.g. a resumed sibling destroys it, as when_any
-// does), must be withdrawn with cancel(); awaiters do this in their
-// destructor. cancel() then says whether the wait had been granted, so the
-// primitive can pass the grant on (an auto-reset signal, a semaphore permit).
-// Destroying a suspended coroutine on one thread while another thread may be
-// waking it is a race that no primitive can resolve: don't.
-//
-// Wake-ups are delivered after the queue lock is released ("mark as woken
-// under the lock, make the wake system call after unlocking", as in
-// parking_lot_core), so a woken thread never blocks on the lock its waker holds.
-//
-// Memory ordering: everything the unparker did before an unpark operation
-// happens-before park() returns `unparked` (or the coroutine is resumed) in
-// the waiter it woke. The queue lock orders every validate / timed_out /
-// unpark callback on one address in a single total order.
-//
-// Lifetime: a waiter entry lives on the parked thread's stack or in the
-// coroutine frame; nothing is allocated per park. The table is static and
-// never freed, so parking works during static initialisation and teardown.
-//
-// Example: a one-shot gate (a simplified manual-reset event).
-// @code
-//   class gate {
-//     std::atomic<std::uint8_t> state_{0};  // bit 0: open; bit 1: a thread is parked
-//    public:
-//     void open() {
-//       if (state_.exchange(1, std::memory_order_release) & 2)
-//         beacon::parking_lot::unpark_all(&state_);
-//     }
-//     void wait() {
-//       while (!(state_.load(std::memory_order_acquire) & 1)) {
-//         beacon::parking_lot::park(&state_, [&] {
-//           std::uint8_t s = state_.load(std::memory_order_relaxed);
-//           do {
-//             if (s & 1) return false;                  // opened meanwhile: do not sleep
-//           } while (!state_.compare_exchange_weak(s, s | 2, std::memory_order_relaxed));
-//           return true;                                // marked as parked: safe to
-//           sleep
-//         });
-//       }
-//     }
-//   };
-// @endcode
+/// @namespace beacon::parking_lot
+/// After WebKit's WTF::ParkingLot and Rust's parking_lot_core: a global table of
+/// FIFO wait queues keyed by address. Because the waiters live in the table,
+/// not in the primitive, a primitive's own state can be a single byte that
+/// holds only its fast-path bits (typically "set" and "someone is parked").
+///
+/// A queue entry (`parking_lot::waiter`) is either a parked thread or a
+/// suspended coroutine; unpark operations do not care which, so one protocol
+/// serves both `wait()` and `co_await`.
+///
+/// The protocol (why no wake-up is lost). A waiter calls park() with a
+/// `validate` callback, which runs under the queue lock of the address and
+/// decides whether to enqueue: it re-reads the primitive's state and, if the
+/// wait is still needed, records "someone is parked" in it (a bit, with a
+/// read-modify-write). An unparker that sees that bit takes the same queue
+/// lock, so it runs either wholly before the validation (then validate sees its
+/// update and does not enqueue) or wholly after the enqueue (then it finds the
+/// waiter). A releaser that does not see the bit knows no waiter can be queued.
+/// The callbacks that unpark operations run under the queue lock are where the
+/// primitive clears that bit again, atomically with the dequeue.
+///
+/// Rules for callbacks: `validate`, `timed_out` and the unpark callbacks run
+/// under the queue lock: they must be short, must not block, and must not call
+/// into the parking lot. `before_sleep` runs after the lock is released.
+///
+/// Coroutines. park_async() enqueues a suspended coroutine; the unparker
+/// resumes it on its own thread, after it released the queue lock and before
+/// the unpark operation returns. A resumed coroutine that unparks another
+/// coroutine does not recurse: resumptions on a thread go through one
+/// trampoline, so the nested one runs after the current one suspends or ends
+/// (still before the outermost unpark operation on that thread returns). A
+/// coroutine that is destroyed while queued, or after an unpark chose it but
+/// before it was resumed (e.g. a resumed sibling destroys it, as when_any
+/// does), must be withdrawn with cancel(); awaiters do this in their
+/// destructor. cancel() then says whether the wait had been granted, so the
+/// primitive can pass the grant on (an auto-reset signal, a semaphore permit).
+/// Destroying a suspended coroutine on one thread while another thread may be
+/// waking it is a race that no primitive can resolve: don't.
+///
+/// Wake-ups are delivered after the queue lock is released ("mark as woken
+/// under the lock, make the wake system call after unlocking", as in
+/// parking_lot_core), so a woken thread never blocks on the lock its waker holds.
+///
+/// Memory ordering: everything the unparker did before an unpark operation
+/// happens-before park() returns `unparked` (or the coroutine is resumed) in
+/// the waiter it woke. The queue lock orders every validate / timed_out /
+/// unpark callback on one address in a single total order.
+///
+/// Lifetime: a waiter entry lives on the parked thread's stack or in the
+/// coroutine frame; nothing is allocated per park. The table is static and
+/// never freed, so parking works during static initialisation and teardown.
+///
+/// Example: a one-shot gate (a simplified manual-reset event).
+/// @code
+///  class gate {
+///    std::atomic<std::uint8_t> state_{0};  // bit 0: open; bit 1: a thread is parked
+///   public:
+///    void open() {
+///      if (state_.exchange(1, std::memory_order_release) & 2)
+///        beacon::parking_lot::unpark_all(&state_);
+///    }
+///    void wait() {
+///      while (!(state_.load(std::memory_order_acquire) & 1)) {
+///        beacon::parking_lot::park(&state_, [&] {
+///          std::uint8_t s = state_.load(std::memory_order_relaxed);
+///          do {
+///            if (s & 1) return false;  // opened meanwhile: do not sleep
+///          } while (!state_.compare_exchange_weak(s, s | 2, std::memory_order_relaxed));
+///          return true;  // marked as parked: safe to sleep
+///        });
+///      }
+///    }
+///  };
+/// @endcode
 #pragma once
 
 #include <atomic>
@@ -88,67 +88,74 @@
 
 namespace beacon::parking_lot {
 
-// An opaque word passed from a parker to unparkers (the park token, seen by
-// unpark_filter) and from an unparker to the waiters it wakes (the unpark
-// token, returned by park() / unpark_token()).
+/// An opaque word passed from a parker to unparkers (the park token, seen by
+/// unpark_filter) and from an unparker to the waiters it wakes (the unpark
+/// token, returned by park() / unpark_token()).
 using token = std::uintptr_t;
+/// The token of a caller that has none to give (0).
 inline constexpr token default_token = 0;
 
+/// How park() ended.
 enum class park_status : std::uint8_t {
-  unparked,   // an unpark operation woke this waiter
-  invalid,    // validate() returned false: the waiter never slept
-  timed_out,  // the deadline passed; timed_out() ran
-  stopped,    // a stop was requested on the stop_token; timed_out() ran
+  unparked,   ///< an unpark operation woke this waiter
+  invalid,    ///< validate() returned false: the waiter never slept
+  timed_out,  ///< the deadline passed; timed_out() ran
+  stopped,    ///< a stop was requested on the stop_token; timed_out() ran
 };
 
+/// What park() returns: how it ended and, when woken, the unpark token.
 struct park_result {
+  /// How the park ended.
   park_status status;
-  token unpark_token;  // meaningful only when status == unparked
+  token unpark_token;  ///< meaningful only when status == unparked
+  /// True when an unpark operation woke the waiter (status == unparked).
   explicit operator bool() const noexcept { return status == park_status::unparked; }
 };
 
-// What an unpark operation saw; passed to its callback under the queue lock.
+/// What an unpark operation saw; passed to its callback under the queue lock.
 struct unpark_result {
-  std::size_t unparked = 0;  // how many waiters this operation removed
-  bool have_more = false;    // whether waiters remain queued on the address
-  // Fairness hint (after WebKit and parking_lot_core): true about once a
-  // millisecond per queue, so a primitive that lets arrivals barge can hand
-  // off directly now and then and bound how long a waiter may be overtaken.
+  std::size_t unparked = 0;  ///< how many waiters this operation removed
+  bool have_more = false;    ///< whether waiters remain queued on the address
+  /// Fairness hint (after WebKit and parking_lot_core): true about once a
+  /// millisecond per queue, so a primitive that lets arrivals barge can hand
+  /// off directly now and then and bound how long a waiter may be overtaken.
   bool be_fair = false;
 };
 
-// What cancel() found.
+/// What cancel() found.
 enum class cancel_status : std::uint8_t {
-  not_waiting,  // the entry was in no queue: nothing to undo
-  removed,      // it was queued and is removed; on_removed(was_last) ran
-  woken,        // an unpark had chosen it and its resumption was pending on
-                // this thread; it is withdrawn and will not be resumed: the
-                // caller owns whatever the unparker granted (and its token)
+  not_waiting,  ///< the entry was in no queue: nothing to undo
+  removed,      ///< it was queued and is removed; on_removed(was_last) ran
+  woken,        ///< an unpark had chosen it and its resumption was pending on
+                ///< this thread; it is withdrawn and will not be resumed: the
+                ///< caller owns whatever the unparker granted (and its token)
 };
 
+/// What unpark_filter's filter decides for each waiter it visits.
 enum class filter_op : std::uint8_t {
-  unpark,  // remove this waiter and wake it
-  skip,    // leave it queued, look at the next
-  stop,    // leave it and every later waiter queued
+  unpark,  ///< remove this waiter and wake it
+  skip,    ///< leave it queued, look at the next
+  stop,    ///< leave it and every later waiter queued
 };
 
-// A queue entry. Threads get one implicitly inside park(); coroutine
-// awaiters embed one in the coroutine frame and pass it to park_async().
-// It must not move or be destroyed while queued.
+/// A queue entry. Threads get one implicitly inside park(); coroutine
+/// awaiters embed one in the coroutine frame and pass it to park_async().
+/// It must not move or be destroyed while queued.
 class waiter {
  public:
+  /// An entry in no queue.
   waiter() noexcept = default;
   waiter(const waiter&) = delete;
   waiter& operator=(const waiter&) = delete;
 
-  // The unpark token delivered to this waiter (after an unpark woke it).
+  /// The unpark token delivered to this waiter (after an unpark woke it).
   token unpark_token() const noexcept { return unpark_token_; }
-  // Whether the entry is in a queue of the lot now (not after it was woken).
+  /// Whether the entry is in a queue of the lot now (not after it was woken).
   bool queued() const noexcept {
     return where_.load(std::memory_order_acquire) == in_queue;
   }
-  // Whether cancel() has anything to do: queued, or woken with its
-  // coroutine's resumption still pending.
+  /// Whether cancel() has anything to do: queued, or woken with its
+  /// coroutine's resumption still pending.
   bool waiting() const noexcept { return where_.load(std::memory_order_acquire) != idle; }
 
  private:
@@ -187,14 +194,14 @@ unpark_result unpark_filter(const void* address, function_ref<filter_op(token)> 
 std::size_t queued_at(const void* address) noexcept;
 }  // namespace detail
 
-// Parks the calling thread on `address` if `validate()` (run under the queue
-// lock) returns true, until an unpark operation wakes it, `until` passes, or
-// a stop is requested on `*stop`. `before_sleep()` runs after the thread is
-// queued and the lock released, before it sleeps (e.g. to unlock a mutex, as
-// a condition variable does). On time-out or stop, `timed_out(was_last)` runs
-// under the queue lock after the entry was removed; `was_last` tells whether
-// no other waiter remains on `address`. Never returns spuriously: `unparked`
-// means an unpark operation chose this waiter.
+/// Parks the calling thread on `address` if `validate()` (run under the queue
+/// lock) returns true, until an unpark operation wakes it, `until` passes, or
+/// a stop is requested on `*stop`. `before_sleep()` runs after the thread is
+/// queued and the lock released, before it sleeps (e.g. to unlock a mutex, as
+/// a condition variable does). On time-out or stop, `timed_out(was_last)` runs
+/// under the queue lock after the entry was removed; `was_last` tells whether
+/// no other waiter remains on `address`. Never returns spuriously: `unparked`
+/// means an unpark operation chose this waiter.
 template <class Validate, class BeforeSleep, class TimedOut>
 park_result park(const void* address, Validate&& validate, BeforeSleep&& before_sleep,
                  TimedOut&& timed_out, token park_token = default_token,
@@ -204,62 +211,63 @@ park_result park(const void* address, Validate&& validate, BeforeSleep&& before_
                       stop);
 }
 
-// park() without before_sleep / timed_out.
+/// park() without before_sleep / timed_out.
 template <class Validate>
 park_result park(const void* address, Validate&& validate) {
   return detail::park(
       address, validate, [] {}, [](bool) {}, default_token, deadline::never(), nullptr);
 }
 
-// Queues `entry` for the suspended coroutine `coroutine` if `validate()`
-// (under the queue lock) returns true, and returns true: an unpark operation
-// will resume it (possibly before park_async returns, on another thread).
-// Returns false, queuing nothing, when validate() returned false. Call it
-// from await_suspend and return its result.
+/// Queues `entry` for the suspended coroutine `coroutine` if `validate()`
+/// (under the queue lock) returns true, and returns true: an unpark operation
+/// will resume it (possibly before park_async returns, on another thread).
+/// Returns false, queuing nothing, when validate() returned false. Call it
+/// from await_suspend and return its result.
 template <class Validate>
 bool park_async(const void* address, Validate&& validate, waiter& entry,
                 std::coroutine_handle<> coroutine, token park_token = default_token) {
   return detail::park_async(address, validate, entry, coroutine, park_token);
 }
 
-// Withdraws a coroutine entry whose coroutine will never run again (it is
-// being destroyed) or whose wait is abandoned. If it is queued it is removed
-// and `on_removed(was_last)` runs under the queue lock (status `removed`). If
-// an unpark already chose it and its resumption is pending on this thread,
-// it is taken off the resume queue (status `woken`): the caller must pass
-// on what the unparker granted. Costs one load when there is nothing to do.
+/// Withdraws a coroutine entry whose coroutine will never run again (it is
+/// being destroyed) or whose wait is abandoned. If it is queued it is removed
+/// and `on_removed(was_last)` runs under the queue lock (status `removed`). If
+/// an unpark already chose it and its resumption is pending on this thread,
+/// it is taken off the resume queue (status `woken`): the caller must pass
+/// on what the unparker granted. Costs one load when there is nothing to do.
 template <class OnRemoved>
 cancel_status cancel(waiter& entry, OnRemoved&& on_removed) {
   if (!entry.waiting()) return cancel_status::not_waiting;
   return detail::cancel(entry, on_removed);
 }
 
-// Wakes the longest-waiting waiter on `address`, if any. `callback(result)`
-// runs under the queue lock, even when nobody was woken, and returns the
-// unpark token the woken waiter receives.
+/// Wakes the longest-waiting waiter on `address`, if any. `callback(result)`
+/// runs under the queue lock, even when nobody was woken, and returns the
+/// unpark token the woken waiter receives.
 template <class Callback>
 unpark_result unpark_one(const void* address, Callback&& callback) {
   return detail::unpark_one(address, callback);
 }
+/// unpark_one() whose callback gives the woken waiter default_token.
 inline unpark_result unpark_one(const void* address) {
   return detail::unpark_one(address, [](unpark_result) { return default_token; });
 }
 
-// Wakes every waiter on `address`, in FIFO order; returns how many.
+/// Wakes every waiter on `address`, in FIFO order; returns how many.
 inline std::size_t unpark_all(const void* address, token unpark_token = default_token) {
   return detail::unpark_all(address, unpark_token);
 }
 
-// Visits the waiters on `address` in FIFO order and asks `filter(park_token)`
-// whether to wake each; then runs `callback(result)` under the queue lock and
-// hands its returned token to every waiter woken.
+/// Visits the waiters on `address` in FIFO order and asks `filter(park_token)`
+/// whether to wake each; then runs `callback(result)` under the queue lock and
+/// hands its returned token to every waiter woken.
 template <class Filter, class Callback>
 unpark_result unpark_filter(const void* address, Filter&& filter, Callback&& callback) {
   return detail::unpark_filter(address, filter, callback);
 }
 
-// How many waiters are queued on `address` now: a snapshot, for tests and
-// diagnostics (e.g. waiting until a thread is really parked, without sleeps).
+/// How many waiters are queued on `address` now: a snapshot, for tests and
+/// diagnostics (for instance, waiting until a thread is really parked, without sleeps).
 inline std::size_t queued(const void* address) { return detail::queued_at(address); }
 
 }  // namespace beacon::parking_lot

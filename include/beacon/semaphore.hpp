@@ -91,12 +91,14 @@ struct semaphore_core {
 
 class semaphore;
 
-// A permit taken from a semaphore: gives it back when destroyed, unless
-// forget() was called. Move-only; a moved-from or forgotten guard owns
-// nothing. Must not outlive its semaphore.
+/// A permit taken from a semaphore: gives it back when destroyed, unless
+/// forget() was called. Move-only; a moved-from or forgotten guard owns
+/// nothing. Must not outlive its semaphore.
 class [[nodiscard]] semaphore_guard {
  public:
+  /// Takes over `o`'s permit; `o` then owns nothing.
   semaphore_guard(semaphore_guard&& o) noexcept : sem_(std::exchange(o.sem_, nullptr)) {}
+  /// Gives back this guard's permit, if any, then takes over `o`'s.
   semaphore_guard& operator=(semaphore_guard&& o) noexcept {
     if (this != &o) {
       reset();
@@ -104,12 +106,14 @@ class [[nodiscard]] semaphore_guard {
     }
     return *this;
   }
+  /// Gives the permit back (to the longest waiter, if any), unless forgotten
+  /// or moved from.
   ~semaphore_guard() { reset(); }
 
-  // Keeps the permit taken for good: it leaves the semaphore's capacity, and
-  // release() can add it back (rsevents-extra SemaphoreGuard::forget).
+  /// Keeps the permit taken for good: it leaves the semaphore's capacity, and
+  /// release() can add it back (rsevents-extra SemaphoreGuard::forget).
   void forget() noexcept;
-  // Whether this guard holds a permit.
+  /// Whether this guard holds a permit.
   explicit operator bool() const noexcept { return sem_ != nullptr; }
 
  private:
@@ -119,89 +123,101 @@ class [[nodiscard]] semaphore_guard {
   semaphore* sem_;
 };
 
-// A counting semaphore bounded by a maximum, FIFO, with RAII permits.
-//
-// Contract (design §2.3, §2.7):
-// * capacity = permits available + permits held by live guards; it never
-//   exceeds max(). semaphore(initial, max) starts with `initial` available
-//   (initial > max: std::invalid_argument). A guard's destruction returns
-//   its permit; guard.forget() removes it from the capacity; release(n)
-//   adds n permits to the capacity and to the available count, and throws
-//   std::invalid_argument (changing nothing) if the capacity would exceed
-//   max(); try_release(n) returns false instead.
-// * A released permit goes to the longest waiter directly (FIFO hand-off):
-//   while threads or coroutines are queued, try_wait() cannot take it.
-// * Waits: wait() → semaphore_guard; try_wait(), wait_for(), wait_until(),
-//   wait(stop_token) → std::optional<semaphore_guard>; co_await → guard.
-//   A timed wait ends at its deadline, however often it is woken.
-// * Counts are limited to max_supported() (2^32 - 1); larger values are
-//   rejected with std::invalid_argument, never truncated.
-// * Acquiring or releasing with nobody waiting is one CAS (two words are
-//   touched by release(n) and forget(): the capacity, then the count).
-//
-// Memory ordering: a permit's release (guard destruction or release())
-// happens-before the acquisition that obtains that permit.
-//
-// Lifetime: not copyable or movable; destroy it once no guard is alive, no
-// thread is in a member function and no coroutine is suspended on it.
-//
-// @code
-//   beacon::semaphore slots{4, 4};        // four concurrent connections
-//   auto permit = slots.wait();           // blocks while four are out
-//   use_connection();                     // permit returned at scope exit
-// @endcode
+/// A counting semaphore bounded by a maximum, FIFO, with RAII permits.
+///
+/// Contract (design §2.3, §2.7):
+/// * capacity = permits available + permits held by live guards; it never
+///   exceeds max(). semaphore(initial, max) starts with `initial` available
+///   (initial > max: std::invalid_argument). A guard's destruction returns
+///   its permit; guard.forget() removes it from the capacity; release(n)
+///   adds n permits to the capacity and to the available count, and throws
+///   std::invalid_argument (changing nothing) if the capacity would exceed
+///   max(); try_release(n) returns false instead.
+/// * A released permit goes to the longest waiter directly (FIFO hand-off):
+///   while threads or coroutines are queued, try_wait() cannot take it.
+/// * Waits: wait() → semaphore_guard; try_wait(), wait_for(), wait_until(),
+///   wait(stop_token) → std::optional<semaphore_guard>; co_await → guard.
+///   A timed wait ends at its deadline, however often it is woken.
+/// * Counts are limited to max_supported() (2^32 - 1); larger values are
+///   rejected with std::invalid_argument, never truncated.
+/// * Acquiring or releasing with nobody waiting is one CAS (two words are
+///   touched by release(n) and forget(): the capacity, then the count).
+///
+/// Memory ordering: a permit's release (guard destruction or release())
+/// happens-before the acquisition that obtains that permit.
+///
+/// Lifetime: not copyable or movable; destroy it once no guard is alive, no
+/// thread is in a member function and no coroutine is suspended on it.
+///
+/// @code
+///  beacon::semaphore slots{4, 4};        // four concurrent connections
+///  auto permit = slots.wait();           // blocks while four are out
+///  use_connection();                     // permit returned at scope exit
+/// @endcode
 class semaphore {
   using core_type = detail::semaphore_core<std::atomic>;
 
  public:
+  /// The largest max() and count supported: 2^32 - 1.
   static constexpr std::size_t max_supported() noexcept {
     return std::numeric_limits<std::uint32_t>::max();
   }
 
+  /// `initial` permits available, at most `max`; throws std::invalid_argument if
+  /// initial > max or max > max_supported().
   semaphore(std::size_t initial, std::size_t max)
       : core_(checked(initial, max)), limits_(pack(initial, max)) {}
   semaphore(const semaphore&) = delete;
   semaphore& operator=(const semaphore&) = delete;
 
+  /// Blocks until it obtains a permit (FIFO: the longest waiter gets the next).
   semaphore_guard wait() noexcept {
     if (!core_.try_acquire()) detail::parked_wait(core_, deadline::never());
     return semaphore_guard(this);
   }
+  /// A permit if one is available now, else nullopt; never blocks.
   std::optional<semaphore_guard> try_wait() noexcept {
     return guard_if(core_.try_acquire());
   }
+  /// Blocks for at most `d` (rounded up; zero or negative: try once); nullopt on
+  /// time-out.
   template <class Rep, class Period>
   std::optional<semaphore_guard> wait_for(
       const std::chrono::duration<Rep, Period>& d) noexcept {
     return guard_if(detail::wait_for_impl(core_, deadline::after(d)));
   }
+  /// Blocks until `t` on its clock (a past time: try once); nullopt on time-out.
   template <class Clock, class Duration>
   std::optional<semaphore_guard> wait_until(
       const std::chrono::time_point<Clock, Duration>& t) noexcept {
     return guard_if(detail::wait_until_impl(core_, t));
   }
+  /// Blocks until it obtains a permit or a stop is requested (nullopt).
   std::optional<semaphore_guard> wait(const std::stop_token& stop) noexcept {
     return guard_if(detail::wait_stop_impl(core_, stop));
   }
 
-  // `co_await sem` yields a semaphore_guard.
+  /// `co_await sem` yields a semaphore_guard.
   class awaiter : public detail::parked_awaiter<core_type> {
    public:
+    /// The awaiter of `co_await s`.
     explicit awaiter(semaphore& s) noexcept : parked_awaiter(s.core_), sem_(s) {}
+    /// The permit the wait obtained.
     semaphore_guard await_resume() const noexcept { return semaphore_guard(&sem_); }
 
    private:
     semaphore& sem_;
   };
+  /// `co_await sem` suspends the coroutine until it obtains a permit.
   awaiter operator co_await() noexcept { return awaiter(*this); }
 
-  // Adds n permits (capacity and count); std::invalid_argument past max().
+  /// Adds n permits (capacity and count); std::invalid_argument past max().
   void release(std::size_t n = 1) {
     if (!try_release(n))
       throw std::invalid_argument(
           "beacon::semaphore::release: capacity would exceed max()");
   }
-  // Adds n permits; false (nothing changed) if the capacity would exceed max().
+  /// Adds n permits; false (nothing changed) if the capacity would exceed max().
   bool try_release(std::size_t n = 1) noexcept {
     std::uint64_t l = limits_.load(std::memory_order_relaxed);
     do {
@@ -211,8 +227,9 @@ class semaphore {
     return true;
   }
 
-  // Permits available now (a relaxed snapshot).
+  /// Permits available now (a relaxed snapshot).
   std::size_t count() const noexcept { return core_.available(); }
+  /// The bound on the capacity, as constructed.
   std::size_t max() const noexcept {
     return static_cast<std::size_t>(limits_.load(std::memory_order_relaxed) >> 32);
   }

@@ -21,18 +21,18 @@
 
 namespace beacon {
 
-// What to wait for on a descriptor. Hang-up and error are always reported,
-// also for `none`.
+/// What to wait for on a descriptor. Hang-up and error are always reported,
+/// also for `none`.
 enum class io_interest { none, read, write, read_write };
 
-// One ready descriptor, as reported by wait_context<Token>::wait().
+/// One ready descriptor, as reported by wait_context<Token>::wait().
 template <class Token>
 struct triggered {
-  Token token;    // as given to add() / modify()
-  bool readable;  // EPOLLIN: data, EOF, or a signalled os_event
-  bool writable;  // EPOLLOUT
-  bool hungup;    // EPOLLHUP or EPOLLRDHUP: the peer closed (its side)
-  bool error;     // EPOLLERR
+  Token token;    ///< as given to add() / modify()
+  bool readable;  ///< EPOLLIN: data, EOF, or a signalled os_event
+  bool writable;  ///< EPOLLOUT
+  bool hungup;    ///< EPOLLHUP or EPOLLRDHUP: the peer closed (its side)
+  bool error;     ///< EPOLLERR
 };
 
 namespace detail {
@@ -68,60 +68,60 @@ class epoll_set {
 
 }  // namespace detail
 
-// An epoll set: register descriptors with a token each, then wait for some of
-// them to become ready.
-//
-// Contract:
-//  * `Token` is any trivially copyable type of at most 8 bytes (an index, an
-//    enum, a pointer, a small struct); it is stored in the epoll entry.
-//  * Level-triggered: wait() reports every ready descriptor and consumes
-//    nothing. In particular it does not consume an os_event's signal: after
-//    wait() reports an os_event readable, call its try_wait() (not wait():
-//    another thread or process may have consumed the signal meanwhile, and
-//    try_wait() then says false instead of blocking). An unconsumed
-//    signalled os_event is reported again by the next wait().
-//  * add() of a descriptor already registered, of a bad descriptor (-1,
-//    closed, or of a kind epoll cannot watch) throws std::system_error;
-//    modify() of one not registered throws; remove() of one not registered
-//    (never added, removed already, closed) does nothing.
-//  * wait(), wait_for(d), wait_until(t) return the ready descriptors as a
-//    span that stays valid until the next wait or the context's destruction;
-//    empty on time-out. Timed waits follow beacon's deadline rules (any
-//    clock, no overflow, round up, EINTR retried against an absolute
-//    deadline). The internal buffer grows with the number registered, so one
-//    wait reports every ready descriptor (up to 2^20 at once; more are
-//    reported by the following waits).
-//  * Thread safety: add/modify/remove may be called from any thread, also
-//    while another thread waits (the waiter sees the change in its current
-//    wait or the next one). Call the wait members from one thread at a time:
-//    they share the result buffer.
-//  * native_handle() is the epoll descriptor (close-on-exec). It is readable
-//    while some registered descriptor is ready, so a context can be
-//    registered in another wait_context or in any event loop.
-//
-// Memory ordering: a signal() on a registered os_event happens-before the
-// wait() that reports it (through the kernel's locks), and so before the
-// try_wait() that then consumes it.
-//
-// Lifetime: a descriptor must be removed before it is closed if it may be
-// added again or if the caller needs remove() to keep an exact count; epoll
-// itself drops an entry once every descriptor of its open file description is
-// closed. Destroying the context closes the epoll descriptor; registered
-// descriptors stay open and the caller's. A moved-from context has
-// native_handle() == -1 and its other members throw std::system_error(EBADF).
-//
-// Example:
-// @code
-//   enum class source : std::uint8_t { stop, job };
-//   beacon::wait_context<source> ctx;
-//   ctx.add(stop_event, source::stop);
-//   ctx.add(job_event, source::job);
-//   for (;;)
-//     for (const auto& t : ctx.wait()) {
-//       if (t.token == source::stop) return;
-//       if (job_event.try_wait()) run_jobs();
-//     }
-// @endcode
+/// An epoll set: register descriptors with a token each, then wait for some of
+/// them to become ready.
+///
+/// Contract:
+///  * `Token` is any trivially copyable type of at most 8 bytes (an index, an
+///    enum, a pointer, a small struct); it is stored in the epoll entry.
+///  * Level-triggered: wait() reports every ready descriptor and consumes
+///    nothing. In particular it does not consume an os_event's signal: after
+///    wait() reports an os_event readable, call its try_wait() (not wait():
+///    another thread or process may have consumed the signal meanwhile, and
+///    try_wait() then says false instead of blocking). An unconsumed
+///    signalled os_event is reported again by the next wait().
+///  * add() of a descriptor already registered, of a bad descriptor (-1,
+///    closed, or of a kind epoll cannot watch) throws std::system_error;
+///    modify() of one not registered throws; remove() of one not registered
+///    (never added, removed already, closed) does nothing.
+///  * wait(), wait_for(d), wait_until(t) return the ready descriptors as a
+///    span that stays valid until the next wait or the context's destruction;
+///    empty on time-out. Timed waits follow beacon's deadline rules (any
+///    clock, no overflow, round up, EINTR retried against an absolute
+///    deadline). The internal buffer grows with the number registered, so one
+///    wait reports every ready descriptor (up to 2^20 at once; more are
+///    reported by the following waits).
+///  * Thread safety: add/modify/remove may be called from any thread, also
+///    while another thread waits (the waiter sees the change in its current
+///    wait or the next one). Call the wait members from one thread at a time:
+///    they share the result buffer.
+///  * native_handle() is the epoll descriptor (close-on-exec). It is readable
+///    while some registered descriptor is ready, so a context can be
+///    registered in another wait_context or in any event loop.
+///
+/// Memory ordering: a signal() on a registered os_event happens-before the
+/// wait() that reports it (through the kernel's locks), and so before the
+/// try_wait() that then consumes it.
+///
+/// Lifetime: a descriptor must be removed before it is closed if it may be
+/// added again or if the caller needs remove() to keep an exact count; epoll
+/// itself drops an entry once every descriptor of its open file description is
+/// closed. Destroying the context closes the epoll descriptor; registered
+/// descriptors stay open and the caller's. A moved-from context has
+/// native_handle() == -1 and its other members throw std::system_error(EBADF).
+///
+/// Example:
+/// @code
+///  enum class source : std::uint8_t { stop, job };
+///  beacon::wait_context<source> ctx;
+///  ctx.add(stop_event, source::stop);
+///  ctx.add(job_event, source::job);
+///  for (;;)
+///    for (const auto& t : ctx.wait()) {
+///      if (t.token == source::stop) return;
+///      if (job_event.try_wait()) run_jobs();
+///    }
+/// @endcode
 template <class Token>
 class wait_context {
   static_assert(std::is_trivially_copyable_v<Token>,
@@ -130,33 +130,45 @@ class wait_context {
                 "wait_context<Token>: Token must fit in 8 bytes (epoll_data)");
 
  public:
-  wait_context() = default;  // creates the epoll descriptor; may throw
+  wait_context() = default;  ///< creates the epoll descriptor; may throw
+  /// Takes over the epoll descriptor; the source is left moved-from.
   wait_context(wait_context&&) noexcept = default;
+  /// Closes this context's epoll descriptor, then takes over the source's.
   wait_context& operator=(wait_context&&) noexcept = default;
   wait_context(const wait_context&) = delete;
   wait_context& operator=(const wait_context&) = delete;
 
-  // Registers `event` for readability (= signalled).
+  /// Registers `event` for readability (= signalled).
   void add(const os_event& event, Token token) {
     set_.add(event.native_handle(), io_interest::read, bits(token));
   }
+  /// Registers descriptor `fd` for `interest`. Throws std::system_error if it
+  /// is registered already or is bad (-1, closed, a kind epoll cannot watch).
   void add(int fd, io_interest interest, Token token) {
     set_.add(fd, interest, bits(token));
   }
+  /// Changes the interest and token of the registered `fd`; throws
+  /// std::system_error if it is not registered.
   void modify(int fd, io_interest interest, Token token) {
     set_.modify(fd, interest, bits(token));
   }
+  /// Unregisters `fd`; does nothing if it is not registered.
   void remove(int fd) { set_.remove(fd); }
+  /// Unregisters `event`; does nothing if it is not registered.
   void remove(const os_event& event) { set_.remove(event.native_handle()); }
 
+  /// Blocks until a registered descriptor is ready; returns every ready one
+  /// (valid until the next wait or the context's destruction).
   std::span<const triggered<Token>> wait() {
     return convert(set_.wait(deadline::never()));
   }
+  /// As wait(), for at most `d` (rounded up); empty on time-out.
   template <class Rep, class Period>
   std::span<const triggered<Token>> wait_for(
       const std::chrono::duration<Rep, Period>& d) {
     return convert(set_.wait(deadline::after(d)));
   }
+  /// As wait(), until `t` on its clock; empty on time-out.
   template <class Clock, class Duration>
   std::span<const triggered<Token>> wait_until(
       const std::chrono::time_point<Clock, Duration>& t) {
@@ -170,6 +182,8 @@ class wait_context {
     return convert(r);
   }
 
+  /// The epoll descriptor (close-on-exec), readable while a registered
+  /// descriptor is ready; -1 when moved-from.
   int native_handle() const noexcept { return set_.native_handle(); }
 
  private:

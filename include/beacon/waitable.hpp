@@ -1,27 +1,4 @@
 // beacon/waitable.hpp — what every beacon primitive can be waited with.
-//
-// A `waitable` blocks in wait(), never blocks in try_wait(), and has timed
-// waits that accept a duration or a deadline of any clock. Each result is
-// contextually convertible to bool: true means the wait succeeded (for most
-// primitives it is `bool`; a semaphore returns `std::optional<guard>`).
-//
-// Shared rules (design §2.1, §2.7):
-// * Zero or negative durations and past deadlines mean "try once".
-//   `duration::max()`, `duration<double>::max()`, deadlines centuries ahead
-//   and `time_point::min()` neither overflow nor misbehave.
-// * Timed waits measure against the steady clock and never return false
-//   before the requested time has passed (conversions round up). A deadline
-//   on another clock is re-checked against that clock after a time-out, so a
-//   clock that jumps cannot end a wait early.
-// * No spurious wake-up reaches the caller: wait() returns only when the
-//   condition holds; a timed wait returns false only when time is up.
-// * Every waitable also has `wait(std::stop_token)` (false when a stop was
-//   requested before the wait succeeded; a wait that can succeed at once
-//   succeeds even if a stop was already requested) and is awaitable:
-//   `co_await w` suspends the coroutine until the wait succeeds. The
-//   coroutine is resumed on the thread that made it ready, after beacon
-//   released its internal locks, before that thread's outermost beacon call
-//   returns; resumptions never recurse (see parking_lot.hpp).
 #pragma once
 
 #include <chrono>
@@ -31,7 +8,7 @@
 
 namespace beacon {
 
-// The state of an event, as in rsevents' EventState.
+/// The state of an event, as in rsevents' EventState.
 enum class state : bool { unset = false, set = true };
 
 namespace detail {
@@ -41,6 +18,28 @@ concept contextually_bool = requires(T&& t) {
 };
 }  // namespace detail
 
+/// A `waitable` blocks in wait(), never blocks in try_wait(), and has timed
+/// waits that accept a duration or a deadline of any clock. Each result is
+/// contextually convertible to bool: true means the wait succeeded (for most
+/// primitives it is `bool`; a semaphore returns `std::optional<guard>`).
+///
+/// Shared rules (design §2.1, §2.7):
+/// * Zero or negative durations and past deadlines mean "try once".
+///   `duration::max()`, `duration<double>::max()`, deadlines centuries ahead
+///   and `time_point::min()` neither overflow nor misbehave.
+/// * Timed waits measure against the steady clock and never return false
+///   before the requested time has passed (conversions round up). A deadline
+///   on another clock is re-checked against that clock after a time-out, so a
+///   clock that jumps cannot end a wait early.
+/// * No spurious wake-up reaches the caller: wait() returns only when the
+///   condition holds; a timed wait returns false only when time is up.
+/// * Every waitable also has `wait(std::stop_token)` (false when a stop was
+///   requested before the wait succeeded; a wait that can succeed at once
+///   succeeds even if a stop was already requested) and is awaitable:
+///   `co_await w` suspends the coroutine until the wait succeeds. The
+///   coroutine is resumed on the thread that made it ready, after beacon
+///   released its internal locks, before that thread's outermost beacon call
+///   returns; resumptions never recurse (see parking_lot.hpp).
 template <class W>
 concept waitable = requires(W& w) {
   w.wait();

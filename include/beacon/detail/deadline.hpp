@@ -13,30 +13,41 @@
 
 namespace beacon {
 
-// An absolute steady-clock deadline in nanoseconds since the steady clock's
-// epoch; `never()` waits without a time limit. Public: the parking lot takes
-// one, so primitives built on it share beacon's overflow-free conversions
-// (`deadline::after(d)`, `deadline::at(t)`).
+/// An absolute steady-clock deadline in nanoseconds since the steady clock's
+/// epoch; `never()` waits without a time limit. Public: the parking lot takes
+/// one, so primitives built on it share beacon's overflow-free conversions
+/// (`deadline::after(d)`, `deadline::at(t)`).
 struct deadline {
+  /// Nanoseconds since the steady clock's epoch; `never_ns` for never().
   std::int64_t ns;
 
+  /// The `ns` of never().
   static constexpr std::int64_t never_ns = std::numeric_limits<std::int64_t>::max();
+  /// A deadline that never passes: wait without a time limit.
   static constexpr deadline never() noexcept { return {never_ns}; }
+  /// Whether this is never().
   constexpr bool is_never() const noexcept { return ns == never_ns; }
+  /// The steady clock's time now, as a deadline (one that has passed).
   static deadline now() noexcept {
     return {std::chrono::duration_cast<std::chrono::nanoseconds>(
                 std::chrono::steady_clock::now().time_since_epoch())
                 .count()};
   }
+  /// Whether the steady clock has reached the deadline (never for never()).
   bool passed() const noexcept { return !is_never() && now().ns >= ns; }
-  // Nanoseconds left (0 when passed); `never_ns` for `never`.
+  /// Nanoseconds left (0 when passed); `never_ns` for `never`.
   std::int64_t remaining_ns() const noexcept {
     if (is_never()) return never_ns;
     const std::int64_t left = ns - now().ns;
     return left > 0 ? left : 0;
   }
+  /// now + `d` of any representation, rounded up and saturating: `d` <= 0 gives
+  /// a deadline that has passed ("try once"), one too far ahead never().
   template <class Rep, class Period>
   static deadline after(const std::chrono::duration<Rep, Period>& d) noexcept;
+  /// The deadline for `t` of any clock, saturating: exact for the steady clock;
+  /// for another, now + (t - Clock::now()), so callers re-check that clock after
+  /// a time-out (a clock that jumps must not end a wait early).
   template <class Clock, class Duration>
   static deadline at(const std::chrono::time_point<Clock, Duration>& t) noexcept;
 };

@@ -26,32 +26,37 @@
 
 namespace beacon {
 
-// Thrown by a receiver (receive, try_receive, receive_for, receive_until,
-// receive(stop_token), co_await) when its sender was destroyed without
-// sending. The receiver keeps answering `disconnected` until it is destroyed.
+/// Thrown by a receiver (receive, try_receive, receive_for, receive_until,
+/// receive(stop_token), co_await) when its sender was destroyed without
+/// sending. The receiver keeps answering `disconnected` until it is destroyed.
 class disconnected : public std::exception {
  public:
+  /// Says that the sender was destroyed without sending.
   const char* what() const noexcept override {
     return "beacon::disconnected: the sender was destroyed without sending";
   }
 };
 
-// What a bind returns: `auto [tx, rx] = ev.bind_by_ref();`
+/// What a bind returns: `auto [tx, rx] = ev.bind_by_ref();`
 template <class Sender, class Receiver>
 struct once_channel {
+  /// The sending end.
   Sender sender;
+  /// The receiving end.
   Receiver receiver;
 };
 
-// Whether this translation unit records awaiter stack traces.
+/// Whether this translation unit records awaiter stack traces.
+/// BEACON_AWAITER_TRACES sets it: 1 unless NDEBUG is defined; define the macro
+/// to 0 or 1 to override, alike in every translation unit of a program.
 inline constexpr bool awaiter_traces_enabled = BEACON_AWAITER_TRACES != 0;
 
-// The trace handed to inspect_awaiter(s): return addresses, innermost first.
-// Empty where nothing waits, and always empty when traces are disabled.
+/// The trace handed to inspect_awaiter(s): return addresses, innermost first.
+/// Empty where nothing waits, and always empty when traces are disabled.
 using awaiter_trace = std::span<void* const>;
 
-// One line per frame ("binary(symbol+offset) [address]"), as glibc's
-// backtrace_symbols() prints them; for logging a trace from inspect_awaiter.
+/// One line per frame ("binary(symbol+offset) [address]"), as glibc's
+/// backtrace_symbols() prints them; for logging a trace from inspect_awaiter.
 std::string describe_trace(awaiter_trace trace);
 
 namespace detail {
