@@ -41,6 +41,8 @@ std::int64_t spin_budget_ns() noexcept {
   return 0;
 }
 
+void yield() noexcept { std::this_thread::yield(); }
+
 void spin_feedback(bool succeeded) noexcept {
   spin_state& s = spin;
   if (succeeded) {

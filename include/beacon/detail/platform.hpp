@@ -6,7 +6,9 @@
 //                                   CLOCK_MONOTONIC deadlines (FUTEX_WAIT_BITSET)
 //   src/platform/wait_portable.cpp  std::mutex + std::condition_variable in a
 //                                   hashed table (after folly's EmulatedFutex)
-// selected by the CMake option BEACON_PLATFORM.
+// selected by the CMake option BEACON_PLATFORM, with src/platform/cpu.cpp
+// (the spin policy). tests/checker/checker_platform.cpp replaces both with a
+// deterministic scheduler's implementation, to explore interleavings.
 #pragma once
 
 #include <atomic>
@@ -49,6 +51,12 @@ bool multi_cpu() noexcept;
 // oversubscription) stops wasting its time slice after a few waits.
 std::int64_t spin_budget_ns() noexcept;
 void spin_feedback(bool succeeded) noexcept;
+
+// Lets another thread run: what a lock that spun in vain does (the holder
+// may be preempted and need this CPU). A function of the platform, not a
+// direct std::this_thread::yield(), so that the interleaving checker's
+// platform (tests/checker/) can turn it into a switch to another thread.
+void yield() noexcept;
 
 // The processor's spin-loop hint.
 inline void cpu_relax() noexcept {

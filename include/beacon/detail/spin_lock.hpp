@@ -5,8 +5,6 @@
 #pragma once
 
 #include <atomic>
-#include <thread>
-
 #include "beacon/detail/platform.hpp"
 
 namespace beacon::detail {
@@ -29,7 +27,7 @@ class spin_lock {
       if (spins < 64 && platform::multi_cpu())
         platform::cpu_relax();
       else
-        std::this_thread::yield();
+        platform::yield();
     }
   }
   std::atomic<bool> locked_{false};  // true while a thread holds the lock

@@ -1,0 +1,39 @@
+// The platform layer of the interleaving checker: replaces
+// src/platform/wait_*.cpp and cpu.cpp (see beacon/detail/platform.hpp) with
+// the deterministic scheduler's blocking, so that a parked thread sleeps
+// until the scheduler resumes it, and its deadline passes only when the
+// scheduler chooses. Nothing spins: every wait parks at once, so each
+// schedule is a sequence of atomic operations and park/unpark points.
+#include "beacon/detail/platform.hpp"
+#include "scheduler.hpp"
+
+namespace beacon::detail::platform {
+
+namespace {
+const volatile std::uint32_t* raw(const std::atomic<std::uint32_t>& word) noexcept {
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+  return reinterpret_cast<const volatile std::uint32_t*>(&word);
+}
+}  // namespace
+
+bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+          deadline d) noexcept {
+  if (!checker::hooks::active()) return !d.passed();  // not a test thread: spurious
+  return checker::hooks::wait(raw(word), expected, !d.is_never(),
+                              __builtin_return_address(0));
+}
+
+void wake_one(const std::atomic<std::uint32_t>& word) noexcept {
+  checker::hooks::wake(raw(word), false, __builtin_return_address(0));
+}
+
+void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
+  checker::hooks::wake(raw(word), true, __builtin_return_address(0));
+}
+
+bool multi_cpu() noexcept { return false; }
+std::int64_t spin_budget_ns() noexcept { return 0; }
+void spin_feedback(bool) noexcept {}
+void yield() noexcept { checker::hooks::yield(); }
+
+}  // namespace beacon::detail::platform
