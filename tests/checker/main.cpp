@@ -1,14 +1,16 @@
 // beacon_checker: explores the interleavings of every scenario linked in
 // (see scheduler.hpp) and prints, per scenario, the schedules explored.
 //
-//   beacon_checker [--only a,b,...] [--bound N] [--expect-failure]
+//   beacon_checker [--only TEXT]... [--scenario NAME]... [--bound N]
+//                  [--expect-failure]
 //   beacon_checker --replay SCENARIO SCHEDULE     one schedule, traced
 //   beacon_checker --list
 //
 // Each scenario runs in a child process (a failing execution leaves its
 // threads blocked; a bug in the checker itself must not hang CI: the child
-// has a time limit). --expect-failure is for the mutant builds: it succeeds
-// only if every selected scenario finds a failure.
+// has a time limit). --only runs the scenarios whose name contains TEXT,
+// --scenario the one named NAME (both repeatable). --expect-failure is for the mutant
+// builds: it succeeds only if every selected scenario finds a failure.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "checker.hpp"
 
@@ -28,15 +31,15 @@ using beacon::checker::scenario;
 
 constexpr unsigned child_limit_s = 280;
 
-bool selected(const std::string& only, const std::string& name) {
-  if (only.empty()) return true;
-  std::size_t pos = 0;
-  while (pos <= only.size()) {
-    std::size_t end = only.find(',', pos);
-    if (end == std::string::npos) end = only.size();
-    if (only.compare(pos, end - pos, name) == 0) return true;
-    pos = end + 1;
-  }
+// Whether `name` is one of the --scenario names or contains one of the
+// --only filters (every scenario, without either).
+bool selected(const std::vector<std::string>& only, const std::vector<std::string>& exact,
+              const std::string& name) {
+  if (only.empty() && exact.empty()) return true;
+  for (const std::string& f : only)
+    if (name.find(f) != std::string::npos) return true;
+  for (const std::string& f : exact)
+    if (name == f) return true;
   return false;
 }
 
@@ -94,7 +97,7 @@ report run_isolated(const scenario& s, const options& opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string only;
+  std::vector<std::string> only, exact;
   std::string replay_name;
   options opt;
   int bound_override = -1;
@@ -102,7 +105,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--only" && i + 1 < argc) {
-      only = argv[++i];
+      only.emplace_back(argv[++i]);
+    } else if (arg == "--scenario" && i + 1 < argc) {
+      exact.emplace_back(argv[++i]);
     } else if (arg == "--bound" && i + 1 < argc) {
       bound_override = std::atoi(argv[++i]);
     } else if (arg == "--expect-failure") {
@@ -116,7 +121,8 @@ int main(int argc, char** argv) {
       return 0;
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--only a,b] [--bound N] [--expect-failure] "
+                   "usage: %s [--only TEXT]... [--scenario NAME]... [--bound N] "
+                   "[--expect-failure] "
                    "[--replay SCENARIO SCHEDULE] [--list]\n",
                    argv[0]);
       return 2;
@@ -139,7 +145,7 @@ int main(int argc, char** argv) {
   int bad = 0, ran = 0;
   std::uint64_t total = 0;
   for (const scenario& s : beacon::checker::scenarios()) {
-    if (!selected(only, s.name)) continue;
+    if (!selected(only, exact, s.name)) continue;
     ++ran;
     opt.preemption_bound = bound_override >= 0 ? bound_override : s.preemption_bound;
     const auto start = std::chrono::steady_clock::now();

@@ -1,0 +1,88 @@
+# The checker's mutants (see beacon_checker_mutant in CMakeLists.txt): for
+# each protocol, a deliberate bug of the kind the checker exists to find,
+# made in a copy of the real file, and the scenario that must catch it.
+
+# parked_wait.hpp, the events' protocol: validate() does not re-check the
+# state before marking itself parked, so a set() that came just before
+# sleeps with no one to wake it.
+set(mutant_file include/beacon/detail/parked_wait.hpp)
+set(mutant_find [=[    if (P::ready(s)) return false;
+    // Relaxed: the queue lock orders this CAS]=])
+set(mutant_replace [=[    // Relaxed: the queue lock orders this CAS]=])
+set(mutant_scenarios scenarios_events.cpp)
+set(mutant_only "auto_reset: set vs wait")
+beacon_checker_mutant(validate_skips_recheck)
+
+# parked_wait.hpp: a waiter that times out clears the parked bit even when
+# others are still queued (the waiters bit cleared too early).
+set(mutant_file include/beacon/detail/parked_wait.hpp)
+set(mutant_find [=[  if (was_last)
+    p.word()]=])
+set(mutant_replace [=[  (void)was_last;
+  p.word()]=])
+set(mutant_scenarios scenarios_events.cpp)
+set(mutant_only "manual_reset: reset, set vs wait vs wait")
+beacon_checker_mutant(parked_bit_cleared_early)
+
+# auto_reset_event: with a waiter parked, set() also leaves the event set
+# (a plain set instead of the hand-off): the signal is doubled.
+set(mutant_file include/beacon/auto_reset_event.hpp)
+set(mutant_find [=[      if (r.unparked == 0)  // every waiter timed out first: keep the signal]=])
+set(mutant_replace [=[      if (true)  // mutant: a plain set, whether or not a waiter was woken]=])
+set(mutant_scenarios scenarios_events.cpp)
+set(mutant_only "auto_reset: set vs wait")
+beacon_checker_mutant(handoff_becomes_set)
+
+# countdown_event: the last tick with waiters parked just decrements.
+set(mutant_file include/beacon/countdown_event.hpp)
+set(mutant_find [=[      if (s == one + parked_bit) {]=])
+set(mutant_replace [=[      if (false) {  // mutant: the last tick wakes no one]=])
+set(mutant_scenarios scenarios_counting.cpp)
+set(mutant_only "countdown: tick vs tick vs wait")
+beacon_checker_mutant(last_tick_wakes_nobody)
+
+# semaphore: release() hands permits to the waiters it wakes and also adds
+# them to the count.
+set(mutant_file include/beacon/semaphore.hpp)
+set(mutant_find [=[          value_type add = static_cast<value_type>(left) * one;]=])
+set(mutant_replace [=[          value_type add = static_cast<value_type>(n) * one;  // mutant]=])
+set(mutant_scenarios scenarios_counting.cpp)
+set(mutant_only "semaphore: release vs timed-out acquire")
+beacon_checker_mutant(permit_handed_and_kept)
+
+# parking lot: unpark_one reports that nobody is left queued, so the event
+# clears its parked bit over a waiter that still sleeps.
+set(mutant_file src/parking_lot.cpp)
+set(mutant_find [=[      r.have_more = b.has(address);]=])
+set(mutant_replace [=[      r.have_more = false;  // mutant]=])
+set(mutant_scenarios scenarios_events.cpp)
+set(mutant_only "auto_reset: two waiters (one timed), two sets")
+beacon_checker_mutant(lot_forgets_more_waiters)
+
+# parking lot: cancel() ignores an entry already chosen by an unpark and
+# pending resumption on this thread (the when_any pattern).
+set(mutant_file src/parking_lot.cpp)
+set(mutant_find [=[  if (access::where(entry).load(std::memory_order_acquire) == access::resume_pending) {]=])
+set(mutant_replace [=[  if (false) {  // mutant]=])
+set(mutant_scenarios scenarios_lot.cpp)
+set(mutant_only "parking_lot: coroutines, unpark_all vs cancel vs timed park")
+beacon_checker_mutant(cancel_misses_woken)
+
+# event_count: validation ignores the epoch, so a waiter registered but not
+# yet queued when a notify found the queue short sleeps through it.
+set(mutant_file src/event_count.cpp)
+set(mutant_find [=[  if (((state_.load(std::memory_order_relaxed) ^ key) & ~waiters_mask) == 0) return true;]=])
+set(mutant_replace [=[  if (key == key) return true;  // mutant: the epoch is not checked]=])
+set(mutant_scenarios scenarios_async.cpp)
+set(mutant_only "event_count: notify vs waiter")
+beacon_checker_mutant(epoch_ignored)
+
+# once_event: a receiver marks itself parked without checking that the
+# sender finished, and sleeps after the send.
+set(mutant_file include/beacon/once_event.hpp)
+set(mutant_find [=[    if (s & once_bits::tx_done) return false;
+  } while (!st.compare_exchange_weak(s, static_cast<std::uint8_t>(s | once_bits::parked),]=])
+set(mutant_replace [=[  } while (!st.compare_exchange_weak(s, static_cast<std::uint8_t>(s | once_bits::parked),]=])
+set(mutant_scenarios scenarios_async.cpp)
+set(mutant_only "once_event: send vs receive")
+beacon_checker_mutant(receiver_parks_after_send)

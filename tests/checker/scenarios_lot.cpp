@@ -1,0 +1,159 @@
+// Checker scenarios: the parking lot itself (park / unpark / time-out and
+// the coroutine entries' cancel), driven through its public API.
+#include <atomic>
+#include <memory>
+
+#include "beacon/parking_lot.hpp"
+#include "checker.hpp"
+
+namespace beacon::checker {
+namespace {
+
+namespace lot = beacon::parking_lot;
+
+struct lot_state {
+  std::atomic<std::uint32_t> word{0};
+  lot::park_result parked{};
+  lot::unpark_result unparked{};
+};
+
+// An unpark racing a parker's time-out: the parker reports `unparked`
+// exactly when the unparker says it woke someone, and gets its token.
+const registrar unpark_vs_timeout{
+    {"parking_lot: unpark_one vs timed park", 3, [] {
+       auto s = std::make_shared<lot_state>();
+       return execution{
+           {[s] {
+              s->parked = lot::park(
+                  &s->word, [] { return true; }, [] {}, [](bool) {}, lot::default_token,
+                  deadline::after(timed));
+            },
+            [s] {
+              s->unparked =
+                  lot::unpark_one(&s->word, [](lot::unpark_result) { return 7; });
+            }},
+           [s] {
+             const bool woke = s->parked.status == lot::park_status::unparked;
+             expect(woke == (s->unparked.unparked == 1),
+                    "park and unpark disagree on who woke whom");
+             expect(!woke || s->parked.unpark_token == 7, "unpark token lost");
+             expect(lot::queued(&s->word) == 0, "an entry was left queued");
+           }};
+     }}};
+
+// The gate of parking_lot.hpp's example (a flag and a parked bit, validated
+// under the queue lock), opened while one waiter parks and another times out.
+struct gate_state {
+  std::atomic<std::uint8_t> state{0};  // bit 0: open; bit 1: a thread is parked
+  bool through0 = false;
+  bool through1 = false;
+
+  void open() {
+    if (state.exchange(1, std::memory_order_release) & 2) lot::unpark_all(&state);
+  }
+  bool wait(deadline until) {
+    while (!(state.load(std::memory_order_acquire) & 1)) {
+      const lot::park_result r = lot::park(
+          &state,
+          [&] {
+            std::uint8_t v = state.load(std::memory_order_relaxed);
+            do {
+              if (v & 1) return false;
+            } while (!state.compare_exchange_weak(v, static_cast<std::uint8_t>(v | 2),
+                                                  std::memory_order_relaxed));
+            return true;
+          },
+          [] {}, [](bool) {}, lot::default_token, until);
+      if (r.status == lot::park_status::timed_out)
+        return (state.load(std::memory_order_acquire) & 1) != 0;
+    }
+    return true;
+  }
+};
+
+const registrar gate{
+    {"parking_lot: unpark_all vs park vs timed park", 2, [] {
+       auto s = std::make_shared<gate_state>();
+       return execution{
+           {[s] { s->through0 = s->wait(deadline::never()); },
+            [s] { s->through1 = s->wait(deadline::after(timed)); }, [s] { s->open(); }},
+           [s] {
+             expect(s->through0, "the untimed waiter was not released");
+             expect(lot::queued(&s->state) == 0, "an entry was left queued");
+           }};
+     }}};
+
+// Coroutine entries: two coroutines queued on one address before the
+// threads start; the first to be resumed withdraws the other (the when_any
+// pattern), on the resuming thread, while a thread parks and times out on
+// the same address. The withdrawn coroutine never runs, and cancel() says
+// whether the wake had already chosen it (woken: unpark_all) or not
+// (removed: unpark_one); never not_waiting, as both were queued.
+struct when_any_state {
+  std::atomic<std::uint32_t> word{0};
+  lot::waiter entry[2];
+  int resumed[2] = {0, 0};
+  lot::cancel_status cancelled[2] = {lot::cancel_status::not_waiting,
+                                     lot::cancel_status::not_waiting};
+  bool done[2] = {false, false};
+  task coroutine[2];
+  lot::park_result parked{};
+  std::size_t woken = 0;
+};
+
+struct park_awaiter {
+  when_any_state& s;
+  int i;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    return lot::park_async(
+        &s.word, [] { return true; }, s.entry[i], h);
+  }
+  void await_resume() const noexcept {}
+};
+
+task racer(bool* done, when_any_state& s, int i) {
+  co_await park_awaiter{s, i};
+  ++s.resumed[i];
+  if (s.resumed[1 - i] != 0) co_return;
+  s.cancelled[1 - i] = lot::cancel(s.entry[1 - i], [](bool) {});
+  expect(s.cancelled[1 - i] != lot::cancel_status::not_waiting,
+         "cancel() missed an entry that was queued or about to be resumed");
+}
+
+execution when_any_execution(bool all) {
+  auto s = std::make_shared<when_any_state>();
+  for (int i = 0; i < 2; ++i)
+    s->coroutine[i] = racer(&s->done[i], *s, i);
+  return execution{
+      {[s] {
+         s->parked = lot::park(
+             &s->word, [] { return true; }, [] {}, [](bool) {}, lot::default_token,
+             deadline::after(timed));
+       },
+       [s, all] {
+         s->woken = all ? lot::unpark_all(&s->word) : lot::unpark_one(&s->word).unparked;
+       }},
+      [s, all] {
+        expect(s->resumed[0] == 1, "the first coroutine did not run once");
+        expect(s->resumed[1] == 0, "a withdrawn coroutine ran");
+        expect(s->cancelled[1] ==
+                   (all ? lot::cancel_status::woken : lot::cancel_status::removed),
+               "cancel() misreported the entry it withdrew");
+        const bool thread_woken = s->parked.status == lot::park_status::unparked;
+        expect(!thread_woken || all, "unpark_one woke two waiters");
+        expect(s->woken == (all ? 2u : 1u) + (thread_woken ? 1u : 0u),
+               "unpark counted wrong");
+        expect(lot::queued(&s->word) == 0, "an entry was left queued");
+      }};
+}
+
+const registrar when_any_all{
+    {"parking_lot: coroutines, unpark_all vs cancel vs timed park", 3,
+     [] { return when_any_execution(true); }}};
+const registrar when_any_one{
+    {"parking_lot: coroutines, unpark_one vs cancel vs timed park", 3,
+     [] { return when_any_execution(false); }}};
+
+}  // namespace
+}  // namespace beacon::checker
