@@ -47,7 +47,7 @@ const registrar auto_timed{
 // Two waiters (one timed) and two signals, the second sent once the first
 // was taken: exactly two are consumed or left.
 const registrar auto_two{
-    {"auto_reset: two waiters (one timed), two sets", 1, [] {
+    {"auto_reset: two waiters (one timed), two sets", 2, [] {
        auto s = std::make_shared<auto_state>();
        return execution{
            {[s] {
