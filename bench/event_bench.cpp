@@ -14,12 +14,17 @@
 //   4. try_wait on an unset auto-reset event, and wait() on a set
 //      manual-reset event (both should cost one load);
 //   5. broadcast: K threads wait, the main thread releases them all; ns per
-//      round until every waiter has passed.
+//      round until every waiter has passed. Run for every K of
+//      BEACON_BENCH_THREADS (default 1, 2, 4, 8, 16): a "latency vs thread
+//      count" series; when K + 1 threads exceed the usable CPUs it is
+//      oversubscribed, and the title says so.
 //
-// Knobs (environment):
+// Knobs (environment; the shared ones are in harness.hpp):
 //   BEACON_BENCH_REPS=<n>    repetitions per candidate (default 7)
-//   BEACON_BENCH_K=<n>       broadcast waiters (also `--k=<n>` on the command
-//                            line); default min(usable CPUs - 1, 15), at least 2
+//   BEACON_BENCH_QUICK=1     quick development run (3 repetitions, short runs)
+//   BEACON_BENCH_K=<n>       broadcast to this K only, not the series (also
+//                            `--k=<n>` on the command line)
+//   BEACON_BENCH_THREADS=<l> the series' K values (comma-separated)
 //   BEACON_BENCH_RUN_MS=<n>  target length of one timed run (default 60)
 //   BEACON_BENCH_SPIN=<ns>   spin time of the spin-then-sleep futex
 //                            reference (default beacon::detail::max_spin_ns)
@@ -573,26 +578,31 @@ double broadcast(long rounds, int k) {
          static_cast<double>(rounds);
 }
 
-void broadcast_scenario(bench::report& rep, int k) {
-  const std::string t = "broadcast to K = " + std::to_string(k) +
-                        " waiters, ns per round (release until all passed)";
+void broadcast_scenario(bench::report& rep, int k, bool series) {
+  // K waiters and the releasing thread.
+  const std::string t =
+      "broadcast to K = " + std::to_string(k) + (k == 1 ? " waiter" : " waiters") +
+      ", ns per round (release until all passed)" + bench::oversubscription(k + 1);
   if (!wanted(t)) return;
   auto body = [k](auto tag) -> body_fn {
     return [k](long n) { return broadcast<typename decltype(tag)::type>(n, k); };
   };
-  rep.scenario(t, {
-                      make(t, "beacon::manual_reset_event (x2, alternating)",
-                           body(std::type_identity<beacon_broadcast>{})),
-                      make(t, "std::mutex + condition_variable notify_all",
-                           body(std::type_identity<cv_broadcast>{})),
-                      make(t, "raw futex generation, FUTEX_WAKE all",
-                           body(std::type_identity<futex_broadcast>{})),
-                      make(t, "std::atomic<uint32_t> generation, notify_all",
-                           body(std::type_identity<atomic_broadcast>{})),
-                  });
+  rep.scenario(t,
+               {
+                   make(t, "beacon::manual_reset_event (x2, alternating)",
+                        body(std::type_identity<beacon_broadcast>{})),
+                   make(t, "std::mutex + condition_variable notify_all",
+                        body(std::type_identity<cv_broadcast>{})),
+                   make(t, "raw futex generation, FUTEX_WAKE all",
+                        body(std::type_identity<futex_broadcast>{})),
+                   make(t, "std::atomic<uint32_t> generation, notify_all",
+                        body(std::type_identity<atomic_broadcast>{})),
+               },
+               series ? bench::series_point{"broadcast: K waiters released by one "
+                                            "thread (ns per round)",
+                                            k, k + 1 > bench::usable_cpus()}
+                      : bench::series_point{});
 }
-
-int default_k() { return std::max(2, std::min(bench::usable_cpus() - 1, 15)); }
 
 }  // namespace
 
@@ -606,14 +616,14 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--k=<broadcast waiters>]\n"
-                   "env: BEACON_BENCH_REPS, BEACON_BENCH_K, BEACON_BENCH_RUN_MS, "
-                   "BEACON_BENCH_SPIN, BEACON_BENCH_FILTER, BEACON_BENCH_JSON\n",
+                   "env: BEACON_BENCH_REPS, BEACON_BENCH_QUICK, BEACON_BENCH_K, "
+                   "BEACON_BENCH_THREADS, BEACON_BENCH_RUN_MS, BEACON_BENCH_SPIN, "
+                   "BEACON_BENCH_FILTER, BEACON_BENCH_JSON\n",
                    argv[0]);
       return 2;
     }
   }
-  if (k <= 0) k = default_k();
-  g_target_ms = std::max(1, env_int("BEACON_BENCH_RUN_MS", 60));
+  g_target_ms = bench::run_ms(60);
   g_reference_spin = std::max(
       0, env_int("BEACON_BENCH_SPIN", static_cast<int>(beacon::detail::max_spin_ns)));
   if (const char* f = std::getenv("BEACON_BENCH_FILTER")) g_filter = f;
@@ -622,9 +632,9 @@ int main(int argc, char** argv) {
   const auto t0 = clock_type::now();
   std::printf(
       "beacon event benchmark: %d usable CPUs, beacon max spin = %lld ns (adaptive), "
-      "reference spin = %ld ns, K = %d, ~%.0f ms per run\n",
-      cpus, static_cast<long long>(beacon::detail::max_spin_ns), g_reference_spin, k,
-      g_target_ms);
+      "reference spin = %ld ns, broadcast K = %s, ~%.0f ms per run\n",
+      cpus, static_cast<long long>(beacon::detail::max_spin_ns), g_reference_spin,
+      k > 0 ? std::to_string(k).c_str() : "series", g_target_ms);
   bench::report rep("beacon events");
 
   if (cpus >= 2)
@@ -636,7 +646,12 @@ int main(int argc, char** argv) {
                      0, 0);
   set_wait_scenario(rep);
   one_load_scenarios(rep);
-  broadcast_scenario(rep, k);
+  if (k > 0) {
+    broadcast_scenario(rep, k, false);
+  } else {
+    for (const int waiters : bench::thread_counts())
+      broadcast_scenario(rep, waiters, true);
+  }
 
   std::printf("\ntotal %.1f s\n",
               std::chrono::duration<double>(clock_type::now() - t0).count());

@@ -15,6 +15,7 @@
 // Knobs (environment):
 //   BEACON_BENCH_REPS=<n>    repetitions per candidate (default 7)
 //   BEACON_BENCH_RUN_MS=<n>  target length of one timed run (default 40)
+//   BEACON_BENCH_QUICK=1     quick development run (3 repetitions, short runs)
 //   BEACON_BENCH_FILTER=<s>  run only the scenarios whose title contains s
 //   BEACON_BENCH_JSON=<file> append the medians as JSON lines
 // A watchdog ends the process with status 1 when one run takes longer than
@@ -242,7 +243,7 @@ void channel_throughput(bench::report& r, int pairs) {
 }  // namespace
 
 int main() {
-  if (const char* ms = std::getenv("BEACON_BENCH_RUN_MS")) g_target_ms = std::atof(ms);
+  g_target_ms = bench::run_ms(40);
   if (const char* f = std::getenv("BEACON_BENCH_FILTER")) g_filter = f;
   std::printf("event_count benchmark: %d usable CPUs\n", bench::usable_cpus());
   bench::report r("beacon::event_count");

@@ -5,7 +5,20 @@
 // run reports nanoseconds per operation and the table shows the median of the
 // runs. The first candidate of a scenario is beacon's; the table gives the
 // ratio beacon / peer for every peer (below 1.0 = beacon is faster).
-// BEACON_BENCH_JSON=<file> appends the medians as JSON lines.
+//
+// Knobs every benchmark binary shares (environment):
+//   BEACON_BENCH_REPS=<n>       repetitions per candidate (default 7, or as
+//                               the binary says)
+//   BEACON_BENCH_QUICK=1        a quick development run: 3 repetitions,
+//                               shorter runs (a fifth of the default run
+//                               time, a tenth of fixed operation counts);
+//                               its figures are not for publication
+//   BEACON_BENCH_THREADS=<list> thread counts of the "latency vs thread
+//                               count" series (default 1,2,4,8,16)
+//   BEACON_BENCH_JSON=<file>    append every candidate's median (and its
+//                               min, max, repetitions) as one JSON line
+// bench_report (bench/report.cpp) runs every binary and merges their JSON
+// lines into one table and one JSON file.
 #pragma once
 
 #include <pthread.h>
@@ -91,6 +104,77 @@ inline int env_int(const char* name, int fallback) {
   return s && *s ? std::atoi(s) : fallback;
 }
 
+// Whether this is a quick development run (BEACON_BENCH_QUICK=1).
+inline bool quick() { return env_int("BEACON_BENCH_QUICK", 0) != 0; }
+
+// The target length of one timed run in ms: BEACON_BENCH_RUN_MS, else the
+// binary's default (a fifth of it in a quick run).
+inline int run_ms(int fallback) {
+  return std::max(
+      1, env_int("BEACON_BENCH_RUN_MS", quick() ? std::max(1, fallback / 5) : fallback));
+}
+
+// A fixed operation count: `n`, or a tenth of it in a quick run.
+inline long scaled(long n) { return quick() ? std::max(1L, n / 10) : n; }
+
+// The thread counts of the "latency vs thread count" series:
+// BEACON_BENCH_THREADS (comma-separated), default 1, 2, 4, 8, 16.
+inline std::vector<int> thread_counts() {
+  std::vector<int> counts;
+  if (const char* s = std::getenv("BEACON_BENCH_THREADS")) {
+    for (const char* p = s; *p;) {
+      char* end = nullptr;
+      const long v = std::strtol(p, &end, 10);
+      if (end == p) {
+        ++p;
+        continue;
+      }
+      if (v > 0 && v <= 1024) counts.push_back(static_cast<int>(v));
+      p = end;
+    }
+  }
+  if (counts.empty()) counts = {1, 2, 4, 8, 16};
+  return counts;
+}
+
+// " [oversubscribed: <threads> threads on <cpus> CPUs]" when `threads`
+// runnable threads exceed the usable CPUs, else "".
+inline std::string oversubscription(int threads) {
+  if (threads <= usable_cpus()) return "";
+  return " [oversubscribed: " + std::to_string(threads) + " threads on " +
+         std::to_string(usable_cpus()) + " CPUs]";
+}
+
+// `s` as a JSON string literal.
+inline std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
 // Ends the process with status 1, naming the run, when one run takes longer
 // than 10 s: a hang in a benchmark is a bug (a lost wake-up in a peer or in
 // beacon), and the report must not wait for it forever.
@@ -143,19 +227,29 @@ struct watch {
   watch& operator=(const watch&) = delete;
 };
 
+// Where a scenario lies on a "latency vs thread count" series: the series'
+// name (the same for every point of it) and this point's thread count.
+struct series_point {
+  std::string series;  // empty: the scenario is no series' point
+  int threads = 0;
+  bool oversubscribed = false;  // more runnable threads than usable CPUs
+};
+
 class report {
  public:
   explicit report(std::string title, int reps = 7)
-      : title_(std::move(title)), reps_(reps) {
+      : title_(std::move(title)), reps_(quick() ? std::min(reps, 3) : reps) {
     if (const char* r = std::getenv("BEACON_BENCH_REPS"))
       reps_ = std::max(1, std::atoi(r));
-    std::printf("\n== %s (median of %d interleaved runs, ns/op; ratio = beacon / peer)\n",
-                title_.c_str(), reps_);
+    std::printf(
+        "\n== %s (median of %d interleaved runs, ns/op; ratio = beacon / peer)%s\n",
+        title_.c_str(), reps_, quick() ? " [quick run]" : "");
   }
 
   // Runs the candidates interleaved and prints one block: the first is
   // beacon's, every other one is a peer it is compared with.
-  void scenario(const std::string& name, const std::vector<candidate>& cands) {
+  void scenario(const std::string& name, const std::vector<candidate>& cands,
+                const series_point& point = {}) {
     std::vector<std::vector<double>> samples(cands.size());
     for (int r = 0; r < reps_; ++r)
       for (std::size_t i = 0; i < cands.size(); ++i)
@@ -175,22 +269,37 @@ class report {
       else
         std::printf("    %-*s %12.1f   beacon/peer = %.3f\n", width,
                     cands[i].name.c_str(), med[i], med[0] / med[i]);
-      emit_json(name, cands[i].name, med[i], i == 0 ? 1.0 : med[0] / med[i]);
+      emit_json(name, cands[i].name, samples[i], med[i], i == 0 ? 1.0 : med[0] / med[i],
+                point);
     }
     std::fflush(stdout);
   }
 
  private:
-  void emit_json(const std::string& scenario, const std::string& impl, double ns,
-                 double ratio) const {
+  void emit_json(const std::string& scenario, const std::string& impl,
+                 const std::vector<double>& sorted, double median, double ratio,
+                 const series_point& point) const {
     const char* path = std::getenv("BEACON_BENCH_JSON");
-    if (!path) return;
+    if (!path || !*path) return;
+    std::string line = "{\"report\":" + json_string(title_) +
+                       ",\"scenario\":" + json_string(scenario) +
+                       ",\"impl\":" + json_string(impl);
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  ",\"median_ns\":%.3f,\"min_ns\":%.3f,\"max_ns\":%.3f,\"reps\":%d,"
+                  "\"beacon_over_impl\":%.4f,\"cpus\":%d",
+                  median, sorted.front(), sorted.back(), static_cast<int>(sorted.size()),
+                  ratio, usable_cpus());
+    line += buf;
+    if (!point.series.empty()) {
+      line += ",\"series\":" + json_string(point.series) +
+              ",\"threads\":" + std::to_string(point.threads) +
+              ",\"oversubscribed\":" + (point.oversubscribed ? "true" : "false");
+    }
+    if (quick()) line += ",\"quick\":true";
+    line += "}\n";
     if (FILE* f = std::fopen(path, "a")) {
-      std::fprintf(
-          f,
-          "{\"report\":\"%s\",\"scenario\":\"%s\",\"impl\":\"%s\",\"median_ns\":%.3f,"
-          "\"beacon_over_impl\":%.4f,\"cpus\":%d}\n",
-          title_.c_str(), scenario.c_str(), impl.c_str(), ns, ratio, usable_cpus());
+      std::fputs(line.c_str(), f);
       std::fclose(f);
     }
   }

@@ -22,7 +22,7 @@
 //   6. heap allocations per message (operator new is replaced here to count).
 //
 // Knobs (environment): BEACON_BENCH_REPS (default 5), BEACON_BENCH_RUN_MS
-// (default 30), BEACON_BENCH_FILTER, BEACON_BENCH_JSON.
+// (default 30), BEACON_BENCH_QUICK, BEACON_BENCH_FILTER, BEACON_BENCH_JSON.
 // A watchdog ends the process when one run takes longer than 10 s.
 #include <linux/futex.h>
 #include <sched.h>
@@ -58,7 +58,6 @@
 
 namespace {
 
-using bench::env_int;
 using bench::watch;
 using bench::watchdog;
 thread_local long tl_allocations = 0;
@@ -730,13 +729,12 @@ void allocation_table() {
 int main() {
   CPU_ZERO(&g_all_cpus);
   sched_getaffinity(0, sizeof g_all_cpus, &g_all_cpus);  // before any pinning
-  g_target_ms = std::max(1, env_int("BEACON_BENCH_RUN_MS", 30));
+  g_target_ms = bench::run_ms(30);
   if (const char* f = std::getenv("BEACON_BENCH_FILTER")) g_filter = f;
-  if (!std::getenv("BEACON_BENCH_REPS")) setenv("BEACON_BENCH_REPS", "5", 0);
   const auto t0 = clock_type::now();
   std::printf("beacon once_event benchmark: %d usable CPUs, ~%.0f ms per run\n",
               CPU_COUNT(&g_all_cpus), g_target_ms);
-  bench::report rep("beacon once events");
+  bench::report rep("beacon once events", 5);
   one_thread_scenarios(rep);
   blocked_scenario(rep, 1);
   blocked_scenario(rep, 0);

@@ -7,6 +7,8 @@
 //  * wait_context: N registered events, one signalled per operation
 //    (signal, wait, consume); ns per operation. Peers: raw epoll on the same
 //    descriptors, and poll() over all of them.
+// Knobs: BEACON_BENCH_REPS, BEACON_BENCH_QUICK (a tenth of the rounds),
+// BEACON_BENCH_JSON (see harness.hpp).
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -227,23 +229,23 @@ int main() {
   // Round counts keep the whole report near 10 s on two busy cores.
   {
     bench::report r("os_event ping-pong (ns per round trip)");
-    constexpr long rounds = 2500;
+    const long rounds = bench::scaled(2500);
     r.scenario(
         "two threads",
-        {{"beacon::os_event", [] { return ping_pong_threads<beacon_channel>(rounds); }},
+        {{"beacon::os_event", [=] { return ping_pong_threads<beacon_channel>(rounds); }},
          {"raw eventfd (blocking read)",
-          [] { return ping_pong_threads<eventfd_channel>(rounds); }},
+          [=] { return ping_pong_threads<eventfd_channel>(rounds); }},
          {"raw eventfd (non-blocking, poll+read)",
-          [] { return ping_pong_threads<eventfd_poll_channel>(rounds); }},
-         {"pipe", [] { return ping_pong_threads<pipe_channel>(rounds); }}});
-    r.scenario(
-        "two processes",
-        {{"beacon::os_event", [] { return ping_pong_processes<beacon_channel>(rounds); }},
-         {"raw eventfd (blocking read)",
-          [] { return ping_pong_processes<eventfd_channel>(rounds); }},
-         {"raw eventfd (non-blocking, poll+read)",
-          [] { return ping_pong_processes<eventfd_poll_channel>(rounds); }},
-         {"pipe", [] { return ping_pong_processes<pipe_channel>(rounds); }}});
+          [=] { return ping_pong_threads<eventfd_poll_channel>(rounds); }},
+         {"pipe", [=] { return ping_pong_threads<pipe_channel>(rounds); }}});
+    r.scenario("two processes",
+               {{"beacon::os_event",
+                 [=] { return ping_pong_processes<beacon_channel>(rounds); }},
+                {"raw eventfd (blocking read)",
+                 [=] { return ping_pong_processes<eventfd_channel>(rounds); }},
+                {"raw eventfd (non-blocking, poll+read)",
+                 [=] { return ping_pong_processes<eventfd_poll_channel>(rounds); }},
+                {"pipe", [=] { return ping_pong_processes<pipe_channel>(rounds); }}});
   }
   {
     bench::report r("wait_context, one of N signalled (ns per signal+wait+consume)");
@@ -257,9 +259,10 @@ int main() {
       }
       many_events m(n);
       // poll() costs O(N): fewer operations keep each run near 100 ms.
-      const long fast_ops = 10000;
-      const long poll_ops =
-          std::clamp<long>(static_cast<long>(2'000'000 / n), 20, fast_ops);
+      const long fast_ops = bench::scaled(10000);
+      const long poll_ops = std::clamp<long>(
+          static_cast<long>(bench::scaled(2'000'000) / static_cast<long>(n)), 20,
+          fast_ops);
       r.scenario("N = " + std::to_string(n),
                  {{"beacon::wait_context", [&] { return m.beacon_op(fast_ops); }},
                   {"raw epoll_wait", [&] { return m.epoll_op(fast_ops); }},

@@ -3,11 +3,19 @@
 //   countdown of T tickers releasing a blocked waiter vs std::latch;
 //   uncontended semaphore acquire+release vs POSIX sem_t,
 //     std::counting_semaphore and a mutex+condvar semaphore;
-//   T threads contending for count 1 and count T/2 permits.
+//   T threads contending for 1 permit (each run lasts BEACON_BENCH_RUN_MS,
+//     default 100), for every T of BEACON_BENCH_THREADS
+//     (default 1, 2, 4, 8, 16: the "latency vs thread count" series; above
+//     the usable CPUs it is oversubscribed, and the title says so);
+//   T threads contending for T/2 permits.
 // BEACON_BENCH_T=<threads> sets T (default: usable CPUs, at least 2).
+// Knobs shared by every benchmark: see harness.hpp (BEACON_BENCH_QUICK
+// divides the operation counts by 10).
 #include <semaphore.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +35,7 @@ namespace {
 
 using bench::env_int;
 
-constexpr long ticks_per_run = 4'000'000;
+const long ticks_per_run = bench::scaled(4'000'000);
 
 // A counting semaphore from a mutex and a condition variable: the classic peer.
 class cv_semaphore {
@@ -80,33 +88,47 @@ struct std_sem {
   void release() { s.release(); }
 };
 
-// T threads, each `ops` times: acquire, a few nanoseconds of work, release.
+// T threads acquire, do a few nanoseconds of work and release, over and over
+// for `run` (they start together and stop together); ns per acquire+release
+// over all threads: wall time / operations. A fixed time, not a fixed count
+// per thread: every thread contends to the end (with fixed counts, threads
+// that finish early leave the rest to run uncontended, more so the more
+// threads share the work), and a convoy cannot stretch the run.
 template <class Sem>
-double contended(int threads, unsigned permits, long ops) {
+double contended(int threads, unsigned permits, std::chrono::milliseconds run) {
   Sem sem(permits);
   std::atomic<int> ready{0};
-  std::atomic<bool> go{false};
+  std::atomic<bool> go{false}, stop{false};
+  std::vector<long> done(static_cast<std::size_t>(threads), 0);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&] {
+    pool.emplace_back([&, t] {
       ready.fetch_add(1);
       while (!go.load())
         std::this_thread::yield();
-      for (long i = 0; i < ops; ++i) {
+      long n = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
         sem.acquire();
         bench::cpu_work(20);
         sem.release();
+        ++n;
       }
+      done[static_cast<std::size_t>(t)] = n;
     });
   while (ready.load() < threads)
     std::this_thread::yield();
   const auto start = std::chrono::steady_clock::now();
   go = true;
+  std::this_thread::sleep_for(run);
+  stop = true;
   for (auto& t : pool)
     t.join();
   const auto ns =
       std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start);
-  return ns.count() / static_cast<double>(ops * threads);
+  long ops = 0;
+  for (const long n : done)
+    ops += n;
+  return ns.count() / static_cast<double>(std::max(1L, ops));
 }
 
 // T tickers count a countdown of T * per down to zero; a waiter blocked on
@@ -149,7 +171,7 @@ int main() {
                    return bench::ns_per_op(ticks_per_run, [&] { l->count_down(); });
                  }}});
 
-  const long per = 200'000 / t;
+  const long per = bench::scaled(200'000) / t;
   rep.scenario(
       "countdown of T tickers releasing a blocked waiter, ns per tick",
       {{"beacon::countdown_event",
@@ -173,15 +195,15 @@ int main() {
                  static_cast<double>(t * per);
         }}});
 
-  constexpr long uncontended_ops = 2'000'000;
+  const long uncontended_ops = bench::scaled(2'000'000);
   rep.scenario("uncontended acquire + release, ns per pair",
                {{"beacon::semaphore (guard)",
-                 [] {
+                 [=] {
                    beacon::semaphore s(1, 1);
                    return bench::ns_per_op(uncontended_ops, [&] { auto g = s.wait(); });
                  }},
                 {"POSIX sem_t",
-                 [] {
+                 [=] {
                    posix_semaphore s(1);
                    return bench::ns_per_op(uncontended_ops, [&] {
                      s.acquire();
@@ -189,14 +211,14 @@ int main() {
                    });
                  }},
                 {"std::counting_semaphore",
-                 [] {
+                 [=] {
                    std_sem s(1);
                    return bench::ns_per_op(uncontended_ops, [&] {
                      s.acquire();
                      s.release();
                    });
                  }},
-                {"mutex + condvar semaphore", [] {
+                {"mutex + condvar semaphore", [=] {
                    cv_semaphore s(1);
                    return bench::ns_per_op(uncontended_ops, [&] {
                      s.acquire();
@@ -204,20 +226,29 @@ int main() {
                    });
                  }}});
 
-  std::vector<unsigned> permit_counts{1u};
-  if (t / 2 > 1) permit_counts.push_back(static_cast<unsigned>(t / 2));
-  for (unsigned permits : permit_counts) {
-    const long ops = 200'000 / t;
-    const std::string title = "T = " + std::to_string(t) + " threads, " +
-                              std::to_string(permits) +
-                              " permit(s), ns per acquire+release";
-    rep.scenario(
-        title,
-        {{"beacon::semaphore", [&] { return contended<beacon_sem>(t, permits, ops); }},
-         {"POSIX sem_t", [&] { return contended<posix_semaphore>(t, permits, ops); }},
-         {"std::counting_semaphore", [&] { return contended<std_sem>(t, permits, ops); }},
-         {"mutex + condvar semaphore",
-          [&] { return contended<cv_semaphore>(t, permits, ops); }}});
-  }
+  // The series: 1 permit, T threads for every T of BEACON_BENCH_THREADS.
+  const std::chrono::milliseconds run{bench::run_ms(100)};
+  auto contended_scenario = [&](int threads, unsigned permits, bench::series_point at) {
+    const std::string title =
+        "T = " + std::to_string(threads) + (threads == 1 ? " thread, " : " threads, ") +
+        std::to_string(permits) + " permit" + (permits == 1 ? "" : "s") +
+        ", ns per acquire+release" + bench::oversubscription(threads);
+    rep.scenario(title,
+                 {{"beacon::semaphore",
+                   [=] { return contended<beacon_sem>(threads, permits, run); }},
+                  {"POSIX sem_t",
+                   [=] { return contended<posix_semaphore>(threads, permits, run); }},
+                  {"std::counting_semaphore",
+                   [=] { return contended<std_sem>(threads, permits, run); }},
+                  {"mutex + condvar semaphore",
+                   [=] { return contended<cv_semaphore>(threads, permits, run); }}},
+                 at);
+  };
+  for (const int threads : bench::thread_counts())
+    contended_scenario(threads, 1,
+                       {"semaphore, T threads contending for 1 permit "
+                        "(ns per acquire+release)",
+                        threads, threads > cpus});
+  if (t / 2 > 1) contended_scenario(t, static_cast<unsigned>(t / 2), {});
   return 0;
 }
