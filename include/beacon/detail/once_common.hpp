@@ -4,6 +4,7 @@
 // slot), the pair returned by a bind, and the awaiter stack traces.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -92,6 +93,40 @@ struct once_bits {
   static constexpr std::uint8_t parked = 16;
 };
 
+// std::atomic's interface over a plain T, for state that one thread owns
+// (local_once_event): the once protocol is written once against that
+// interface (once_protocol.hpp), and here every memory order is ignored and a
+// compare-exchange fails only when the value differs.
+template <class T>
+struct plain_atomic {
+  T v;
+
+  constexpr plain_atomic(T x) noexcept : v(x) {}  // NOLINT: as std::atomic
+  T load(std::memory_order = std::memory_order_seq_cst) const noexcept { return v; }
+  void store(T x, std::memory_order = std::memory_order_seq_cst) noexcept { v = x; }
+  T fetch_or(T x, std::memory_order = std::memory_order_seq_cst) noexcept {
+    return std::exchange(v, static_cast<T>(v | x));
+  }
+  T fetch_and(T x, std::memory_order = std::memory_order_seq_cst) noexcept {
+    return std::exchange(v, static_cast<T>(v & x));
+  }
+  bool compare_exchange_strong(T& expected, T desired,
+                               std::memory_order = std::memory_order_seq_cst,
+                               std::memory_order = std::memory_order_seq_cst) noexcept {
+    if (v != expected) {
+      expected = v;
+      return false;
+    }
+    v = desired;
+    return true;
+  }
+  bool compare_exchange_weak(T& expected, T desired,
+                             std::memory_order = std::memory_order_seq_cst,
+                             std::memory_order = std::memory_order_seq_cst) noexcept {
+    return compare_exchange_strong(expected, desired);
+  }
+};
+
 // A stack trace, laid out the same in every build so that a trace recorded in
 // one translation unit can be read in another.
 struct trace_record {
@@ -118,19 +153,28 @@ using awaiter_trace_slot =
     std::conditional_t<awaiter_traces_enabled, with_trace, no_trace>;
 
 // Grants the ends, the ownership models and the pools access to an event's
-// state and storage.
+// policy, state and storage (E may be const).
 struct once_access {
+  // once_policy<E>'s source: a declaration, so that the access check of the
+  // event's private `policy` happens here, in a friend.
+  template <class E>
+  static typename E::policy policy_of() noexcept;
   template <class E>
   static auto& state(E& e) noexcept {
     return e.state_;
   }
   template <class E>
   static auto& value(E& e) noexcept {
-    return e.value_;
+    return e.storage_.value;
+  }
+  // What the storage holds while it holds no value (the policy's `idle`).
+  template <class E>
+  static auto& idle(E& e) noexcept {
+    return e.storage_.idle;
   }
   template <class E>
   static void destroy_value(E& e) noexcept {
-    std::destroy_at(std::addressof(e.value_));
+    std::destroy_at(std::addressof(e.storage_.value));
   }
   // A pool's or make_once's own binding: the event is exclusively ours.
   template <class E>
@@ -149,12 +193,13 @@ struct once_access {
  private:
   template <class E>
   static void set_state(E& e, std::uint8_t v) noexcept {
-    if constexpr (requires { e.state_.store(v, std::memory_order_relaxed); })
-      e.state_.store(v, std::memory_order_relaxed);  // ordered by the pool's lock
-    else
-      e.state_ = v;
+    e.state_.store(v, std::memory_order_relaxed);  // ordered by the pool's lock
   }
 };
+
+// The policy of event type E (once_protocol.hpp lists what it provides).
+template <class E>
+using once_policy = decltype(once_access::policy_of<E>());
 
 // ---------------------------------------------------------------------------
 // Ownership models: how one end refers to its event. Each end holds its own
@@ -277,8 +322,12 @@ class shared_pool_binding {
 [[noreturn]] inline void throw_already_bound() {
   throw std::logic_error("beacon: a once event binds only once");
 }
-[[noreturn]] inline void throw_no_event(const char* what) {
-  throw std::logic_error(what);
+// `kind`: the policy's name ("once", "local_once"), which starts the message.
+[[noreturn]] inline void throw_no_event(const char* kind, const char* what) {
+  throw std::logic_error(std::string(kind) + what);
+}
+[[noreturn]] inline void throw_null(const char* kind, const char* what) {
+  throw std::invalid_argument(std::string(kind) + what);
 }
 
 }  // namespace detail

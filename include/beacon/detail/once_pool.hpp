@@ -184,13 +184,8 @@ class once_slab_store {
   static constexpr std::size_t alignment = std::max(alignof(slab), alignof(slot));
   static constexpr std::size_t max_slab = 1024;  // slots; growth doubles up to this
 
-  template <class E>
-  static std::uint8_t state_of(const E& e) noexcept {
-    const auto& st = once_access::state(const_cast<E&>(e));
-    if constexpr (requires { st.load(std::memory_order_relaxed); })
-      return st.load(std::memory_order_relaxed);
-    else
-      return st;
+  static std::uint8_t state_of(const Event& e) noexcept {
+    return once_access::state(e).load(std::memory_order_relaxed);
   }
 
   slab* owner(slot* f) const noexcept {
