@@ -245,65 +245,29 @@ class shared_binding {
 
 // make_once: the event is one heap allocation, deleted by the last end.
 template <class Event>
-class managed_binding {
+class managed_binding : public ref_binding<Event> {
  public:
-  using event_type = Event;
-  explicit managed_binding(Event* e) noexcept : e_(e) {}
-  managed_binding(managed_binding&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
-  managed_binding& operator=(managed_binding&& o) noexcept {
-    e_ = std::exchange(o.e_, nullptr);
-    return *this;
-  }
-  Event* event() const noexcept { return e_; }
+  using ref_binding<Event>::ref_binding;
   void finish(bool last) noexcept {
-    if (last) delete e_;
-    e_ = nullptr;
+    if (last) delete this->event();
+    ref_binding<Event>::finish(last);
   }
-
- private:
-  Event* e_;
 };
 
-// A pool's bind_by_ref / bind_by_ptr: the pool outlives both ends; the last
-// end gives the slot back.
-template <class Pool>
-class pool_binding {
+// A pool's ends: the last end gives the slot back. PoolRef is how each end
+// holds the pool: Pool* for bind_by_ref / bind_by_ptr (the pool outlives
+// both ends), std::shared_ptr<Pool> for bind_by_shared (the ends keep the
+// pool alive, so it lives until its last event is back).
+template <class Pool, class PoolRef>
+class slot_binding {
  public:
   using event_type = typename Pool::event_type;
   using slot = typename Pool::slot;
-  pool_binding(Pool* p, slot* s) noexcept : p_(p), s_(s) {}
-  pool_binding(pool_binding&& o) noexcept
+  slot_binding(PoolRef p, slot* s) noexcept : p_(std::move(p)), s_(s) {}
+  slot_binding(slot_binding&& o) noexcept
       : p_(std::exchange(o.p_, nullptr)), s_(std::exchange(o.s_, nullptr)) {}
-  pool_binding& operator=(pool_binding&& o) noexcept {
+  slot_binding& operator=(slot_binding&& o) noexcept {
     p_ = std::exchange(o.p_, nullptr);
-    s_ = std::exchange(o.s_, nullptr);
-    return *this;
-  }
-  event_type* event() const noexcept { return s_ ? &s_->event : nullptr; }
-  void finish(bool last) noexcept {
-    if (last) p_->give_back(s_);
-    p_ = nullptr;
-    s_ = nullptr;
-  }
-
- private:
-  Pool* p_;
-  slot* s_;
-};
-
-// A pool's bind_by_shared: each end owns a std::shared_ptr to the pool, so
-// the pool lives until its last event is back.
-template <class Pool>
-class shared_pool_binding {
- public:
-  using event_type = typename Pool::event_type;
-  using slot = typename Pool::slot;
-  shared_pool_binding(std::shared_ptr<Pool> p, slot* s) noexcept
-      : p_(std::move(p)), s_(s) {}
-  shared_pool_binding(shared_pool_binding&& o) noexcept
-      : p_(std::move(o.p_)), s_(std::exchange(o.s_, nullptr)) {}
-  shared_pool_binding& operator=(shared_pool_binding&& o) noexcept {
-    p_ = std::move(o.p_);
     s_ = std::exchange(o.s_, nullptr);
     return *this;
   }
@@ -311,13 +275,17 @@ class shared_pool_binding {
   void finish(bool last) noexcept {
     if (last) p_->give_back(s_);  // before our reference to the pool goes
     s_ = nullptr;
-    p_.reset();
+    p_ = nullptr;
   }
 
  private:
-  std::shared_ptr<Pool> p_;
+  PoolRef p_;
   slot* s_;
 };
+template <class Pool>
+using pool_binding = slot_binding<Pool, Pool*>;
+template <class Pool>
+using shared_pool_binding = slot_binding<Pool, std::shared_ptr<Pool>>;
 
 [[noreturn]] inline void throw_already_bound() {
   throw std::logic_error("beacon: a once event binds only once");

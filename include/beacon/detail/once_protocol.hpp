@@ -631,8 +631,8 @@ class basic_once_pool {
   ~basic_once_pool() = default;
 
  private:
-  friend class pool_binding<Pool>;
-  friend class shared_pool_binding<Pool>;
+  friend pool_binding<Pool>;
+  friend shared_pool_binding<Pool>;
 
   Pool* self() noexcept { return static_cast<Pool*>(this); }
   void give_back(slot* s) noexcept { store_.give_back(s); }
