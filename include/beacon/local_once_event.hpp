@@ -122,10 +122,10 @@ struct once_local_policy {
   }
   template <class E>
   static void withdraw(entry& w, E* ev) noexcept {
-    if (w.at == local_waiter::phase::waiting)  // destroyed while suspended: unregister
+    using phase = local_waiter::phase;
+    if (w.at == phase::waiting)  // destroyed while suspended: unregister
       once_access::state(*ev).fetch_and(static_cast<std::uint8_t>(~once_bits::parked));
-    else if (w.at ==
-             local_waiter::phase::scheduled)  // made ready, destroyed before it ran
+    else if (w.at == phase::scheduled)  // made ready, destroyed before it ran
       local_unschedule(w);
   }
 

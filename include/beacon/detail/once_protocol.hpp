@@ -161,9 +161,9 @@ class basic_once_event {
   /// Whether both ends are gone or the event was never bound: the
   /// precondition of the event's destructor.
   bool ends_gone() const noexcept {
+    constexpr std::uint8_t both = once_bits::tx_done | once_bits::rx_gone;
     const std::uint8_t s = state_.load(std::memory_order_relaxed);
-    return !(s & once_bits::bound) || (s & (once_bits::tx_done | once_bits::rx_gone)) ==
-                                          (once_bits::tx_done | once_bits::rx_gone);
+    return !(s & once_bits::bound) || (s & both) == both;
   }
 
  private:
@@ -537,11 +537,11 @@ namespace detail {
 // the last end frees it.
 template <class E>
 once_channel<typename E::managed_sender, typename E::managed_receiver> make_managed() {
+  using S = typename E::managed_sender;
+  using R = typename E::managed_receiver;
   auto* ev = new E();
   once_access::set_bound(*ev);
-  return once_access::make_channel<typename E::managed_sender,
-                                   typename E::managed_receiver>(managed_binding<E>(ev),
-                                                                 managed_binding<E>(ev));
+  return once_access::make_channel<S, R>(managed_binding<E>(ev), managed_binding<E>(ev));
 }
 
 /// The pool written once for once_event_pool (Lock: once_spin_lock) and
