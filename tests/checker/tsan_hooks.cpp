@@ -29,40 +29,23 @@ void store(volatile T* a, T v, const void* code) {
   point("atomic store", a, code, true);
   __atomic_store_n(a, v, sc);
 }
-template <class T>
-T exchange(volatile T* a, T v, const void* code) {
-  point("atomic exchange", a, code, true);
-  return __atomic_exchange_n(a, v, sc);
-}
-template <class T>
-T fetch_add(volatile T* a, T v, const void* code) {
-  point("atomic fetch_add", a, code, true);
-  return __atomic_fetch_add(a, v, sc);
-}
-template <class T>
-T fetch_sub(volatile T* a, T v, const void* code) {
-  point("atomic fetch_sub", a, code, true);
-  return __atomic_fetch_sub(a, v, sc);
-}
-template <class T>
-T fetch_and(volatile T* a, T v, const void* code) {
-  point("atomic fetch_and", a, code, true);
-  return __atomic_fetch_and(a, v, sc);
-}
-template <class T>
-T fetch_or(volatile T* a, T v, const void* code) {
-  point("atomic fetch_or", a, code, true);
-  return __atomic_fetch_or(a, v, sc);
-}
-template <class T>
-T fetch_xor(volatile T* a, T v, const void* code) {
-  point("atomic fetch_xor", a, code, true);
-  return __atomic_fetch_xor(a, v, sc);
-}
-template <class T>
-T fetch_nand(volatile T* a, T v, const void* code) {
-  point("atomic fetch_nand", a, code, true);
-  return __atomic_fetch_nand(a, v, sc);
+// The read-modify-write operations, one template: `point` names the
+// operation in traces.
+enum class rmw_op { exchange, add, sub, and_, or_, xor_, nand };
+constexpr const char* rmw_name[] = {
+    "atomic exchange", "atomic fetch_add", "atomic fetch_sub", "atomic fetch_and",
+    "atomic fetch_or", "atomic fetch_xor", "atomic fetch_nand"};
+
+template <rmw_op Op, class T>
+T rmw(volatile T* a, T v, const void* code) {
+  point(rmw_name[static_cast<int>(Op)], a, code, true);
+  if constexpr (Op == rmw_op::exchange) return __atomic_exchange_n(a, v, sc);
+  if constexpr (Op == rmw_op::add) return __atomic_fetch_add(a, v, sc);
+  if constexpr (Op == rmw_op::sub) return __atomic_fetch_sub(a, v, sc);
+  if constexpr (Op == rmw_op::and_) return __atomic_fetch_and(a, v, sc);
+  if constexpr (Op == rmw_op::or_) return __atomic_fetch_or(a, v, sc);
+  if constexpr (Op == rmw_op::xor_) return __atomic_fetch_xor(a, v, sc);
+  if constexpr (Op == rmw_op::nand) return __atomic_fetch_nand(a, v, sc);
 }
 // Never fails spuriously: a weak CAS's spurious failure only makes its loop
 // go round again, which the fault-injection and stress runs cover.
@@ -85,25 +68,25 @@ T compare_exchange_val(volatile T* a, T expected, T desired, const void* code) {
   T __tsan_atomic##bits##_load(const volatile T* a, int) { return load(a, ret()); }     \
   void __tsan_atomic##bits##_store(volatile T* a, T v, int) { store(a, v, ret()); }     \
   T __tsan_atomic##bits##_exchange(volatile T* a, T v, int) {                           \
-    return exchange(a, v, ret());                                                       \
+    return rmw<rmw_op::exchange>(a, v, ret());                                          \
   }                                                                                     \
   T __tsan_atomic##bits##_fetch_add(volatile T* a, T v, int) {                          \
-    return fetch_add(a, v, ret());                                                      \
+    return rmw<rmw_op::add>(a, v, ret());                                               \
   }                                                                                     \
   T __tsan_atomic##bits##_fetch_sub(volatile T* a, T v, int) {                          \
-    return fetch_sub(a, v, ret());                                                      \
+    return rmw<rmw_op::sub>(a, v, ret());                                               \
   }                                                                                     \
   T __tsan_atomic##bits##_fetch_and(volatile T* a, T v, int) {                          \
-    return fetch_and(a, v, ret());                                                      \
+    return rmw<rmw_op::and_>(a, v, ret());                                              \
   }                                                                                     \
   T __tsan_atomic##bits##_fetch_or(volatile T* a, T v, int) {                           \
-    return fetch_or(a, v, ret());                                                       \
+    return rmw<rmw_op::or_>(a, v, ret());                                               \
   }                                                                                     \
   T __tsan_atomic##bits##_fetch_xor(volatile T* a, T v, int) {                          \
-    return fetch_xor(a, v, ret());                                                      \
+    return rmw<rmw_op::xor_>(a, v, ret());                                              \
   }                                                                                     \
   T __tsan_atomic##bits##_fetch_nand(volatile T* a, T v, int) {                         \
-    return fetch_nand(a, v, ret());                                                     \
+    return rmw<rmw_op::nand>(a, v, ret());                                              \
   }                                                                                     \
   int __tsan_atomic##bits##_compare_exchange_strong(volatile T* a, T* c, T v, int,      \
                                                     int) {                              \
