@@ -12,22 +12,13 @@
 #include <thread>
 #include <vector>
 
+#include "detached.hpp"
 #include "event_count_channel.hpp"
 #include "event_count_slot_channel.hpp"
 
 namespace {
 
-// A coroutine that starts at once and runs to its end on whichever thread
-// resumes it; `done` is set when it has finished.
-struct detached {
-  struct promise_type {
-    detached get_return_object() noexcept { return {}; }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-};
+using example::detached;  // examples/detached.hpp
 
 constexpr std::uint64_t stop_value = ~std::uint64_t{0};
 

@@ -19,6 +19,8 @@
 #include <optional>
 #include <thread>
 
+#include "detached.hpp"
+
 namespace {
 
 // Far longer than the example needs even on a loaded sanitizer run, and below
@@ -30,16 +32,7 @@ constexpr auto patience = std::chrono::seconds(30);
   std::_Exit(EXIT_FAILURE);
 }
 
-// The smallest coroutine type: starts at once, never awaited.
-struct detached {
-  struct promise_type {
-    detached get_return_object() noexcept { return {}; }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-};
+using example::detached;  // examples/detached.hpp
 
 // The predicate of both waits: the value once it is non-zero.
 std::optional<std::size_t> non_zero(const std::atomic<std::size_t>& value) {

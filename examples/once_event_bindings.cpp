@@ -20,6 +20,8 @@
 #include <thread>
 #include <utility>
 
+#include "detached.hpp"
+
 namespace {
 
 // Far longer than the example needs even on a loaded sanitizer run, and below
@@ -35,16 +37,7 @@ void check(bool ok, const char* what) {
   if (!ok) fail(what);
 }
 
-// The smallest coroutine type: starts at once, never awaited.
-struct detached {
-  struct promise_type {
-    detached get_return_object() noexcept { return {}; }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-};
+using example::detached;  // examples/detached.hpp
 
 // `let v = receiver.await.unwrap();`: the coroutine owns the receiver, stores
 // what it receives in `out` and then sets `done`. A send before the co_await

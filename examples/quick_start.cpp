@@ -7,18 +7,11 @@
 #include <exception>
 #include <thread>
 
+#include "detached.hpp"
+
 namespace {
 
-// The smallest coroutine type: starts at once, never awaited.
-struct detached {
-  struct promise_type {
-    detached get_return_object() noexcept { return {}; }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-};
+using example::detached;  // examples/detached.hpp
 
 beacon::auto_reset_event work_ready;
 beacon::manual_reset_event all_done;
