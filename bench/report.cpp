@@ -604,10 +604,18 @@ void print_table(const header& h, const std::vector<scenario_rows>& groups) {
   std::printf("%s\n", rule.c_str());
 }
 
+// Escapes what Markdown would format, and "::" which Doxygen (it reads
+// docs/*.md) would take for an explicit link (`\::` prints "::" in both).
 std::string md_escape(const std::string& s) {
   std::string out;
-  for (const char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
     if (c == '|' || c == '<' || c == '>' || c == '*' || c == '_') out += '\\';
+    if (c == ':' && i + 1 < s.size() && s[i + 1] == ':') {
+      out += "\\::";
+      ++i;
+      continue;
+    }
     out += c;
   }
   return out;

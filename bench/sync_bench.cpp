@@ -7,8 +7,9 @@
 //     default 100), for every T of BEACON_BENCH_THREADS
 //     (default 1, 2, 4, 8, 16: the "latency vs thread count" series; above
 //     the usable CPUs it is oversubscribed, and the title says so);
-//   T threads contending for T/2 permits.
-// BEACON_BENCH_T=<threads> sets T (default: usable CPUs, at least 2).
+//   T threads contending for T/2 permits, for the same T from 4 up.
+// BEACON_BENCH_T=<threads> sets the countdown's T (default: usable CPUs, at
+// least 2).
 // Knobs shared by every benchmark: see harness.hpp (BEACON_BENCH_QUICK
 // divides the operation counts by 10).
 #include <semaphore.h>
@@ -249,6 +250,12 @@ int main() {
                        {"semaphore, T threads contending for 1 permit "
                         "(ns per acquire+release)",
                         threads, threads > cpus});
-  if (t / 2 > 1) contended_scenario(t, static_cast<unsigned>(t / 2), {});
+  // And T/2 permits (issue #3's T = 16, 8 permits), from T = 4.
+  for (const int threads : bench::thread_counts())
+    if (threads >= 4)
+      contended_scenario(threads, static_cast<unsigned>(threads / 2),
+                         {"semaphore, T threads contending for T/2 permits "
+                          "(ns per acquire+release)",
+                          threads, threads > cpus});
   return 0;
 }
