@@ -203,7 +203,8 @@ struct once_atomic_policy {
 ///  t.join();
 ///
 ///  auto [tx2, rx2] = beacon::make_once<int>();  // one allocation, freed by the last end
-///  std::string v = co_await std::move(rx);      // in a coroutine
+///  std::move(tx2).send(42);
+///  int v = co_await std::move(rx2);             // in a coroutine: 42
 /// @endcode
 template <class T>
 class once_event
