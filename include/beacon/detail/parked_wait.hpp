@@ -3,12 +3,18 @@
 // placed on any bits of any atomic word.
 //
 // A primitive P supplies:
-//   using value_type = ...;                      // the state word's type
-//   static constexpr value_type parked_bit;      // set while waiters may be queued
-//   Atom<value_type>& word() noexcept;           // the state word; its address keys the
-//   lot bool try_acquire() noexcept;                 // the fast path: succeed without
-//   blocking static bool ready(value_type s) noexcept;    // would try_acquire() succeed
-//   in state s?
+//   using value_type = ...;             // the state word's type
+//   static constexpr value_type parked_bit;
+//                                       // set while waiters may be queued
+//   Atom<value_type>& word() noexcept;  // the state word; its address keys
+//                                       // the lot
+//   bool try_acquire() noexcept;        // the fast path: succeed without
+//                                       // blocking
+//   static bool ready(value_type s) noexcept;
+//                                       // would try_acquire() succeed in
+//                                       // state s?
+//   void pass_on() noexcept;            // give back a grant that a
+//                                       // destroyed coroutine never used
 //
 // Releasers (set, release, tick...) that see parked_bit take the parking lot
 // path; their unpark callbacks clear parked_bit when the last waiter leaves
