@@ -113,13 +113,10 @@ void decide(std::unique_lock<std::mutex>& lk, int me) {
       sched.cv.notify_all();
       return;
     }
-    bool others_done = true;
-    for (int i = 0; i < n; ++i)
-      if (ts[static_cast<std::size_t>(i)].state != run_state::blocked &&
-          ts[static_cast<std::size_t>(i)].state != run_state::finished)
-        others_done = false;
+    // Nobody can run and someone has not finished: a thread finished and
+    // left others asleep (a lost wake-up), or all are asleep (deadlock).
     record_failure(
-        others_done && sched.finished > 0
+        sched.finished > 0
             ? "lost wake-up: a thread is still blocked after the others finished"
             : "deadlock: every thread is blocked");
     stall(lk);

@@ -27,6 +27,8 @@
 // a livelock (more than max_steps points), or a replay that diverged. A
 // failing schedule prints as "step:choice,..." (the non-default choices) and
 // replays with --replay, with a trace of every point.
+// BEACON_CHECKER_DEBUG=1 prints each schedule's prefix before running it
+// (to find the schedule on which an exploration hangs).
 //
 // Model: operations are sequentially consistent interleavings; weaker
 // orderings (a missing acquire) are ThreadSanitizer's to find, which CI also
