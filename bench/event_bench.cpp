@@ -83,40 +83,17 @@ inline void cpu_relax() { beacon::detail::platform::cpu_relax(); }
 // returns ns per operation. The first call grows n until a batch takes a
 // measurable time, then fixes n so that one run lasts about `target_ms`.
 
-using body_fn = std::function<double(long)>;
+using bench::body_fn;
+using bench::wanted;
 
 double g_target_ms = 60;
 // The spin of the "spin then sleep" futex reference, in ns: beacon's maximum
 // by default (beacon adapts it per thread; the reference always spins it).
 long g_reference_spin = beacon::detail::max_spin_ns;
-// Only scenarios whose title contains this run (empty: all).
-std::string g_filter;
-
-bool wanted(const std::string& title) {
-  return g_filter.empty() || title.find(g_filter) != std::string::npos;
-}
-
-long calibrate(const body_fn& body, double target_ms) {
-  long n = 16;
-  for (;;) {
-    const double ms = body(n) * static_cast<double>(n) / 1e6;
-    if (ms >= target_ms / 10 || n >= (1L << 34)) {
-      const double want = static_cast<double>(n) * target_ms / std::max(ms, 1e-3);
-      return std::clamp(static_cast<long>(want), 16L, 1L << 36);
-    }
-    n *= ms < target_ms / 1000 ? 16 : 4;
-  }
-}
 
 bench::candidate make(const std::string& scenario, std::string name, body_fn body,
                       double target_ms = g_target_ms) {
-  auto n = std::make_shared<long>(0);
-  const std::string what = scenario + " / " + name;
-  return {std::move(name), [=] {
-            watch w(what);
-            if (*n == 0) *n = calibrate(body, target_ms);
-            return body(*n);
-          }};
+  return bench::calibrated(scenario, std::move(name), std::move(body), target_ms);
 }
 
 // ---------------------------------------------------------------------------
@@ -626,7 +603,6 @@ int main(int argc, char** argv) {
   g_target_ms = bench::run_ms(60);
   g_reference_spin = std::max(
       0, env_int("BEACON_BENCH_SPIN", static_cast<int>(beacon::detail::max_spin_ns)));
-  if (const char* f = std::getenv("BEACON_BENCH_FILTER")) g_filter = f;
 
   const int cpus = bench::usable_cpus();
   const auto t0 = clock_type::now();

@@ -48,36 +48,13 @@ using bench::watchdog;
 using clock_type = std::chrono::steady_clock;
 
 double g_target_ms = 40;
-std::string g_filter;  // only scenarios whose title contains it (empty: all)
+using bench::wanted;
 
-bool wanted(const std::string& title) {
-  return g_filter.empty() || title.find(g_filter) != std::string::npos;
-}
-
-// Ends the process if one run hangs.
 // A candidate whose body(n) performs n operations and returns ns per op; the
 // first call grows n until one run lasts about g_target_ms.
-bench::candidate calibrated(std::string name, std::function<double(long)> body) {
-  auto n = std::make_shared<long>(0);
-  auto label = std::make_shared<std::string>(name);
-  return {std::move(name), [=] {
-            watchdog::get().begin(label->c_str());
-            if (*n == 0) {
-              long k = 64;
-              for (;;) {
-                const double ms = body(k) * static_cast<double>(k) / 1e6;
-                if (ms >= g_target_ms / 8 || k >= (1L << 34)) {
-                  *n = std::max(64L, static_cast<long>(static_cast<double>(k) *
-                                                       g_target_ms / std::max(ms, 1e-3)));
-                  break;
-                }
-                k *= ms < g_target_ms / 1000 ? 16 : 4;
-              }
-            }
-            const double r = body(*n);
-            watchdog::get().end();
-            return r;
-          }};
+bench::candidate calibrated(std::string name, bench::body_fn body) {
+  const std::string scenario = "event_count";
+  return bench::calibrated(scenario, std::move(name), std::move(body), g_target_ms);
 }
 
 // ---------------------------------------------------------------------------
@@ -244,7 +221,6 @@ void channel_throughput(bench::report& r, int pairs) {
 
 int main() {
   g_target_ms = bench::run_ms(40);
-  if (const char* f = std::getenv("BEACON_BENCH_FILTER")) g_filter = f;
   std::printf("event_count benchmark: %d usable CPUs\n", bench::usable_cpus());
   bench::report r("beacon::event_count");
   notify_without_waiters(r);

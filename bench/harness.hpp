@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -226,6 +227,46 @@ struct watch {
   watch(const watch&) = delete;
   watch& operator=(const watch&) = delete;
 };
+
+// BEACON_BENCH_FILTER: run only the scenarios whose title contains it
+// (unset or empty: every scenario).
+inline bool wanted(const std::string& title) {
+  static const std::string filter = [] {
+    const char* f = std::getenv("BEACON_BENCH_FILTER");
+    return std::string(f ? f : "");
+  }();
+  return filter.empty() || title.find(filter) != std::string::npos;
+}
+
+// A batch: body(n) performs n operations and returns ns per operation.
+using body_fn = std::function<double(long)>;
+
+// Grows n until a batch takes a measurable time, then returns the n for
+// which one run lasts about `target_ms`.
+inline long calibrate(const body_fn& body, double target_ms) {
+  long n = 16;
+  for (;;) {
+    const double ms = body(n) * static_cast<double>(n) / 1e6;
+    if (ms >= target_ms / 10 || n >= (1L << 34)) {
+      const double want = static_cast<double>(n) * target_ms / std::max(ms, 1e-3);
+      return std::clamp(static_cast<long>(want), 16L, 1L << 36);
+    }
+    n *= ms < target_ms / 1000 ? 16 : 4;
+  }
+}
+
+// A candidate whose batch is calibrated on its first run (about `target_ms`
+// per run), every run watched by the watchdog.
+inline candidate calibrated(const std::string& scenario, std::string name, body_fn body,
+                            double target_ms) {
+  auto n = std::make_shared<long>(0);
+  const std::string what = scenario + " / " + name;
+  return {std::move(name), [=] {
+            watch w(what);
+            if (*n == 0) *n = calibrate(body, target_ms);
+            return body(*n);
+          }};
+}
 
 // Where a scenario lies on a "latency vs thread count" series: the series'
 // name (the same for every point of it) and this point's thread count.

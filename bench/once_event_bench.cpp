@@ -97,35 +97,13 @@ inline void clobber() { asm volatile("" : : : "memory"); }
 inline void cpu_relax() { beacon::detail::platform::cpu_relax(); }
 
 double g_target_ms = 30;
-std::string g_filter;
-bool wanted(const std::string& title) {
-  return g_filter.empty() || title.find(g_filter) != std::string::npos;
-}
+using bench::body_fn;
+using bench::wanted;
 
 // A candidate whose body(n) performs n operations and returns ns per op;
 // n is calibrated on the first call so one run lasts about g_target_ms.
-using body_fn = std::function<double(long)>;
-
-long calibrate(const body_fn& body, double target_ms) {
-  long n = 16;
-  for (;;) {
-    const double ms = body(n) * static_cast<double>(n) / 1e6;
-    if (ms >= target_ms / 10 || n >= (1L << 30)) {
-      const double want = static_cast<double>(n) * target_ms / std::max(ms, 1e-3);
-      return std::clamp(static_cast<long>(want), 16L, 1L << 32);
-    }
-    n *= ms < target_ms / 1000 ? 16 : 4;
-  }
-}
-
 bench::candidate make(const std::string& scenario, std::string name, body_fn body) {
-  auto n = std::make_shared<long>(0);
-  const std::string what = scenario + " / " + name;
-  return {std::move(name), [=] {
-            watch w(what);
-            if (*n == 0) *n = calibrate(body, g_target_ms);
-            return body(*n);
-          }};
+  return bench::calibrated(scenario, std::move(name), std::move(body), g_target_ms);
 }
 
 // A candidate that measures itself (fixed work per run).
@@ -730,7 +708,6 @@ int main() {
   CPU_ZERO(&g_all_cpus);
   sched_getaffinity(0, sizeof g_all_cpus, &g_all_cpus);  // before any pinning
   g_target_ms = bench::run_ms(30);
-  if (const char* f = std::getenv("BEACON_BENCH_FILTER")) g_filter = f;
   const auto t0 = clock_type::now();
   std::printf("beacon once_event benchmark: %d usable CPUs, ~%.0f ms per run\n",
               CPU_COUNT(&g_all_cpus), g_target_ms);
