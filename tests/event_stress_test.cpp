@@ -60,6 +60,13 @@ TEST(event_stress, auto_reset_tokens_produced_equal_tokens_consumed) {
 // Each set() releases at most one waiter: a waiter checks, right after it is
 // released, that releases never outnumber the sets issued so far. The setter
 // paces itself so no set collapses, hence every set releases exactly one.
+//
+// The exit is a relay: the waiter released by the last paced set issues one
+// more set(), and every waiter released after that passes one on before it
+// returns. Only one exit signal exists at a time, so none can collapse into
+// another. (Issuing all the exit sets at once, as an earlier version did,
+// lets them collapse while the other waiters are not yet back in wait(), and
+// the test then timed out on a loaded machine, with no fault in the event.)
 TEST(event_stress, auto_reset_never_releases_more_than_one_per_set) {
   constexpr int waiters = 4, rounds = 3'000;
   auto_reset_event ev;
@@ -74,13 +81,13 @@ TEST(event_stress, auto_reset_never_releases_more_than_one_per_set) {
           return;
         }
         const int r = released.fetch_add(1) + 1;
-        if (r > waiters * rounds) return;  // released by the exit sets below
-        if (r > sets.load()) doubled = true;
-        if (r == waiters * rounds) {
-          for (int i = 0; i < waiters; ++i)
-            ev.set();  // release the others to exit
+        if (r >= waiters * rounds) {
+          // The last paced release, or an exit signal: pass one on, leave.
+          if (r == waiters * rounds && r > sets.load()) doubled = true;
+          ev.set();
           return;
         }
+        if (r > sets.load()) doubled = true;
       }
     });
   for (int i = 1; i <= waiters * rounds && !timed_out; ++i) {
