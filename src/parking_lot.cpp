@@ -4,6 +4,7 @@
 #include "beacon/parking_lot.hpp"
 
 #include <array>
+#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <thread>
@@ -298,7 +299,13 @@ cancel_status cancel(waiter& entry, function_ref<void(bool)> on_removed) noexcep
       access::where(*w).store(access::idle, std::memory_order_relaxed);
       return cancel_status::woken;
     }
-    return cancel_status::woken;  // pending elsewhere: see above
+    // Not on this thread's queue: another thread is about to resume the
+    // coroutine, which the caller is withdrawing at the same time. That race
+    // is outside the contract, and no answer is safe (`woken` would make the
+    // caller pass on a grant the coroutine also consumes; `not_waiting` would
+    // let it destroy a frame about to be resumed): debug builds stop here.
+    assert(false && "parking_lot::cancel(): resumption pending on another thread");
+    return cancel_status::woken;
   }
   const void* address = access::address(entry);
   bucket& b = bucket_for(address);

@@ -9,6 +9,7 @@
 #include <coroutine>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "support/test_support.hpp"
@@ -325,6 +326,39 @@ TEST(parking_lot, cancel_withdraws_a_woken_coroutine_not_yet_resumed) {
   EXPECT_FALSE(victim_ran);
   EXPECT_EQ(status, lot::cancel_status::woken);
 }
+
+#ifndef NDEBUG
+// Withdraws a coroutine entry whose resumption is pending on another thread.
+void cancel_an_entry_pending_on_another_thread() {
+  int first = 0, second = 0;
+  lot::cancel_status unused{}, status{};
+  std::atomic<bool> pending{false};
+  auto killer = [&]() -> task {
+    co_await reporting_awaiter{&first, &unused, {}};
+    // Resumed on the helper thread: the victim's resumption is now pending
+    // there, after this coroutine; keep it pending.
+    lot::unpark_all(&second);
+    pending = true;
+    pending.notify_all();
+    std::atomic<bool> never{false};
+    never.wait(false);
+  };
+  auto target = [&]() -> task { co_await reporting_awaiter{&second, &status, {}}; };
+  task k = killer();
+  task victim = target();
+  std::thread([&] { lot::unpark_all(&first); }).detach();
+  pending.wait(false);
+  victim.destroy();  // cancel() on this thread
+}
+
+// That race is outside the contract and debug builds stop at once rather
+// than answer (either answer would double a grant or resume a freed frame).
+TEST(parking_lot_death, cancel_of_an_entry_pending_on_another_thread_asserts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(cancel_an_entry_pending_on_another_thread(),
+               "resumption pending on another thread");
+}
+#endif
 
 TEST(parking_lot, many_threads_nothing_lost) {
   // Each waiter parks once with a bounded deadline; the unparker wakes them

@@ -235,6 +235,9 @@ bool park_async(const void* address, Validate&& validate, waiter& entry,
 /// an unpark already chose it and its resumption is pending on this thread,
 /// it is taken off the resume queue (status `woken`): the caller must pass
 /// on what the unparker granted. Costs one load when there is nothing to do.
+/// Precondition: no other thread resumes or cancels the entry concurrently
+/// (e.g. an unpark on another thread that already chose it and is about to
+/// resume it); debug builds assert this.
 template <class OnRemoved>
 cancel_status cancel(waiter& entry, OnRemoved&& on_removed) {
   if (!entry.waiting()) return cancel_status::not_waiting;
