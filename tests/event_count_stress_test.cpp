@@ -332,6 +332,43 @@ TEST(event_count_stress, batched_notifications_all_arrive) {
   EXPECT_EQ(ec.waiters(), 0u);
 }
 
+// One round of the races below: some racing waiters (which may give up) and
+// one long waiter share one token. The long waiter's outcome is one atomic,
+// written after its wait returned, so the checks never read half of it.
+struct token_round {
+  event_count ec;
+  std::atomic<int> tokens{0}, racing_takers{0};
+  std::atomic<int> long_result{-1};  // -1: waiting, 0: gave up, 1: took a token
+
+  bool take() {
+    int v = tokens.load(std::memory_order_relaxed);
+    while (v > 0)
+      if (tokens.compare_exchange_weak(v, v - 1, std::memory_order_relaxed)) return true;
+    return false;
+  }
+  void long_waiter() {
+    long_result.store(ec.wait_for(patience, [this] { return take(); }) ? 1 : 0);
+  }
+  // After every racing waiter returned: if none took the token, it must have
+  // been passed on to the long waiter, promptly; otherwise the long waiter
+  // is still waiting and gets a token of its own.
+  void check_passed_on(int round) {
+    if (racing_takers.load() == 0) {
+      ASSERT_TRUE(eventually([&] { return long_result.load() >= 0; }, 5s))
+          << "round " << round << ": the token was not passed on";
+      EXPECT_EQ(long_result.load(), 1) << "round " << round;
+    } else {
+      tokens.fetch_add(1, std::memory_order_relaxed);
+      ec.notify_all();
+    }
+  }
+  void check_settled(int round) {
+    EXPECT_EQ(long_result.load(), 1) << "round " << round;
+    EXPECT_EQ(tokens.load(), 0) << "round " << round;
+    EXPECT_EQ(ec.waiters(), 0u);
+  }
+};
+
 // Several waiters with short deadlines queue ahead of one with a long
 // deadline; one token arrives around their deadlines. Whoever it reaches,
 // exactly one waiter takes it and, if every short waiter gave up, the long
@@ -340,48 +377,30 @@ TEST(event_count_stress, notification_racing_time_outs_reaches_a_waiter) {
   constexpr int rounds = 400, short_waiters = 3;
   std::mt19937 rng(11);
   for (int round = 0; round < rounds; ++round) {
-    event_count ec;
-    std::atomic<int> tokens{0}, takers{0};
-    auto take = [&] {
-      int v = tokens.load(std::memory_order_relaxed);
-      while (v > 0)
-        if (tokens.compare_exchange_weak(v, v - 1, std::memory_order_relaxed))
-          return true;
-      return false;
-    };
+    token_round t;
     std::atomic<int> short_done{0};
     std::vector<scoped_thread> ws;
     ws.reserve(short_waiters + 1);
     const auto start = steady_clock::now();
     for (int s = 0; s < short_waiters; ++s)
       ws.emplace_back([&, s] {
-        if (ec.wait_until(start + microseconds(500 + 100 * s), take)) takers.fetch_add(1);
+        if (t.ec.wait_until(start + microseconds(500 + 100 * s),
+                            [&] { return t.take(); }))
+          t.racing_takers.fetch_add(1);
         short_done.fetch_add(1);
       });
-    std::atomic<bool> long_done{false};
-    ws.emplace_back([&] {
-      if (ec.wait_for(patience, take)) takers.fetch_add(1);
-      long_done.store(true);
-    });
+    ws.emplace_back([&] { t.long_waiter(); });
     // Give the token within +-300 us of the short deadlines.
     const auto aim = start + microseconds(300 + static_cast<int>(rng() % 600));
     while (steady_clock::now() < aim) {
     }
-    tokens.fetch_add(1, std::memory_order_relaxed);
-    ec.notify_one();
+    t.tokens.fetch_add(1, std::memory_order_relaxed);
+    t.ec.notify_one();
     ASSERT_TRUE(eventually([&] { return short_done.load() == short_waiters; }));
-    if (takers.load() == 0) {
-      ASSERT_TRUE(eventually([&] { return long_done.load(); }, 5s))
-          << "round " << round << ": the token was not passed on";
-    }
-    if (!long_done.load()) {
-      tokens.fetch_add(1, std::memory_order_relaxed);  // release the long waiter
-      ec.notify_all();
-    }
+    t.check_passed_on(round);
     for (auto& w : ws)
       w.join();
-    EXPECT_EQ(tokens.load(), 0) << "round " << round;
-    EXPECT_EQ(ec.waiters(), 0u);
+    t.check_settled(round);
   }
 }
 
@@ -389,29 +408,19 @@ TEST(event_count_stress, notification_racing_time_outs_reaches_a_waiter) {
 TEST(event_count_stress, notification_racing_stop_requests_reaches_a_waiter) {
   constexpr int rounds = 400, stoppable = 3;
   for (int round = 0; round < rounds; ++round) {
-    event_count ec;
-    std::atomic<int> tokens{0}, takers{0}, stopped_done{0};
-    auto take = [&] {
-      int v = tokens.load(std::memory_order_relaxed);
-      while (v > 0)
-        if (tokens.compare_exchange_weak(v, v - 1, std::memory_order_relaxed))
-          return true;
-      return false;
-    };
+    token_round t;
+    std::atomic<int> stopped_done{0};
     std::stop_source src;
     std::vector<scoped_thread> ws;
     ws.reserve(stoppable + 1);
     for (int s = 0; s < stoppable; ++s)
       ws.emplace_back([&] {
-        if (ec.wait(src.get_token(), take)) takers.fetch_add(1);
+        if (t.ec.wait(src.get_token(), [&] { return t.take(); }))
+          t.racing_takers.fetch_add(1);
         stopped_done.fetch_add(1);
       });
-    std::atomic<bool> long_done{false};
-    ws.emplace_back([&] {
-      if (ec.wait_for(patience, take)) takers.fetch_add(1);
-      long_done.store(true);
-    });
-    ASSERT_TRUE(eventually([&] { return ec.waiters() == stoppable + 1; }));
+    ws.emplace_back([&] { t.long_waiter(); });
+    ASSERT_TRUE(eventually([&] { return t.ec.waiters() == stoppable + 1; }));
     std::atomic<bool> go{false};
     scoped_thread stopper([&] {
       while (!go.load()) {
@@ -421,22 +430,14 @@ TEST(event_count_stress, notification_racing_stop_requests_reaches_a_waiter) {
     go.store(true);
     for (int spin = round % 50; spin > 0; --spin)
       beacon::detail::platform::cpu_relax();
-    tokens.fetch_add(1, std::memory_order_relaxed);
-    ec.notify_one();
+    t.tokens.fetch_add(1, std::memory_order_relaxed);
+    t.ec.notify_one();
     stopper.join();
     ASSERT_TRUE(eventually([&] { return stopped_done.load() == stoppable; }));
-    if (takers.load() == 0) {
-      ASSERT_TRUE(eventually([&] { return long_done.load(); }, 5s))
-          << "round " << round << ": the token was not passed on";
-    }
-    if (!long_done.load()) {
-      tokens.fetch_add(1, std::memory_order_relaxed);
-      ec.notify_all();
-    }
+    t.check_passed_on(round);
     for (auto& w : ws)
       w.join();
-    EXPECT_EQ(tokens.load(), 0) << "round " << round;
-    EXPECT_EQ(ec.waiters(), 0u);
+    t.check_settled(round);
   }
 }
 

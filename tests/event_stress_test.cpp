@@ -40,7 +40,7 @@ TEST(event_stress, auto_reset_tokens_produced_equal_tokens_consumed) {
     threads.emplace_back([&] {
       while (consumed.load() < total && !stalled.load()) {
         long p = pending.load(std::memory_order_acquire);
-        if (p > 0 && pending.compare_exchange_weak(p, p - 1)) {
+        if (p > 0 && pending.compare_exchange_strong(p, p - 1)) {
           consumed.fetch_add(1);
           continue;
         }

@@ -48,9 +48,15 @@ struct tracked {
 };
 
 // Rounds per test: enough to hit the windows often, bounded in time so that
-// the sanitizer builds stay fast.
-constexpr int max_rounds = 20'000;
+// the sanitizer builds stay fast, but never fewer than min_rounds (a loaded
+// machine makes every round slow; the tests check that the rounds ran).
+constexpr int min_rounds = 200, max_rounds = 20'000;
 constexpr auto time_budget = 1500ms;
+
+// Whether to run round `r` of a test whose time budget ends at `until`.
+bool another_round(int r, steady_clock::time_point until) {
+  return r < max_rounds && (r < min_rounds || steady_clock::now() < until);
+}
 
 // Spins for a random short while, to shift the two sides against each other.
 void jitter(std::minstd_rand& rng, unsigned max_pauses = 256) {
@@ -66,9 +72,14 @@ int race(Setup setup, A a, B b, Check check) {
   std::atomic<bool> stop{false};
   scoped_thread other([&] {
     for (int r = 0;; ++r) {
-      while (start.load(std::memory_order_acquire) < r) {
+      // Spin briefly (the rounds want both sides running together), then
+      // yield, so an oversubscribed machine does not starve the main side.
+      for (int spins = 0; start.load(std::memory_order_acquire) < r; ++spins) {
         if (stop.load(std::memory_order_acquire)) return;
-        beacon::detail::platform::cpu_relax();
+        if (spins < 1024)
+          beacon::detail::platform::cpu_relax();
+        else
+          std::this_thread::yield();
       }
       b(r);
       done.store(r, std::memory_order_release);
@@ -76,7 +87,7 @@ int race(Setup setup, A a, B b, Check check) {
   });
   const auto until = steady_clock::now() + time_budget;
   int r = 0;
-  for (; r < max_rounds && steady_clock::now() < until; ++r) {
+  for (; another_round(r, until); ++r) {
     setup(r);
     start.store(r, std::memory_order_release);
     a(r);
@@ -306,7 +317,7 @@ TEST_F(once_event_stress, a_thread_that_rebinds_the_same_event_during_its_wake_u
   std::minstd_rand rng(8);
   const auto until = steady_clock::now() + time_budget;
   int i = 0;
-  for (; i < max_rounds && steady_clock::now() < until; ++i) {
+  for (; another_round(i, until); ++i) {
     while (!ready.load(std::memory_order_acquire))
       std::this_thread::yield();
     ready.store(false, std::memory_order_relaxed);

@@ -30,8 +30,11 @@ void hammer(int threads, std::size_t permits, int rounds, bool timed) {
         std::optional<beacon::semaphore_guard> g;
         if (timed) {
           // Short time-outs race the hand-offs; retry until the permit comes.
+          // Every time-out is at least 1 us so that each thread joins the
+          // queue: a zero time-out only tries, and with FIFO hand-off a
+          // thread that never queues may starve (legitimately) for long.
           const auto give_up = steady_clock::now() + patience;
-          while (!(g = s.wait_for(microseconds(t % 4 * 25))))
+          while (!(g = s.wait_for(microseconds(1 + t % 4 * 25))))
             if (steady_clock::now() > give_up) {
               stuck = true;
               return;
