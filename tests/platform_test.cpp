@@ -8,6 +8,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <thread>
+
+#ifdef __linux__
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 #include "support/test_support.hpp"
 
@@ -42,6 +49,60 @@ TEST(platform, wake_one_releases_a_waiter) {
   t.join();
   SUCCEED();
 }
+
+// ---- how many CPUs spinning may count on ------------------------------
+
+TEST(platform, cpu_quota_rounds_up_and_zero_means_no_limit) {
+  EXPECT_EQ(platform::cpus_of_quota(-1, 100'000), 0u);  // v1: no quota
+  EXPECT_EQ(platform::cpus_of_quota(0, 100'000), 0u);
+  EXPECT_EQ(platform::cpus_of_quota(100'000, 0), 0u);
+  EXPECT_EQ(platform::cpus_of_quota(50'000, 100'000), 1u);
+  EXPECT_EQ(platform::cpus_of_quota(100'000, 100'000), 1u);
+  EXPECT_EQ(platform::cpus_of_quota(150'000, 100'000), 2u);
+  EXPECT_EQ(platform::cpus_of_quota(800'000, 100'000), 8u);
+}
+
+TEST(platform, cgroup_v2_cpu_max_is_parsed) {
+  EXPECT_EQ(platform::cpus_of_cpu_max("max 100000\n"), 0u);
+  EXPECT_EQ(platform::cpus_of_cpu_max("100000 100000\n"), 1u);
+  EXPECT_EQ(platform::cpus_of_cpu_max("150000 100000\n"), 2u);
+  EXPECT_EQ(platform::cpus_of_cpu_max("400000 100000"), 4u);
+  EXPECT_EQ(platform::cpus_of_cpu_max(""), 0u);
+  EXPECT_EQ(platform::cpus_of_cpu_max("garbage"), 0u);
+  EXPECT_EQ(platform::cpus_of_cpu_max("100000"), 0u);  // no period
+}
+
+TEST(platform, usable_cpus_is_at_most_the_machine) {
+  const unsigned n = platform::usable_cpus();
+  EXPECT_GE(n, 1u);
+  if (std::thread::hardware_concurrency() != 0) {
+    EXPECT_LE(n, std::thread::hardware_concurrency());
+  }
+}
+
+#ifdef __linux__
+// A process pinned to one CPU (taskset, a one-CPU cpuset) must not spin:
+// usable_cpus() follows the affinity mask, not the machine.
+TEST(platform, usable_cpus_follows_the_affinity_mask) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    cpu_set_t mask;
+    if (::sched_getaffinity(0, sizeof mask, &mask) != 0) ::_exit(2);
+    int first = 0;
+    while (first < CPU_SETSIZE && !CPU_ISSET(first, &mask))
+      ++first;
+    CPU_ZERO(&mask);
+    CPU_SET(first, &mask);
+    if (::sched_setaffinity(0, sizeof mask, &mask) != 0) ::_exit(3);
+    ::_exit(platform::usable_cpus() == 1 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: pinned to one CPU, usable_cpus() said more";
+}
+#endif
 
 #if defined(BEACON_FAULT_INJECTION)
 TEST(platform, fault_injection_returns_spuriously) {

@@ -1,10 +1,25 @@
 // The spin policy: whether spinning can help, and for how long (see
 // platform.hpp). Kept here, beside the other platform code, so a port can
-// tune it; only std::thread is used, no system call.
+// tune it. On Linux, how many CPUs the process may use comes from its
+// affinity mask and its cgroup's CPU quota (containers, taskset, systemd
+// CPUQuota=); elsewhere from std::thread::hardware_concurrency().
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <initializer_list>
+#include <string_view>
 #include <thread>
 
 #include "beacon/detail/parked_wait.hpp"
 #include "beacon/detail/platform.hpp"
+
+#ifdef __linux__
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+#endif
 
 namespace beacon::detail::platform {
 namespace {
@@ -23,10 +38,164 @@ struct spin_state {
 };
 thread_local spin_state spin;
 
+// Parses a non-negative decimal number at the start of `text` (after
+// leading blanks); advances `text` past it. Returns -1 when there is none.
+std::int64_t parse_count(std::string_view& text) noexcept {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\n'))
+    text.remove_prefix(1);
+  std::int64_t v = -1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || v < 0) return -1;
+  text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+  return v;
+}
+
 }  // namespace
 
+unsigned cpus_of_quota(std::int64_t quota, std::int64_t period) noexcept {
+  if (quota <= 0 || period <= 0) return 0;  // no limit ("max", -1) or nonsense
+  return static_cast<unsigned>(
+      std::min<std::int64_t>((quota + period - 1) / period, 1 << 20));
+}
+
+unsigned cpus_of_cpu_max(std::string_view text) noexcept {
+  // "max 100000" (no limit) or "<quota> <period>", microseconds.
+  const std::int64_t quota = parse_count(text);
+  const std::int64_t period = parse_count(text);
+  return cpus_of_quota(quota, period);
+}
+
+#ifdef __linux__
+namespace {
+
+// A NUL-terminated path built from pieces, without allocating.
+struct path_buffer {
+  char text[1024];
+  // Whether the pieces fit (they are concatenated into text).
+  bool assign(std::initializer_list<std::string_view> pieces) noexcept {
+    std::size_t n = 0;
+    for (std::string_view p : pieces) {
+      if (n + p.size() + 1 > sizeof text) return false;
+      std::copy(p.begin(), p.end(), text + n);
+      n += p.size();
+    }
+    text[n] = '\0';
+    return true;
+  }
+};
+
+// Reads a small file whole into `buf`; empty on any failure. A failure only
+// means "no limit known here", so it is not reported.
+template <std::size_t N>
+std::string_view read_small_file(const char* path, char (&buf)[N]) noexcept {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::size_t n = 0;
+  while (n < N) {
+    const ssize_t r = ::read(fd, buf + n, N - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += static_cast<std::size_t>(r);
+  }
+  ::close(fd);
+  return {buf, n};
+}
+
+// The number at the start of the file `dir`/`leaf`, or -1 (none, unreadable,
+// or negative, e.g. v1's "-1" for no quota).
+std::int64_t read_count(std::string_view dir, std::string_view leaf) noexcept {
+  path_buffer name;
+  char buf[64];
+  if (!name.assign({dir, leaf})) return -1;
+  std::string_view text = read_small_file(name.text, buf);
+  return parse_count(text);
+}
+
+// The CPU limit (in CPUs, rounded up; 0 for none) of one cgroup directory.
+unsigned limit_v2(std::string_view dir) noexcept {
+  path_buffer name;
+  char buf[64];
+  if (!name.assign({dir, "/cpu.max"})) return 0;
+  return cpus_of_cpu_max(read_small_file(name.text, buf));
+}
+unsigned limit_v1(std::string_view dir) noexcept {
+  const std::int64_t quota = read_count(dir, "/cpu.cfs_quota_us");
+  return cpus_of_quota(quota, read_count(dir, "/cpu.cfs_period_us"));
+}
+
+// The smaller of two limits, where 0 means "no limit".
+unsigned tighter(unsigned a, unsigned b) noexcept {
+  return a == 0 ? b : b == 0 ? a : std::min(a, b);
+}
+
+// The tightest limit of the cgroup `path` under `mount` and of each of its
+// ancestors up to the mount point: a quota anywhere above applies too.
+unsigned limit_upwards(std::string_view mount, std::string_view path,
+                       unsigned (*limit_of)(std::string_view)) noexcept {
+  unsigned best = 0;
+  for (;;) {
+    path_buffer dir;
+    if (dir.assign({mount, path})) best = tighter(best, limit_of(dir.text));
+    const std::size_t slash = path.rfind('/');
+    if (slash == std::string_view::npos) return best;
+    path = path.substr(0, slash);  // "/a/b" -> "/a" -> "" (the mount point)
+  }
+}
+
+// Whether the comma-separated `list` holds `name` on its own.
+bool lists(std::string_view list, std::string_view name) noexcept {
+  while (!list.empty()) {
+    const std::size_t comma = std::min(list.find(','), list.size());
+    if (list.substr(0, comma) == name) return true;
+    list.remove_prefix(std::min(comma + 1, list.size()));
+  }
+  return false;
+}
+
+// The CPU quota of this process's cgroups (v2 cpu.max, v1 CFS quota), in
+// CPUs rounded up; 0 when none is set or none can be read. Assumes the usual
+// mount points (/sys/fs/cgroup, and /sys/fs/cgroup/cpu for v1).
+unsigned cgroup_cpu_limit() noexcept {
+  char buf[4096];
+  std::string_view lines = read_small_file("/proc/self/cgroup", buf);
+  unsigned best = 0;
+  while (!lines.empty()) {
+    // "<id>:<controllers>:<path>"; the v2 line is "0::<path>".
+    const std::size_t eol = std::min(lines.find('\n'), lines.size());
+    const std::string_view line = lines.substr(0, eol);
+    lines.remove_prefix(std::min(eol + 1, lines.size()));
+    const std::size_t c1 = line.find(':');
+    const std::size_t c2 = c1 == std::string_view::npos ? c1 : line.find(':', c1 + 1);
+    if (c2 == std::string_view::npos) continue;
+    const std::string_view controllers = line.substr(c1 + 1, c2 - c1 - 1);
+    std::string_view path = line.substr(c2 + 1);
+    if (path == "/") path = {};
+    if (controllers.empty())
+      best = tighter(best, limit_upwards("/sys/fs/cgroup", path, limit_v2));
+    else if (lists(controllers, "cpu"))
+      best = tighter(best, limit_upwards("/sys/fs/cgroup/cpu", path, limit_v1));
+  }
+  return best;
+}
+
+}  // namespace
+#endif
+
+unsigned usable_cpus() noexcept {
+  unsigned cpus = std::thread::hardware_concurrency();  // 0 if unknown
+#ifdef __linux__
+  cpu_set_t mask;
+  if (::sched_getaffinity(0, sizeof mask, &mask) == 0)
+    cpus = static_cast<unsigned>(CPU_COUNT(&mask));
+  cpus = tighter(cpus, cgroup_cpu_limit());
+#endif
+  return cpus;
+}
+
 bool multi_cpu() noexcept {
-  static const bool many = std::thread::hardware_concurrency() != 1;
+  // Computed once: a process that changes its affinity or quota later keeps
+  // the first answer (it only tunes spinning, never correctness).
+  static const bool many = usable_cpus() != 1;  // unknown (0): assume several
   return many;
 }
 

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string_view>
 
 #include "beacon/detail/deadline.hpp"
 
@@ -37,9 +38,23 @@ bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
 void wake_one(const std::atomic<std::uint32_t>& word) noexcept;
 void wake_all(const std::atomic<std::uint32_t>& word) noexcept;
 
-// Whether this machine has more than one CPU online: on one CPU no other
-// thread can make progress while we spin, so nothing in beacon spins there.
+// Whether this process may run on more than one CPU at once: on one CPU no
+// other thread can make progress while we spin, so nothing in beacon spins
+// there. Decided once, from usable_cpus().
 bool multi_cpu() noexcept;
+
+// How many CPUs this process may use at once, computed afresh: on Linux the
+// CPUs of its affinity mask (taskset, cpusets), lowered to its cgroups' CPU
+// quota rounded up (containers, systemd CPUQuota=); elsewhere
+// std::thread::hardware_concurrency(). 0 if unknown.
+unsigned usable_cpus() noexcept;
+
+// A CFS-style CPU quota in CPUs, rounded up: `quota` microseconds of CPU time
+// per `period`. 0 (no limit) unless both are positive.
+unsigned cpus_of_quota(std::int64_t quota, std::int64_t period) noexcept;
+// The same, from the text of a cgroup v2 cpu.max file ("max 100000" means no
+// limit, "150000 100000" one and a half CPUs, i.e. 2); 0 if unparsable.
+unsigned cpus_of_cpu_max(std::string_view text) noexcept;
 
 // The adaptive spin policy, per thread (after glibc's adaptive mutexes and
 // WebKit's spin-then-park): how long, in nanoseconds, the calling thread
