@@ -102,6 +102,23 @@ TEST(platform, usable_cpus_follows_the_affinity_mask) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "1: pinned to one CPU, usable_cpus() said more";
 }
+
+// Whether to spin is the process's answer, decided at load: a thread that
+// pins itself to one CPU (thread per core) and asks first still gets it.
+// (Nothing else in this binary asks before this test.)
+TEST(platform, a_thread_pinned_to_one_cpu_does_not_decide_whether_to_spin) {
+  bool in_pinned_thread = false;
+  std::thread([&] {
+    cpu_set_t mask;
+    CPU_ZERO(&mask);
+    CPU_SET(0, &mask);
+    if (::sched_setaffinity(0, sizeof mask, &mask) == 0) {
+      EXPECT_EQ(platform::usable_cpus(), 1u);
+    }
+    in_pinned_thread = platform::multi_cpu();
+  }).join();
+  EXPECT_EQ(in_pinned_thread, platform::usable_cpus() != 1);  // this thread is not pinned
+}
 #endif
 
 #if defined(BEACON_FAULT_INJECTION)

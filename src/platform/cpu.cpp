@@ -192,12 +192,16 @@ unsigned usable_cpus() noexcept {
   return cpus;
 }
 
-bool multi_cpu() noexcept {
-  // Computed once: a process that changes its affinity or quota later keeps
-  // the first answer (it only tunes spinning, never correctness).
-  static const bool many = usable_cpus() != 1;  // unknown (0): assume several
-  return many;
-}
+// Decided once, when the library is loaded, on the thread that loads it:
+// normally the main thread before the program pinned any thread, so the mask
+// is the process's (taskset, a cpuset). A thread pinned later to one CPU, as
+// in thread-per-core servers, still has partners on the other CPUs worth
+// spinning for, so the answer must not depend on which thread asks first.
+// Before this initializer runs (another library's static initializer waiting
+// on an event) it reads false: no spinning, which is always safe.
+const bool many_cpus = usable_cpus() != 1;  // unknown (0): assume several
+
+bool multi_cpu() noexcept { return many_cpus; }
 
 std::int64_t spin_budget_ns() noexcept {
   if (!multi_cpu()) return 0;

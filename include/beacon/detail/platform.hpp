@@ -40,7 +40,8 @@ void wake_all(const std::atomic<std::uint32_t>& word) noexcept;
 
 // Whether this process may run on more than one CPU at once: on one CPU no
 // other thread can make progress while we spin, so nothing in beacon spins
-// there. Decided once, from usable_cpus().
+// there. Decided once, from usable_cpus(), when the library is loaded (so a
+// thread pinned to one CPU later does not turn spinning off for everyone).
 bool multi_cpu() noexcept;
 
 // How many CPUs this process may use at once, computed afresh: on Linux the
