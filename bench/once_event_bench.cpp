@@ -47,6 +47,7 @@
 #include <thread>
 #include <vector>
 
+#include "../tests/support/counting_new.hpp"
 #include "beacon/detail/platform.hpp"
 #include "beacon/local_once_event.hpp"
 #include "beacon/once_event.hpp"
@@ -63,27 +64,8 @@ using bench::watchdog;
 thread_local long tl_allocations = 0;
 }  // namespace
 
-void* operator new(std::size_t n) {
-  ++tl_allocations;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return ::operator new(n); }
-void* operator new(std::size_t n, std::align_val_t a) {
-  ++tl_allocations;
-  const std::size_t al = static_cast<std::size_t>(a);
-  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+// Counts on the calling thread, the one that runs the allocating peer.
+void beacon_test::count_allocation() noexcept { ++tl_allocations; }
 
 namespace {
 

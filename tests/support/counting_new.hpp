@@ -1,0 +1,38 @@
+// Replacement global operator new / delete that count allocations, for the
+// tests and benchmarks that show a path allocates nothing. Each allocation
+// calls beacon_test::count_allocation(), which the including binary defines:
+// how to count (per thread, or for the whole process) is its choice.
+//
+// Include in exactly one translation unit of a binary (the replacements are
+// ordinary, non-inline definitions, as the standard requires).
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+
+namespace beacon_test {
+void count_allocation() noexcept;  // defined by the binary that includes this
+}  // namespace beacon_test
+
+void* operator new(std::size_t n) {
+  beacon_test::count_allocation();
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return ::operator new(n); }
+void* operator new(std::size_t n, std::align_val_t a) {
+  beacon_test::count_allocation();
+  const std::size_t al = static_cast<std::size_t>(a);
+  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
