@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/test_support.hpp"
+#include "support/tracked.hpp"
 
 namespace {
 
@@ -18,26 +19,7 @@ using namespace beacon_test;
 using beacon::disconnected;
 using beacon::local_once_event;
 
-int live = 0;
-struct tracked {
-  static constexpr unsigned alive = 0xA11CE;
-  int v;
-  unsigned canary = alive;
-  explicit tracked(int x) : v(x) { ++live; }
-  tracked(const tracked& o) : v(o.v) { ++live; }
-  tracked(tracked&& o) noexcept : v(o.v) { ++live; }
-  ~tracked() {
-    EXPECT_EQ(canary, alive) << "destroyed twice";
-    canary = 0;
-    --live;
-  }
-};
-
-class local_once_values : public ::testing::Test {
- protected:
-  void SetUp() override { live = 0; }
-  void TearDown() override { EXPECT_EQ(live, 0) << "a value leaked or was lost"; }
-};
+using local_once_values = tracked_values;
 
 TEST(local_once_event, layout) {
   static_assert(sizeof(local_once_event<int>) <= 2 * sizeof(void*));
@@ -108,22 +90,22 @@ TEST_F(local_once_values, a_value_is_destroyed_exactly_once_on_every_path) {
   {  // received
     auto [tx, rx] = beacon::make_local_once<tracked>();
     std::move(tx).send(tracked{1});
-    EXPECT_EQ(live, 1);
+    EXPECT_EQ(tracked::live.load(), 1);
     EXPECT_EQ(rx.try_receive()->v, 1);
-    EXPECT_EQ(live, 0);
+    EXPECT_EQ(tracked::live.load(), 0);
   }
   {  // never received: the receiver goes last
     auto [tx, rx] = beacon::make_local_once<tracked>();
     std::move(tx).emplace(2);
-    EXPECT_EQ(live, 1);
+    EXPECT_EQ(tracked::live.load(), 1);
   }
-  EXPECT_EQ(live, 0);
+  EXPECT_EQ(tracked::live.load(), 0);
   {  // sent to a dead receiver: never stored
     local_once_event<tracked> ev;
     auto [tx, rx] = ev.bind_by_ref();
     { auto gone = std::move(rx); }
     std::move(tx).emplace(3);
-    EXPECT_EQ(live, 0);
+    EXPECT_EQ(tracked::live.load(), 0);
   }
 }
 
@@ -178,7 +160,7 @@ TEST_F(local_once_values, destroying_a_suspended_coroutine_unregisters_it) {
     t.destroy();
   }
   std::move(tx).send(tracked{5});  // the receiver is gone: destroyed at once
-  EXPECT_EQ(live, 0);
+  EXPECT_EQ(tracked::live.load(), 0);
 }
 
 // A coroutine that awaits a chain of events and, when resumed by one,

@@ -19,6 +19,7 @@
 #include "beacon/once_event.hpp"
 #include "support/counting_new.hpp"
 #include "support/test_support.hpp"
+#include "support/tracked.hpp"
 
 // ---------------------------------------------------------------------------
 // Counting allocator: every operator new in the process goes through here.
@@ -39,27 +40,9 @@ using namespace beacon_test;
 using beacon::local_once_event_pool;
 using beacon::once_event_pool;
 
-std::atomic<int> live{0};
-struct tracked {
-  static constexpr unsigned alive = 0xA11CE;
-  int v;
-  unsigned canary = alive;
-  explicit tracked(int x) : v(x) { live.fetch_add(1); }
-  tracked(tracked&& o) noexcept : v(o.v) { live.fetch_add(1); }
-  ~tracked() {
-    EXPECT_EQ(canary, alive) << "destroyed twice";
-    canary = 0;
-    live.fetch_sub(1);
-  }
-};
-
 // The two pools run the same tests.
 template <class Pool>
-class pool_test : public ::testing::Test {
- protected:
-  void SetUp() override { live = 0; }
-  void TearDown() override { EXPECT_EQ(live.load(), 0); }
-};
+class pool_test : public tracked_values {};
 using pools = ::testing::Types<once_event_pool<tracked>, local_once_event_pool<tracked>>;
 class pool_names {
  public:
@@ -101,9 +84,9 @@ TYPED_TEST(pool_test, a_value_never_received_is_destroyed_when_its_event_returns
   TypeParam pool;
   auto [tx, rx] = pool.bind_by_ptr();
   std::move(tx).emplace(2);
-  EXPECT_EQ(live.load(), 1);
+  EXPECT_EQ(tracked::live.load(), 1);
   { auto gone = std::move(rx); }
-  EXPECT_EQ(live.load(), 0);
+  EXPECT_EQ(tracked::live.load(), 0);
   EXPECT_EQ(pool.size(), 0u);
 }
 

@@ -21,6 +21,7 @@
 #include "beacon/detail/platform.hpp"
 #include "beacon/once_event.hpp"
 #include "support/test_support.hpp"
+#include "support/tracked.hpp"
 
 namespace {
 
@@ -28,24 +29,6 @@ using namespace std::chrono;
 using namespace beacon_test;
 using beacon::disconnected;
 using beacon::once_event_pool;
-
-std::atomic<int> live{0};
-struct tracked {
-  static constexpr unsigned alive = 0xA11CE;
-  int v;
-  unsigned canary = alive;
-  explicit tracked(int x) : v(x) { live.fetch_add(1, std::memory_order_relaxed); }
-  tracked(tracked&& o) noexcept : v(o.v) { live.fetch_add(1, std::memory_order_relaxed); }
-  tracked& operator=(tracked&& o) noexcept {
-    v = o.v;
-    return *this;
-  }
-  ~tracked() {
-    if (canary != alive) ADD_FAILURE() << "a value destroyed twice";
-    canary = 0;
-    live.fetch_sub(1, std::memory_order_relaxed);
-  }
-};
 
 // Rounds per test: enough to hit the windows often, bounded in time so that
 // the sanitizer builds stay fast, but never fewer than min_rounds (a loaded
@@ -100,11 +83,7 @@ int race(Setup setup, A a, B b, Check check) {
   return r;
 }
 
-class once_event_stress : public ::testing::Test {
- protected:
-  void SetUp() override { live = 0; }
-  void TearDown() override { EXPECT_EQ(live.load(), 0); }
-};
+using once_event_stress = tracked_values;
 
 // ---------------------------------------------------------------------------
 // Sender dropped while the receiver was awaiting.
@@ -148,7 +127,7 @@ TEST_F(once_event_stress, sender_dropped_while_the_receiver_awaits) {
         EXPECT_EQ(r % 4 != 0, disc);
         t.reset();
         rx.reset();
-        EXPECT_EQ(live.load(), 0);
+        EXPECT_EQ(tracked::live.load(), 0);
       });
   EXPECT_GT(rounds, 100);
 }
@@ -194,7 +173,7 @@ TEST_F(once_event_stress, receiver_dropped_while_the_sender_signals) {
         std::move(*tx).emplace(r);
         tx.reset();
       },
-      [&](int) { EXPECT_EQ(live.load(), 0); });
+      [&](int) { EXPECT_EQ(tracked::live.load(), 0); });
   EXPECT_GT(rounds, 100);
   (void)received;
 }
@@ -227,7 +206,7 @@ TEST_F(once_event_stress, a_timed_out_receiver_leaves_while_the_sender_wakes_it)
         tx.reset();
       },
       [&](int) {
-        EXPECT_EQ(live.load(), 0);
+        EXPECT_EQ(tracked::live.load(), 0);
         EXPECT_EQ(pool->size(), 0u);
       });
   EXPECT_GT(rounds, 100);
@@ -394,7 +373,7 @@ TEST_F(once_event_stress, random_operations_on_both_ends) {
           ASSERT_TRUE(t->finished());
           t.reset();
         }
-        EXPECT_EQ(live.load(), 0);
+        EXPECT_EQ(tracked::live.load(), 0);
         EXPECT_EQ(pool->size(), 0u);
       });
   EXPECT_GT(rounds, 100);

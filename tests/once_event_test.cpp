@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "support/test_support.hpp"
+#include "support/tracked.hpp"
 
 namespace {
 
@@ -22,27 +23,7 @@ using namespace beacon_test;
 using beacon::disconnected;
 using beacon::once_event;
 
-// A value that counts live instances and detects a second destruction.
-std::atomic<int> live{0};
-struct tracked {
-  static constexpr unsigned alive = 0xA11CE;
-  int v;
-  unsigned canary = alive;
-  explicit tracked(int x) : v(x) { live.fetch_add(1); }
-  tracked(const tracked& o) : v(o.v) { live.fetch_add(1); }
-  tracked(tracked&& o) noexcept : v(o.v) { live.fetch_add(1); }
-  ~tracked() {
-    EXPECT_EQ(canary, alive) << "destroyed twice";
-    canary = 0;
-    live.fetch_sub(1);
-  }
-};
-
-class once_event_values : public ::testing::Test {
- protected:
-  void SetUp() override { live = 0; }
-  void TearDown() override { EXPECT_EQ(live.load(), 0) << "a value leaked or was lost"; }
-};
+using once_event_values = tracked_values;
 
 template <class E>
 const void* key_of(const E& ev) {
@@ -304,22 +285,22 @@ TEST_F(once_event_values, value_sent_to_a_dead_receiver_is_destroyed_once) {
   { auto gone = std::move(rx); }
   tracked v{1};
   std::move(tx).send(std::move(v));
-  EXPECT_EQ(live.load(), 1);  // only `v` itself: nothing stored in the event
+  EXPECT_EQ(tracked::live.load(), 1);  // only `v` itself: nothing stored in the event
 }
 
 TEST_F(once_event_values, value_never_received_is_destroyed_by_the_last_end) {
   {
     auto [tx, rx] = beacon::make_once<tracked>();
     std::move(tx).send(tracked{2});
-    EXPECT_EQ(live.load(), 1);  // stored in the event
-  }                             // the receiver goes last: it destroys the value
-  EXPECT_EQ(live.load(), 0);
+    EXPECT_EQ(tracked::live.load(), 1);  // stored in the event
+  }                                      // the receiver goes last: it destroys the value
+  EXPECT_EQ(tracked::live.load(), 0);
   {
     once_event<tracked> ev;
     auto [tx, rx] = ev.bind_by_ref();
     std::move(tx).emplace(3);
     { auto gone = std::move(rx); }
-    EXPECT_EQ(live.load(), 0);
+    EXPECT_EQ(tracked::live.load(), 0);
   }
 }
 
@@ -419,7 +400,7 @@ TEST_F(once_event_values, destroying_a_suspended_coroutine_cancels_its_wait) {
   }
   EXPECT_EQ(beacon::parking_lot::queued(key_of(ev)), 0u);
   std::move(tx).send(tracked{1});  // the receiver is gone: destroyed at once
-  EXPECT_EQ(live.load(), 0);
+  EXPECT_EQ(tracked::live.load(), 0);
 }
 
 // A coroutine that a send() made ready, destroyed by a sibling resumed ahead
