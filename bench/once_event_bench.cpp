@@ -427,6 +427,21 @@ double stream_run(Make make_channels, Send send, Receive receive) {
   return std::chrono::duration<double, std::nano>(end - start).count() / stream_messages;
 }
 
+// Pairs of ends bound by reference, message i on pair i.
+template <class Event>
+struct by_ref_channels {
+  std::vector<typename Event::sender_by_ref> tx;
+  std::vector<typename Event::receiver_by_ref> rx;
+  template <class Ends>
+  void add(Ends ends) {
+    auto [t, r] = std::move(ends);
+    tx.push_back(std::move(t));
+    rx.push_back(std::move(r));
+  }
+  void send(int i) { std::move(tx[i]).send(i); }
+  int receive(int i) { return rx[i].receive(); }
+};
+
 void stream_scenario(bench::report& rep) {
   const std::string s = "two threads, a stream of one-shot messages, ns per message";
   if (!wanted(s)) return;
@@ -435,20 +450,18 @@ void stream_scenario(bench::report& rep) {
     return;
   }
   using pool_t = beacon::once_event_pool<int>;
-  struct pool_channels {
+  struct pool_channels : by_ref_channels<pool_t> {
     pool_t pool;
-    std::vector<pool_t::sender_by_ref> tx;
-    std::vector<pool_t::receiver_by_ref> rx;
   };
-  struct event_channels {
+  struct event_channels : by_ref_channels<beacon::once_event<int>> {
     std::deque<beacon::once_event<int>> evs{stream_messages};
-    std::vector<beacon::once_event<int>::sender_by_ref> tx;
-    std::vector<beacon::once_event<int>::receiver_by_ref> rx;
   };
   struct promise_channels {
     std::vector<std::promise<int>> p{stream_messages};
     std::vector<std::future<int>> f;
   };
+  constexpr auto send = [](auto& c, int i) { c.send(i); };
+  constexpr auto receive = [](auto& c, int i) { return c.receive(i); };
   rep.scenario(
       s,
       {fixed(s, "beacon once_event_pool",
@@ -456,30 +469,22 @@ void stream_scenario(bench::report& rep) {
                return stream_run(
                    [] {
                      auto c = std::make_unique<pool_channels>();
-                     for (int i = 0; i < stream_messages; ++i) {
-                       auto [tx, rx] = c->pool.bind_by_ref();
-                       c->tx.push_back(std::move(tx));
-                       c->rx.push_back(std::move(rx));
-                     }
+                     for (int i = 0; i < stream_messages; ++i)
+                       c->add(c->pool.bind_by_ref());
                      return c;
                    },
-                   [](pool_channels& c, int i) { std::move(c.tx[i]).send(i); },
-                   [](pool_channels& c, int i) { return c.rx[i].receive(); });
+                   send, receive);
              }),
        fixed(s, "beacon once_event",
              [] {
                return stream_run(
                    [] {
                      auto c = std::make_unique<event_channels>();
-                     for (auto& e : c->evs) {
-                       auto [tx, rx] = e.bind_by_ref();
-                       c->tx.push_back(std::move(tx));
-                       c->rx.push_back(std::move(rx));
-                     }
+                     for (auto& e : c->evs)
+                       c->add(e.bind_by_ref());
                      return c;
                    },
-                   [](event_channels& c, int i) { std::move(c.tx[i]).send(i); },
-                   [](event_channels& c, int i) { return c.rx[i].receive(); });
+                   send, receive);
              }),
        fixed(s, "std::promise / std::future",
              [] {
