@@ -39,7 +39,8 @@ std::uint8_t once_wait(once_state& st, deadline until, const std::stop_token* st
   // A short adaptive spin first (see parked_wait.hpp): a sender on another
   // core often answers within a futex round trip.
   if (spin_until(
-          [&] { return (st.load(std::memory_order_relaxed) & once_bits::tx_done) != 0; }))
+          [&] { return (st.load(std::memory_order_relaxed) & once_bits::tx_done) != 0; },
+          until, stop))
     return st.load(std::memory_order_acquire);  // G
   for (;;) {
     const parking_lot::park_result r = parking_lot::park(

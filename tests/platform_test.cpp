@@ -2,12 +2,14 @@
 // build) that faults really are injected, so that CI step cannot pass
 // vacuously.
 #include "beacon/detail/platform.hpp"
+#include "beacon/detail/parked_wait.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <stop_token>
 #include <thread>
 
 #ifdef __linux__
@@ -120,6 +122,68 @@ TEST(platform, a_thread_pinned_to_one_cpu_does_not_decide_whether_to_spin) {
   EXPECT_EQ(in_pinned_thread, platform::usable_cpus() != 1);  // this thread is not pinned
 }
 #endif
+
+// ---- the spin before parking --------------------------------------------
+
+// A wait whose deadline has passed does not spin at all, so a short timed
+// wait is not stretched by the spin.
+TEST(spin_until, never_spins_past_the_deadline) {
+  int calls = 0;
+  EXPECT_FALSE(beacon::detail::spin_until(
+      [&] {
+        ++calls;
+        return false;
+      },
+      deadline::after(0ns)));
+  EXPECT_EQ(calls, 0);
+}
+
+// Runs `f` on a new thread: its spin budget is the full initial one, which
+// earlier waits of this thread may have used up.
+template <class F>
+void on_a_fresh_thread(F f) {
+  std::thread(f).join();
+}
+
+// A stop request ends the spin within one round of 16 pauses (the park that
+// follows then sees the request): the spin does not delay a stop by its
+// whole budget.
+TEST(spin_until, a_stop_request_ends_the_spin) {
+  std::stop_source source;
+  source.request_stop();
+  const std::stop_token token = source.get_token();
+  int calls = 0;
+  bool spun = true;
+  on_a_fresh_thread([&] {
+    spun = beacon::detail::spin_until(
+        [&] {
+          ++calls;
+          return false;
+        },
+        deadline::never(), &token);
+  });
+  EXPECT_FALSE(spun);
+  EXPECT_LE(calls, 16);
+  if (platform::multi_cpu()) {
+    EXPECT_GE(calls, 1);  // it did start spinning
+  }
+}
+
+// What the spin is for: a condition that becomes true is seen without
+// parking, where there is more than one CPU; on one CPU nothing spins.
+TEST(spin_until, returns_true_once_ready) {
+  int calls = 0;
+  bool spun = false;
+  on_a_fresh_thread(
+      [&] { spun = beacon::detail::spin_until([&] { return ++calls == 3; }); });
+  if (platform::multi_cpu()) {
+    EXPECT_TRUE(spun);
+    EXPECT_EQ(calls, 3);
+  } else {
+    EXPECT_FALSE(spun);
+    EXPECT_EQ(calls, 0);
+  }
+}
 
 #if defined(BEACON_FAULT_INJECTION)
 TEST(platform, fault_injection_returns_spuriously) {

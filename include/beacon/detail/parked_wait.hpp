@@ -51,10 +51,11 @@ namespace beacon::detail {
 inline constexpr std::int64_t max_spin_ns = 20'000;
 
 // Calls `ready()` in a short spin; true as soon as it returns true. Never
-// spins past `limit` (a timed wait's deadline). A stop request is noticed
-// only when the spin ends, at most max_spin_ns later.
+// spins past `limit` (a timed wait's deadline), and stops within 16 pauses
+// of a stop request on `*stop` (the caller's park then sees the request).
 template <class Ready>
-bool spin_until(Ready&& ready, deadline limit = deadline::never()) noexcept {
+bool spin_until(Ready&& ready, deadline limit = deadline::never(),
+                const std::stop_token* stop = nullptr) noexcept {
   std::int64_t budget = platform::spin_budget_ns();
   if (budget > limit.remaining_ns()) budget = limit.remaining_ns();
   if (budget <= 0) return false;
@@ -67,6 +68,8 @@ bool spin_until(Ready&& ready, deadline limit = deadline::never()) noexcept {
         return true;
       }
     }
+    // Cut short, not spun in vain: no feedback, the budget stays as it is.
+    if (stop && stop->stop_requested()) return false;
   } while (deadline::now().ns < until);
   platform::spin_feedback(false);
   return false;
@@ -147,7 +150,7 @@ bool parked_wait(P& p, deadline until, const std::stop_token* stop = nullptr) no
   // Spin only while nobody is parked: when someone is, a release goes to
   // the longest waiter first and our spinning would only burn a CPU.
   if (!(p.word().load(std::memory_order_relaxed) & P::parked_bit) &&
-      spin_until([&] { return p.try_acquire(); }, until))
+      spin_until([&] { return p.try_acquire(); }, until, stop))
     return true;
   for (;;) {
     const parking_lot::park_result r = parking_lot::park(
