@@ -4,6 +4,7 @@
 // affinity mask and its cgroup's CPU quota (containers, taskset, systemd
 // CPUQuota=); elsewhere from std::thread::hardware_concurrency().
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cstdint>
 #include <initializer_list>
@@ -54,8 +55,8 @@ std::int64_t parse_count(std::string_view& text) noexcept {
 
 unsigned cpus_of_quota(std::int64_t quota, std::int64_t period) noexcept {
   if (quota <= 0 || period <= 0) return 0;  // no limit ("max", -1) or nonsense
-  return static_cast<unsigned>(
-      std::min<std::int64_t>((quota + period - 1) / period, 1 << 20));
+  const std::int64_t cpus = quota / period + (quota % period != 0);  // cannot overflow
+  return static_cast<unsigned>(std::min<std::int64_t>(cpus, 1 << 20));
 }
 
 unsigned cpus_of_cpu_max(std::string_view text) noexcept {
@@ -84,8 +85,9 @@ struct path_buffer {
   }
 };
 
-// Reads a small file whole into `buf`; empty on any failure. A failure only
-// means "no limit known here", so it is not reported.
+// Reads a small file whole into `buf`; empty on any failure, and when the
+// file does not fit (a cut-off text would be misread). A failure only means
+// "no limit known here", so it is not reported.
 template <std::size_t N>
 std::string_view read_small_file(const char* path, char (&buf)[N]) noexcept {
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
@@ -98,7 +100,7 @@ std::string_view read_small_file(const char* path, char (&buf)[N]) noexcept {
     n += static_cast<std::size_t>(r);
   }
   ::close(fd);
-  return {buf, n};
+  return n < N ? std::string_view(buf, n) : std::string_view();
 }
 
 // The number at the start of the file `dir`/`leaf`, or -1 (none, unreadable,
@@ -129,9 +131,12 @@ unsigned tighter(unsigned a, unsigned b) noexcept {
 }
 
 // The tightest limit of the cgroup `path` under `mount` and of each of its
-// ancestors up to the mount point: a quota anywhere above applies too.
+// ancestors up to the mount point: a quota anywhere above applies too. A
+// path outside this cgroup namespace ("/../x") is not below the mount: only
+// the mount point itself (the namespace's root) is read.
 unsigned limit_upwards(std::string_view mount, std::string_view path,
                        unsigned (*limit_of)(std::string_view)) noexcept {
+  if (path.find("/..") != std::string_view::npos) path = {};
   unsigned best = 0;
   for (;;) {
     path_buffer dir;
@@ -152,13 +157,29 @@ bool lists(std::string_view list, std::string_view name) noexcept {
   return false;
 }
 
-// The CPU quota of this process's cgroups (v2 cpu.max, v1 CFS quota), in
-// CPUs rounded up; 0 when none is set or none can be read. Assumes the usual
-// mount points (/sys/fs/cgroup, and /sys/fs/cgroup/cpu for v1).
-unsigned cgroup_cpu_limit() noexcept {
-  char buf[4096];
-  std::string_view lines = read_small_file("/proc/self/cgroup", buf);
+// The CPUs in the affinity mask of the process's main thread (the thread
+// group leader, whichever thread asks), growing the set while the kernel has
+// more possible CPUs than it holds (it then answers EINVAL). 0 if unknown.
+unsigned affinity_cpus() noexcept {
+  for (int n = CPU_SETSIZE; n <= (1 << 20); n *= 2) {
+    cpu_set_t* set = CPU_ALLOC(n);
+    if (set == nullptr) return 0;
+    const std::size_t size = CPU_ALLOC_SIZE(n);
+    const int r = ::sched_getaffinity(::getpid(), size, set);
+    const int error = errno;
+    const unsigned count = r == 0 ? static_cast<unsigned>(CPU_COUNT_S(size, set)) : 0;
+    CPU_FREE(set);
+    if (r == 0 || error != EINVAL) return count;
+  }
+  return 0;
+}
+
+}  // namespace
+
+unsigned cgroup_cpu_limit(std::string_view proc_self_cgroup,
+                          std::string_view root) noexcept {
   unsigned best = 0;
+  std::string_view lines = proc_self_cgroup;
   while (!lines.empty()) {
     // "<id>:<controllers>:<path>"; the v2 line is "0::<path>".
     const std::size_t eol = std::min(lines.find('\n'), lines.size());
@@ -170,38 +191,55 @@ unsigned cgroup_cpu_limit() noexcept {
     const std::string_view controllers = line.substr(c1 + 1, c2 - c1 - 1);
     std::string_view path = line.substr(c2 + 1);
     if (path == "/") path = {};
-    if (controllers.empty())
-      best = tighter(best, limit_upwards("/sys/fs/cgroup", path, limit_v2));
-    else if (lists(controllers, "cpu"))
-      best = tighter(best, limit_upwards("/sys/fs/cgroup/cpu", path, limit_v1));
+    if (controllers.empty()) {
+      best = tighter(best, limit_upwards(root, path, limit_v2));
+    } else if (lists(controllers, "cpu")) {
+      // v1: mounted as <root>/cpu, or under the list's own name
+      // (<root>/cpu,cpuacct) where no "cpu" link was made.
+      path_buffer mount;
+      unsigned limit = 0;
+      if (mount.assign({root, "/cpu"})) limit = limit_upwards(mount.text, path, limit_v1);
+      if (limit == 0 && controllers != "cpu" && mount.assign({root, "/", controllers}))
+        limit = limit_upwards(mount.text, path, limit_v1);
+      best = tighter(best, limit);
+    }
   }
   return best;
 }
 
-}  // namespace
-#endif
-
 unsigned usable_cpus() noexcept {
-  unsigned cpus = std::thread::hardware_concurrency();  // 0 if unknown
-#ifdef __linux__
-  cpu_set_t mask;
-  if (::sched_getaffinity(0, sizeof mask, &mask) == 0)
-    cpus = static_cast<unsigned>(CPU_COUNT(&mask));
-  cpus = tighter(cpus, cgroup_cpu_limit());
-#endif
-  return cpus;
+  unsigned cpus = affinity_cpus();
+  if (cpus == 0) cpus = std::thread::hardware_concurrency();  // 0 if unknown
+  char buf[8192];
+  return tighter(cpus, cgroup_cpu_limit(read_small_file("/proc/self/cgroup", buf)));
 }
+#else
+unsigned cgroup_cpu_limit(std::string_view, std::string_view) noexcept { return 0; }
+unsigned usable_cpus() noexcept { return std::thread::hardware_concurrency(); }
+#endif
 
-// Decided once, when the library is loaded, on the thread that loads it:
-// normally the main thread before the program pinned any thread, so the mask
-// is the process's (taskset, a cpuset). A thread pinned later to one CPU, as
-// in thread-per-core servers, still has partners on the other CPUs worth
-// spinning for, so the answer must not depend on which thread asks first.
-// Before this initializer runs (another library's static initializer waiting
-// on an event) it reads false: no spinning, which is always safe.
-const bool many_cpus = usable_cpus() != 1;  // unknown (0): assume several
+namespace {
 
-bool multi_cpu() noexcept { return many_cpus; }
+// Decided once, when the library is loaded: from the process's mask (taskset,
+// a cpuset) and quota, so that a thread pinned to one CPU, as in
+// thread-per-core servers, does not turn spinning off for the others, which
+// have partners on the other CPUs worth spinning for. Before the decision
+// (another library's static initializer waiting on an event) it reads false:
+// no spinning, which is always safe. Atomic and constant-initialized, so
+// such an early read is neither an initialization-order bug nor a race.
+constinit std::atomic<bool> many_cpus{false};
+
+struct decide_at_load {
+  decide_at_load() noexcept {
+    many_cpus.store(usable_cpus() != 1,
+                    std::memory_order_relaxed);  // unknown (0): several
+  }
+};
+const decide_at_load decided;
+
+}  // namespace
+
+bool multi_cpu() noexcept { return many_cpus.load(std::memory_order_relaxed); }
 
 std::int64_t spin_budget_ns() noexcept {
   if (!multi_cpu()) return 0;

@@ -45,10 +45,18 @@ void wake_all(const std::atomic<std::uint32_t>& word) noexcept;
 bool multi_cpu() noexcept;
 
 // How many CPUs this process may use at once, computed afresh: on Linux the
-// CPUs of its affinity mask (taskset, cpusets), lowered to its cgroups' CPU
-// quota rounded up (containers, systemd CPUQuota=); elsewhere
+// CPUs of its main thread's affinity mask (taskset, cpusets), lowered to its
+// cgroups' CPU quota rounded up (containers, systemd CPUQuota=); elsewhere
 // std::thread::hardware_concurrency(). 0 if unknown.
 unsigned usable_cpus() noexcept;
+
+// The CPU quota, in CPUs rounded up (0: none), of the cgroups listed in
+// `proc_self_cgroup` (the text of /proc/self/cgroup) under the cgroup file
+// systems mounted at `root`: v2's cpu.max, v1's cpu.cfs_quota_us and
+// cpu.cfs_period_us under <root>/cpu; of each cgroup and its ancestors, the
+// tightest. Always 0 off Linux.
+unsigned cgroup_cpu_limit(std::string_view proc_self_cgroup,
+                          std::string_view root = "/sys/fs/cgroup") noexcept;
 
 // A CFS-style CPU quota in CPUs, rounded up: `quota` microseconds of CPU time
 // per `period`. 0 (no limit) unless both are positive.
