@@ -95,6 +95,7 @@
 #include <variant>
 #include <vector>
 
+#include "../../examples/detached.hpp"
 #include "../../examples/event_count_channel.hpp"
 
 namespace {
@@ -305,17 +306,9 @@ class workload {
   virtual std::string summary() const { return {}; }
 };
 
-// A coroutine that starts at once and frees itself when it ends; the caller
-// learns of its end through a `completion`.
-struct detached {
-  struct promise_type {
-    detached get_return_object() noexcept { return {}; }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-};
+// A coroutine that starts at once and frees itself when it ends (the
+// examples' type); the caller learns of its end through a `completion`.
+using example::detached;
 
 // A coroutine that starts at once and is destroyed by its owner (also while
 // suspended).
