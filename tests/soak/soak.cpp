@@ -97,6 +97,7 @@
 
 #include "../../examples/detached.hpp"
 #include "../../examples/event_count_channel.hpp"
+#include "../support/task.hpp"
 
 namespace {
 
@@ -312,28 +313,7 @@ using example::detached;
 
 // A coroutine that starts at once and is destroyed by its owner (also while
 // suspended).
-class owned_task {
- public:
-  struct promise_type {
-    owned_task get_return_object() noexcept {
-      return owned_task(std::coroutine_handle<promise_type>::from_promise(*this));
-    }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_always final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-  owned_task(owned_task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
-  owned_task& operator=(owned_task&&) = delete;
-  ~owned_task() {
-    if (h_) h_.destroy();
-  }
-  bool done() const noexcept { return h_.done(); }
-
- private:
-  explicit owned_task(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
-  std::coroutine_handle<promise_type> h_;
-};
+using owned_task = beacon_test::task;
 
 // ---------------------------------------------------------------------------
 // Wait forms shared by the bool waitables (events, countdown).
@@ -1298,7 +1278,7 @@ class once_workload final : public workload {
     std::visit(
         [&](auto& r) {
           owned_task task = co_receive_owned(std::move(r));
-          if (task.done())
+          if (task.finished())
             t.ctx.fail(format(
                 "channel %llx: a receiver completed before its sender acted", ull(id)));
         },

@@ -1,7 +1,7 @@
-// Test support: a minimal coroutine task, and bounded waits so that a bug
-// makes a test fail instead of hanging. Nothing here sleeps to synchronize:
-// tests wait for an observable condition (e.g. a thread being queued in the
-// parking lot), with a time limit.
+// Test support: a minimal coroutine task (support/task.hpp), and bounded waits so that a
+// bug makes a test fail instead of hanging. Nothing here sleeps to synchronize: tests
+// wait for an observable condition (e.g. a thread being queued in the parking lot), with
+// a time limit.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "beacon/parking_lot.hpp"
+#include "task.hpp"
 
 namespace beacon_test {
 
@@ -43,48 +44,6 @@ template <class E>
 const void* key(const E& e) {
   return static_cast<const void*>(&e);
 }
-
-// A coroutine that starts at once and can be observed from other threads:
-// `finished()` becomes true after the body ran to its end (the frame is then
-// suspended at its final point and safe to destroy).
-class task {
- public:
-  struct promise_type {
-    std::atomic<bool> finished{false};
-    task get_return_object() {
-      return task{std::coroutine_handle<promise_type>::from_promise(*this)};
-    }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    auto final_suspend() noexcept {
-      struct final_awaiter {
-        bool await_ready() noexcept { return false; }
-        void await_suspend(std::coroutine_handle<promise_type> h) noexcept {
-          h.promise().finished.store(true, std::memory_order_release);
-        }
-        void await_resume() noexcept {}
-      };
-      return final_awaiter{};
-    }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-
-  task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
-  task& operator=(task&&) = delete;
-  ~task() {
-    if (h_) h_.destroy();
-  }
-  bool finished() const { return h_.promise().finished.load(std::memory_order_acquire); }
-  // Destroys the coroutine now (suspended or finished).
-  void destroy() {
-    h_.destroy();
-    h_ = {};
-  }
-
- private:
-  explicit task(std::coroutine_handle<promise_type> h) : h_(h) {}
-  std::coroutine_handle<promise_type> h_;
-};
 
 // Joins on destruction, so a failed ASSERT cannot leave a joinable thread.
 class scoped_thread {
