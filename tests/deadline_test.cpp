@@ -1,6 +1,6 @@
 // Conversions of durations and time points to steady deadlines: saturating,
-// rounding up, never overflowing.
-#include "beacon/detail/deadline.hpp"
+// rounding up, never overflowing. The public header first: it stands alone.
+#include "beacon/deadline.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,13 @@
 #include <limits>
 
 #include "beacon/auto_reset_event.hpp"
+#include "beacon/detail/deadline.hpp"
 #include "beacon/manual_reset_event.hpp"
 #include "beacon/waitable.hpp"
+
+#ifdef __linux__
+#include "beacon/wait_context.hpp"
+#endif
 
 namespace {
 
@@ -120,5 +125,21 @@ TEST(deadline, wait_until_clock_rearms_until_its_clock_says_so) {
   EXPECT_GE(system_clock::now(), t);
   EXPECT_GE(attempts, 1);
 }
+
+#ifdef __linux__
+// Regression: wait_context::wait_until re-armed while `Clock::now() < t`,
+// a comparison that overflows for a coarse time point near its limits (the
+// nanoseconds of hours::min()), so it could keep re-arming a wait that had
+// timed out. It now shares detail::wait_until_clock with the other waits.
+TEST(deadline, wait_context_wait_until_a_coarse_time_point_at_its_limit_tries_once) {
+  beacon::wait_context<int> ctx;
+  using coarse = time_point<system_clock, hours>;
+  EXPECT_TRUE(ctx.wait_until(coarse::min()).empty());
+  EXPECT_TRUE(ctx.wait_until(coarse(hours(-24 * 365 * 900))).empty());
+  const auto t = system_clock::now() + 20ms;
+  EXPECT_TRUE(ctx.wait_until(t).empty());
+  EXPECT_GE(system_clock::now(), t);  // and never gives up early
+}
+#endif
 
 }  // namespace

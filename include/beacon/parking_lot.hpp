@@ -83,7 +83,7 @@
 #include <cstdint>
 #include <stop_token>
 
-#include "beacon/detail/deadline.hpp"
+#include "beacon/deadline.hpp"
 #include "beacon/detail/function_ref.hpp"
 
 namespace beacon::parking_lot {

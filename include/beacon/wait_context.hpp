@@ -172,14 +172,16 @@ class wait_context {
   template <class Clock, class Duration>
   std::span<const triggered<Token>> wait_until(
       const std::chrono::time_point<Clock, Duration>& t) {
-    auto r = set_.wait(deadline::at(t));
-    if constexpr (!std::is_same_v<Clock, std::chrono::steady_clock>) {
-      // Another clock may have jumped relative to the steady one: a time-out
-      // counts only once that clock says `t` has passed.
-      while (r.empty() && Clock::now() < t)
-        r = set_.wait(deadline::at(t));
-    }
-    return convert(r);
+    // beacon's shared deadline code: another clock may have jumped relative
+    // to the steady one, so a time-out counts only once that clock says `t`
+    // has passed, compared without overflow (detail::wait_until_clock).
+    struct batch {  // a wait's result; true (the wait is over) when not empty
+      std::span<const detail::epoll_set::ready> ready;
+      explicit operator bool() const noexcept { return !ready.empty(); }
+    };
+    return convert(detail::wait_until_clock(t, [this](deadline d) {
+                     return batch{set_.wait(d)};
+                   }).ready);
   }
 
   /// The epoll descriptor (close-on-exec), readable while a registered

@@ -1,10 +1,12 @@
-// beacon/waitable.hpp — what every beacon primitive can be waited with.
+// beacon/waitable.hpp — what every beacon primitive can be waited with: the
+// `waitable` concept, `state`, and deadlines (beacon::deadline, declared in
+// beacon/deadline.hpp and included here).
 #pragma once
 
 #include <chrono>
 #include <concepts>
 
-#include "beacon/detail/deadline.hpp"
+#include "beacon/deadline.hpp"
 
 namespace beacon {
 
