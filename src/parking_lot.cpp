@@ -6,8 +6,8 @@
 #include <array>
 #include <cassert>
 #include <cstdint>
+#include <mutex>  // std::lock_guard, over the bucket's spin_lock
 #include <optional>
-#include <thread>
 
 #include "beacon/detail/platform.hpp"
 #include "beacon/detail/spin_lock.hpp"
@@ -99,17 +99,6 @@ bucket& bucket_for(const void* address) noexcept {
   const auto h = reinterpret_cast<std::uintptr_t>(address) * UINT64_C(0x9E3779B97F4A7C15);
   return table[static_cast<std::size_t>(h >> 54) & (bucket_count - 1)];
 }
-
-class lock_guard {
- public:
-  explicit lock_guard(bucket& b) noexcept : b_(b) { b_.lock.lock(); }
-  ~lock_guard() { b_.lock.unlock(); }
-  lock_guard(const lock_guard&) = delete;
-  lock_guard& operator=(const lock_guard&) = delete;
-
- private:
-  bucket& b_;
-};
 
 // Coroutines made ready on this thread, resumed in FIFO order by the
 // outermost drain(). A coroutine resumed by drain() that unparks another one
@@ -229,7 +218,7 @@ park_result park(const void* address, function_ref<bool()> validate,
   access::park_token(self) = park_token;
   bucket& b = bucket_for(address);
   {
-    lock_guard g(b);
+    std::lock_guard g(b.lock);
     if (!validate()) return {park_status::invalid, default_token};
     b.push_back(self);
   }
@@ -257,7 +246,7 @@ park_result park(const void* address, function_ref<bool()> validate,
   // unparker dequeued us first, in which case its wake is on its way and it
   // is ours (a wake-up is never dropped on the floor).
   {
-    lock_guard g(b);
+    std::lock_guard g(b.lock);
     if (access::where(self).load(std::memory_order_relaxed) == access::in_queue) {
       b.remove(self);
       timed_out(!b.has(address));
@@ -278,7 +267,7 @@ bool park_async(const void* address, function_ref<bool()> validate, waiter& entr
   access::park_token(entry) = park_token;
   access::coroutine(entry) = coroutine;
   bucket& b = bucket_for(address);
-  lock_guard g(b);
+  std::lock_guard g(b.lock);
   if (!validate()) return false;
   b.push_back(entry);
   return true;
@@ -309,7 +298,7 @@ cancel_status cancel(waiter& entry, function_ref<void(bool)> on_removed) noexcep
   }
   const void* address = access::address(entry);
   bucket& b = bucket_for(address);
-  lock_guard g(b);
+  std::lock_guard g(b.lock);
   if (access::where(entry).load(std::memory_order_relaxed) != access::in_queue)
     return cancel_status::not_waiting;
   b.remove(entry);
@@ -323,7 +312,7 @@ unpark_result unpark_one(const void* address,
   unpark_result r;
   wake_list list;
   {
-    lock_guard g(b);
+    std::lock_guard g(b.lock);
     bool taken = false;
     list = dequeue(b, address, [&](waiter&) {
       if (taken) return filter_op::stop;
@@ -345,7 +334,7 @@ std::size_t unpark_all(const void* address, token unpark_token) noexcept {
   bucket& b = bucket_for(address);
   wake_list list;
   {
-    lock_guard g(b);
+    std::lock_guard g(b.lock);
     list = dequeue(b, address, [](waiter&) { return filter_op::unpark; });
     list.set_token(unpark_token);
   }
@@ -360,7 +349,7 @@ unpark_result unpark_filter(const void* address, function_ref<filter_op(token)> 
   unpark_result r;
   wake_list list;
   {
-    lock_guard g(b);
+    std::lock_guard g(b.lock);
     list = dequeue(b, address, [&](waiter& w) { return filter(access::park_token(w)); });
     r.unparked = list.count;
     r.have_more = b.has(address);
@@ -373,7 +362,7 @@ unpark_result unpark_filter(const void* address, function_ref<filter_op(token)> 
 
 std::size_t queued_at(const void* address) noexcept {
   bucket& b = bucket_for(address);
-  lock_guard g(b);
+  std::lock_guard g(b.lock);
   std::size_t n = 0;
   for (waiter* w = b.head; w; w = access::next(*w))
     n += access::address(*w) == address;

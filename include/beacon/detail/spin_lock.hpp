@@ -1,7 +1,10 @@
 // A test-and-test-and-set lock for critical sections of a few pointer
 // updates (the parking lot's buckets, the once-event pools). After a short
 // spin, and at once on a single CPU, it yields, so a holder that was
-// preempted gets to run instead of being spun against.
+// preempted gets to run instead of being spun against. A BasicLockable
+// (lock(), unlock()), so std::lock_guard and std::unique_lock hold it.
+// Part of the parking-lot layer: it asks the platform only for CPU facts
+// (multi_cpu, cpu_relax, yield).
 #pragma once
 
 #include <atomic>
