@@ -2,7 +2,7 @@
 // build) that faults really are injected, so that CI step cannot pass
 // vacuously.
 #include "beacon/detail/platform.hpp"
-#include "beacon/detail/parked_wait.hpp"
+#include "beacon/detail/spin.hpp"
 
 #include <gtest/gtest.h>
 
@@ -195,7 +195,7 @@ TEST_F(cgroup_tree,
 }
 #endif
 
-// ---- the spin before parking --------------------------------------------
+// ---- the spin before parking (the lot's spin policy, detail/spin.hpp) ----
 
 // A wait whose deadline has passed does not spin at all, so a short timed
 // wait is not stretched by the spin.

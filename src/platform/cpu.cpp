@@ -1,8 +1,9 @@
-// The spin policy: whether spinning can help, and for how long (see
-// platform.hpp). Kept here, beside the other platform code, so a port can
-// tune it. On Linux, how many CPUs the process may use comes from its
-// affinity mask and its cgroup's CPU quota (containers, taskset, systemd
-// CPUQuota=); elsewhere from std::thread::hardware_concurrency().
+// The CPU facts the spin policy (include/beacon/detail/spin.hpp) builds on:
+// how many CPUs the process may use, whether that is more than one, and how
+// to give a CPU away (see platform.hpp). On Linux, how many CPUs the process
+// may use comes from its affinity mask and its cgroup's CPU quota
+// (containers, taskset, systemd CPUQuota=); elsewhere from
+// std::thread::hardware_concurrency().
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -11,7 +12,6 @@
 #include <string_view>
 #include <thread>
 
-#include "beacon/detail/parked_wait.hpp"
 #include "beacon/detail/platform.hpp"
 
 #ifdef __linux__
@@ -24,20 +24,6 @@
 
 namespace beacon::detail::platform {
 namespace {
-
-// After the spin budget decays to zero, one wait in `probe_interval` spins
-// for `probe_ns`: enough to notice that the partner moved to another core,
-// little enough (well under 1% of the parks it is amortised over) to cost
-// nothing when it has not.
-constexpr unsigned probe_interval = 32;
-constexpr std::int64_t probe_ns = 2'000;
-constexpr std::int64_t min_budget_ns = 500;
-
-struct spin_state {
-  std::int64_t budget = max_spin_ns;
-  unsigned until_probe = probe_interval;
-};
-thread_local spin_state spin;
 
 // Parses a non-negative decimal number at the start of `text` (after
 // leading blanks); advances `text` past it. Returns -1 when there is none.
@@ -241,27 +227,6 @@ const decide_at_load decided;
 
 bool multi_cpu() noexcept { return many_cpus.load(std::memory_order_relaxed); }
 
-std::int64_t spin_budget_ns() noexcept {
-  if (!multi_cpu()) return 0;
-  spin_state& s = spin;
-  if (s.budget > 0) return s.budget;
-  if (--s.until_probe == 0) {
-    s.until_probe = probe_interval;
-    return probe_ns;
-  }
-  return 0;
-}
-
 void yield() noexcept { std::this_thread::yield(); }
-
-void spin_feedback(bool succeeded) noexcept {
-  spin_state& s = spin;
-  if (succeeded) {
-    s.budget = max_spin_ns;
-  } else {
-    s.budget /= 4;
-    if (s.budget < min_budget_ns) s.budget = 0;
-  }
-}
 
 }  // namespace beacon::detail::platform

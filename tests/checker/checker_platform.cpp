@@ -2,8 +2,11 @@
 // src/platform/wait_*.cpp and cpu.cpp (see beacon/detail/platform.hpp) with
 // the deterministic scheduler's blocking, so that a parked thread sleeps
 // until the scheduler resumes it, and its deadline passes only when the
-// scheduler chooses. Nothing spins: every wait parks at once, so each
-// schedule is a sequence of atomic operations and park/unpark points.
+// scheduler chooses. Nothing spins: multi_cpu() is false, so the spin policy
+// (detail/spin.hpp, src/spin.cpp) gives every wait a budget of zero and it
+// parks at once, and a contended spin_lock yields (a switch to another
+// thread). So each schedule is a sequence of atomic operations and
+// park/unpark points.
 #include "beacon/detail/platform.hpp"
 #include "scheduler.hpp"
 
@@ -32,8 +35,6 @@ void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
 }
 
 bool multi_cpu() noexcept { return false; }
-std::int64_t spin_budget_ns() noexcept { return 0; }
-void spin_feedback(bool) noexcept {}
 void yield() noexcept { checker::hooks::yield(); }
 
 }  // namespace beacon::detail::platform

@@ -31,49 +31,21 @@
 // the last one, so the bit never stays set over an empty queue (which would
 // only cost a releaser a trip to the lot) nor is it cleared over a non-empty
 // one (which would lose a wake-up).
+//
+// Layer: this file is the primitives' side of the line. It calls the parking
+// lot (parking_lot::park and the unpark operations, and the lot's spin
+// policy, spin_until in spin.hpp) and never the platform; see platform.hpp
+// for the whole walk from a wait() to the futex.
 #pragma once
 
 #include <coroutine>
 #include <stop_token>
 
 #include "beacon/detail/deadline.hpp"
-#include "beacon/detail/platform.hpp"
+#include "beacon/detail/spin.hpp"
 #include "beacon/parking_lot.hpp"
 
 namespace beacon::detail {
-
-// The longest a waiter spins before parking, in nanoseconds: long enough
-// to outlast a futex wake-up of the partner thread (a few microseconds here,
-// so that a ping-pong that fell asleep once finds its way back to spinning),
-// far shorter than a scheduler time slice. Adaptive per thread (see
-// platform::spin_budget_ns), so it is spent only where spinning succeeds.
-// Chosen with bench/event_bench (cross-core and same-core ping-pong).
-inline constexpr std::int64_t max_spin_ns = 20'000;
-
-// Calls `ready()` in a short spin; true as soon as it returns true. Never
-// spins past `limit` (a timed wait's deadline), and stops within 16 pauses
-// of a stop request on `*stop` (the caller's park then sees the request).
-template <class Ready>
-bool spin_until(Ready&& ready, deadline limit = deadline::never(),
-                const std::stop_token* stop = nullptr) noexcept {
-  std::int64_t budget = platform::spin_budget_ns();
-  if (budget > limit.remaining_ns()) budget = limit.remaining_ns();
-  if (budget <= 0) return false;
-  const std::int64_t until = deadline::now().ns + budget;
-  do {
-    for (int i = 0; i < 16; ++i) {  // read the clock (~20 ns) once per 16 pauses
-      platform::cpu_relax();
-      if (ready()) {
-        platform::spin_feedback(true);
-        return true;
-      }
-    }
-    // Cut short, not spun in vain: no feedback, the budget stays as it is.
-    if (stop && stop->stop_requested()) return false;
-  } while (deadline::now().ns < until);
-  platform::spin_feedback(false);
-  return false;
-}
 
 // validate() for park: sets parked_bit unless the primitive became ready.
 template <class P>

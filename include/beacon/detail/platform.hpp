@@ -1,21 +1,65 @@
-// The platform layer's interface: the only OS services beacon's in-process
-// primitives use. It is a wait-on-address interface (Linux futex, Windows
-// WaitOnAddress, macOS os_sync_wait_on_address), so a port is one file in
-// src/platform/. Implementations:
-//   src/platform/wait_futex.cpp     Linux private futexes, absolute
+// The platform layer's interface: every OS service that beacon's in-process
+// primitives use, declared here and defined only in src/platform/ (after
+// abseil's synchronization/internal/waiter_base.h, one interface, and one
+// implementation selected at build time). It is a wait-on-address interface
+// (Linux futex, Windows WaitOnAddress, macOS os_sync_wait_on_address), so a
+// port is one file in src/platform/, plus the CPU facts the spin policy
+// needs. Implementations:
+//   src/platform/wait_futex.cpp     wait/wake: Linux private futexes, absolute
 //                                   CLOCK_MONOTONIC deadlines (FUTEX_WAIT_BITSET)
-//   src/platform/wait_portable.cpp  std::mutex + std::condition_variable in a
-//                                   hashed table (after folly's EmulatedFutex)
-// selected by the CMake option BEACON_PLATFORM, with src/platform/cpu.cpp
-// (the spin policy). tests/checker/checker_platform.cpp replaces both with a
+//   src/platform/wait_portable.cpp  wait/wake: std::mutex +
+//                                   std::condition_variable in a hashed table
+//                                   (after folly's EmulatedFutex)
+//   src/platform/cpu.cpp            multi_cpu, usable_cpus, the cgroup
+//                                   quota parsing, yield
+// the wait/wake file selected by the CMake option BEACON_PLATFORM.
+// tests/checker/checker_platform.cpp replaces all of them with a
 // deterministic scheduler's implementation, to explore interleavings.
+// src/platform/fault.hpp is the platform's own helper (fault injection in
+// test builds), used by nothing above it.
+//
+// Three layers, each calling only the one below it:
+//   primitives     include/beacon/*.hpp, detail/parked_wait.hpp, the once_*
+//                  and bool_waitable cores, src/event_count.cpp,
+//                  src/once_event.cpp
+//   parking lot    parking_lot.hpp + src/parking_lot.cpp, the spin policy
+//                  (detail/spin.hpp + src/spin.cpp), detail/spin_lock.hpp
+//   platform       this file + src/platform/
+// beacon/deadline.hpp, a plain value type, is below all three: every layer
+// uses it. No file of a lower layer includes one of a higher layer.
+//
+// The walk from auto_reset_event::wait() to the futex, on Linux:
+//   primitive   auto_reset_event::wait() tries its fast path (one CAS on the
+//               event's byte, try_acquire()); on failure it calls
+//               detail::parked_wait(core, deadline::never())
+//               (detail/parked_wait.hpp), which calls into the lot twice:
+//   lot         1. detail::spin_until (detail/spin.hpp) spins for the
+//                  per-thread budget (detail::spin_budget_ns, src/spin.cpp),
+//                  calling platform::multi_cpu() and platform::cpu_relax();
+//               2. if that fails, parking_lot::park(&word, mark_parked, ...)
+//                  (src/parking_lot.cpp) queues the thread under the bucket's
+//                  spin_lock (which may call platform::yield()) and sleeps in
+//   platform    platform::wait(wake_state, sleeping, deadline::never())
+//               (src/platform/wait_futex.cpp), which makes the system call
+//               futex(FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG).
+// The set() that wakes it walks the same way: auto_reset_core::set() ->
+// parking_lot::unpark_one (lot) -> platform::wake_one (platform) ->
+// futex(FUTEX_WAKE | FUTEX_PRIVATE_FLAG).
+//
+// Two public primitives are OS objects themselves and do not use the lot:
+// os_event (an eventfd; src/platform/os_event_linux.cpp defines the members
+// os_event.hpp declares) and wait_context (epoll; wait_context.hpp declares
+// its non-template core detail::epoll_set, defined in
+// src/platform/wait_context_linux.cpp). Their OS code lives in src/platform/
+// too, so src/platform/ is still the only code that calls the OS; their
+// headers are their interface to it, and they call nothing declared here.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <string_view>
 
-#include "beacon/detail/deadline.hpp"
+#include "beacon/deadline.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -40,8 +84,9 @@ void wake_all(const std::atomic<std::uint32_t>& word) noexcept;
 
 // Whether this process may run on more than one CPU at once: on one CPU no
 // other thread can make progress while we spin, so nothing in beacon spins
-// there. Decided once, from usable_cpus(), when the library is loaded (so a
-// thread pinned to one CPU later does not turn spinning off for everyone).
+// there (the spin policy, detail/spin.hpp, and spin_lock ask this). Decided
+// once, from usable_cpus(), when the library is loaded (so a thread pinned to
+// one CPU later does not turn spinning off for everyone).
 bool multi_cpu() noexcept;
 
 // How many CPUs this process may use at once, computed afresh: on Linux the
@@ -64,17 +109,6 @@ unsigned cpus_of_quota(std::int64_t quota, std::int64_t period) noexcept;
 // The same, from the text of a cgroup v2 cpu.max file ("max 100000" means no
 // limit, "150000 100000" one and a half CPUs, i.e. 2); 0 if unparsable.
 unsigned cpus_of_cpu_max(std::string_view text) noexcept;
-
-// The adaptive spin policy, per thread (after glibc's adaptive mutexes and
-// WebKit's spin-then-park): how long, in nanoseconds, the calling thread
-// should spin before it parks (0: do not spin), and the outcome of that spin.
-// A spin that succeeds restores the full budget; one that fails shrinks it
-// to a quarter, down to zero, after which only an occasional short probe is
-// made. So a thread whose partner answers from another core keeps spinning,
-// and a thread whose partner needs the same CPU (same-core ping-pong,
-// oversubscription) stops wasting its time slice after a few waits.
-std::int64_t spin_budget_ns() noexcept;
-void spin_feedback(bool succeeded) noexcept;
 
 // Lets another thread run: what a lock that spun in vain does (the holder
 // may be preempted and need this CPU). A function of the platform, not a
