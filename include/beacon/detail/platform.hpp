@@ -19,14 +19,16 @@
 // test builds), used by nothing above it.
 //
 // Three layers, each calling only the one below it:
-//   primitives     include/beacon/*.hpp, detail/parked_wait.hpp, the once_*
-//                  and bool_waitable cores, src/event_count.cpp,
-//                  src/once_event.cpp
+//   primitives     the public headers but parking_lot.hpp and deadline.hpp,
+//                  detail/parked_wait.hpp and the other cores in detail/,
+//                  src/event_count.cpp, src/once_event.cpp
 //   parking lot    parking_lot.hpp + src/parking_lot.cpp, the spin policy
 //                  (detail/spin.hpp + src/spin.cpp), detail/spin_lock.hpp
 //   platform       this file + src/platform/
 // beacon/deadline.hpp, a plain value type, is below all three: every layer
-// uses it. No file of a lower layer includes one of a higher layer.
+// uses it. No file of a lower layer includes one of a higher layer, except
+// that a src/platform/ file implementing a public OS primitive (see below)
+// includes that primitive's header.
 //
 // The walk from auto_reset_event::wait() to the futex, on Linux:
 //   primitive   auto_reset_event::wait() tries its fast path (one CAS on the
