@@ -6,13 +6,13 @@
 #include <cstddef>
 #include <new>
 
+#include "beacon/detail/wake_n.hpp"
+
 namespace beacon {
 
 namespace {
 
 using parking_lot::default_token;
-using parking_lot::filter_op;
-using parking_lot::token;
 using parking_lot::unpark_result;
 
 }  // namespace
@@ -131,15 +131,8 @@ void event_count::notify_slow(std::size_t n) noexcept {
   if (n == 1) {
     parking_lot::unpark_one(&state_, settle);
   } else {
-    std::size_t left = n;
-    parking_lot::unpark_filter(
-        &state_,
-        [&left](token) {
-          if (left == 0) return filter_op::stop;
-          --left;
-          return filter_op::unpark;
-        },
-        settle);
+    detail::wake_n wake(n);
+    parking_lot::unpark_filter(&state_, wake, settle);
   }
 }
 

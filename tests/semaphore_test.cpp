@@ -8,6 +8,8 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <stop_token>
+#include <type_traits>
 #include <vector>
 
 #include "support/test_support.hpp"
@@ -20,6 +22,23 @@ using beacon::semaphore_guard;
 using namespace beacon_test;
 
 TEST(semaphore, is_at_most_sixteen_bytes) { static_assert(sizeof(semaphore) <= 16); }
+
+// The waits are shared with the events (detail::basic_waitable); the
+// semaphore's still yield permits.
+TEST(semaphore, waits_yield_guards) {
+  semaphore s(0, 1);
+  static_assert(std::is_same_v<decltype(s.wait()), semaphore_guard>);
+  static_assert(std::is_same_v<decltype(s.try_wait()), std::optional<semaphore_guard>>);
+  static_assert(
+      std::is_same_v<decltype(s.wait_for(1ms)), std::optional<semaphore_guard>>);
+  static_assert(std::is_same_v<decltype(s.wait_until(system_clock::now())),
+                               std::optional<semaphore_guard>>);
+  static_assert(std::is_same_v<decltype(s.wait(std::stop_token{})),
+                               std::optional<semaphore_guard>>);
+  static_assert(
+      std::is_same_v<decltype(s.operator co_await().await_resume()), semaphore_guard>);
+  EXPECT_FALSE(s.try_wait());
+}
 
 TEST(semaphore, constructor_validates) {
   EXPECT_THROW(semaphore(3, 2), std::invalid_argument);

@@ -1,70 +1,11 @@
 // beacon/manual_reset_event.hpp — Win32 / rsevents manual-reset event, one byte.
 #pragma once
 
-#include <atomic>
-#include <cstdint>
-
-#include "beacon/detail/bool_waitable.hpp"
-#include "beacon/parking_lot.hpp"
+#include "beacon/detail/basic_waitable.hpp"
+#include "beacon/detail/event_cores.hpp"
 #include "beacon/waitable.hpp"
 
 namespace beacon {
-namespace detail {
-
-// The manual-reset protocol on any atomic byte.
-template <template <class> class Atom>
-struct manual_reset_core {
-  using value_type = std::uint8_t;
-  static constexpr value_type set_bit = 1;
-  static constexpr value_type parked_bit = 2;
-
-  // set_bit: the event is set. parked_bit: waiters may be queued on &bits.
-  // Never both: set() publishes set_bit together with the broadcast that
-  // clears parked_bit, under the queue lock, and a waiter only parks while
-  // the event is unset.
-  Atom<value_type> bits;
-
-  constexpr explicit manual_reset_core(beacon::state initial) noexcept
-      : bits(initial == beacon::state::set ? set_bit : value_type{0}) {}
-
-  Atom<value_type>& word() noexcept { return bits; }
-  static bool ready(value_type s) noexcept { return (s & set_bit) != 0; }
-
-  // F: acquire pairs with the release in set() (G).
-  bool try_acquire() noexcept {
-    return (bits.load(std::memory_order_acquire) & set_bit) != 0;
-  }
-
-  void set() noexcept {
-    value_type s = bits.load(std::memory_order_relaxed);
-    while (!(s & parked_bit)) {
-      // G: release pairs with F. Already set: the CAS rewrites the same
-      // value, so this caller's writes are published too.
-      if (bits.compare_exchange_weak(s, static_cast<value_type>(s | set_bit),
-                                     std::memory_order_release,
-                                     std::memory_order_relaxed))
-        return;
-    }
-    // Waiters are queued: set the bit and wake them all in one step under
-    // the queue lock (G again), so a reset() + wait() in between cannot be
-    // released by this set().
-    transition_and_wake_all(
-        *this, [](value_type v) { return static_cast<value_type>(v | set_bit); });
-  }
-
-  void pass_on() noexcept {}  // a broadcast grants nothing exclusive
-
-  void reset() noexcept {
-    if (bits.load(std::memory_order_relaxed) & set_bit)
-      bits.fetch_and(static_cast<value_type>(~set_bit), std::memory_order_relaxed);
-  }
-
-  bool is_set() const noexcept {
-    return (bits.load(std::memory_order_acquire) & set_bit) != 0;
-  }
-};
-
-}  // namespace detail
 
 /// An event that, once set, lets every waiter through until it is reset.
 ///
@@ -87,8 +28,7 @@ struct manual_reset_core {
 ///  // many threads:  ready.wait();  use(config);
 ///  config = load(); ready.set();   // releases all of them, now and later
 /// @endcode
-class manual_reset_event
-    : public detail::basic_event<detail::manual_reset_core<std::atomic>> {
+class manual_reset_event : public detail::basic_event<detail::manual_reset_core> {
  public:
   /// An event in state `initial` (unset by default); constexpr, so it can be
   /// constinit.

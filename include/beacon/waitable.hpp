@@ -4,21 +4,10 @@
 #pragma once
 
 #include <chrono>
-#include <concepts>
 
 #include "beacon/deadline.hpp"
 
 namespace beacon {
-
-/// The state of an event, as in rsevents' EventState.
-enum class state : bool { unset = false, set = true };
-
-namespace detail {
-template <class T>
-concept contextually_bool = requires(T&& t) {
-  {static_cast<bool>(static_cast<T&&>(t))};
-};
-}  // namespace detail
 
 /// A `waitable` blocks in wait(), never blocks in try_wait(), and has timed
 /// waits that accept a duration or a deadline of any clock. Each result is
@@ -42,12 +31,20 @@ concept contextually_bool = requires(T&& t) {
 ///   coroutine is resumed on the thread that made it ready, after beacon
 ///   released its internal locks, before that thread's outermost beacon call
 ///   returns; resumptions never recurse (see parking_lot.hpp).
+///
+/// Memory ordering: each primitive's contract says what a successful wait
+/// synchronizes with (the set(), tick(), release() or notify that let it
+/// through); a wait that fails (time-out, stop, try_wait() false) promises
+/// no ordering.
 template <class W>
 concept waitable = requires(W& w) {
   w.wait();
-  { w.try_wait() } -> detail::contextually_bool;
-  { w.wait_for(std::chrono::milliseconds{1}) } -> detail::contextually_bool;
-  { w.wait_until(std::chrono::steady_clock::now()) } -> detail::contextually_bool;
+  static_cast<bool>(w.try_wait());
+  static_cast<bool>(w.wait_for(std::chrono::milliseconds{1}));
+  static_cast<bool>(w.wait_until(std::chrono::steady_clock::now()));
 };
+
+/// The state of an event, as in rsevents' EventState.
+enum class state : bool { unset = false, set = true };
 
 }  // namespace beacon

@@ -24,28 +24,29 @@ set(mutant_scenarios scenarios_events.cpp)
 set(mutant_only "manual_reset: reset, set vs wait vs wait")
 beacon_checker_mutant(parked_bit_cleared_early)
 
-# auto_reset_event: with a waiter parked, set() also leaves the event set
-# (a plain set instead of the hand-off): the signal is doubled.
-set(mutant_file include/beacon/auto_reset_event.hpp)
+# auto_reset_event (its core): with a waiter parked, set() also leaves the
+# event set (a plain set instead of the hand-off): the signal is doubled.
+set(mutant_file include/beacon/detail/event_cores.hpp)
 set(mutant_find [=[      if (r.unparked == 0)  // every waiter timed out first: keep the signal]=])
 set(mutant_replace [=[      if (true)  // mutant: a plain set, whether or not a waiter was woken]=])
 set(mutant_scenarios scenarios_events.cpp)
 set(mutant_only "auto_reset: set vs wait")
 beacon_checker_mutant(handoff_becomes_set)
 
-# countdown_event: the last tick with waiters parked just decrements.
-set(mutant_file include/beacon/countdown_event.hpp)
+# countdown_event (its core): the last tick with waiters parked just
+# decrements.
+set(mutant_file include/beacon/detail/event_cores.hpp)
 set(mutant_find [=[      if (s == one + parked_bit) {]=])
 set(mutant_replace [=[      if (false) {  // mutant: the last tick wakes no one]=])
 set(mutant_scenarios scenarios_counting.cpp)
 set(mutant_only "countdown: tick vs tick vs wait")
 beacon_checker_mutant(last_tick_wakes_nobody)
 
-# semaphore: release() hands permits to the waiters it wakes and also adds
-# them to the count.
-set(mutant_file include/beacon/semaphore.hpp)
-set(mutant_find [=[          value_type add = static_cast<value_type>(left) * one;]=])
-set(mutant_replace [=[          value_type add = static_cast<value_type>(n) * one;  // mutant]=])
+# semaphore (its core): release() hands permits to the waiters it wakes and
+# also adds them to the count.
+set(mutant_file include/beacon/detail/event_cores.hpp)
+set(mutant_find [=[      value_type add = static_cast<value_type>(wake.left()) * one;]=])
+set(mutant_replace [=[      value_type add = static_cast<value_type>(n) * one;  // mutant]=])
 set(mutant_scenarios scenarios_counting.cpp)
 set(mutant_only "semaphore: release vs timed-out acquire")
 beacon_checker_mutant(permit_handed_and_kept)

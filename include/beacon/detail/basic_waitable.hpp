@@ -1,0 +1,139 @@
+// The wait members shared by every primitive built on a parked-bit core
+// (auto-reset, manual-reset, countdown, semaphore): each forwards to the
+// core through parked_wait, so the wait surface is written once.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <stop_token>
+#include <type_traits>
+
+#include "beacon/detail/parked_wait.hpp"
+#include "beacon/waitable.hpp"
+
+namespace beacon::detail {
+
+// What the waits return. Grant void (the events): wait() returns void and the
+// waits that may fail return bool. Otherwise wait() returns the Grant and the
+// others std::optional<Grant>.
+template <class Grant>
+struct wait_results {
+  using wait = Grant;
+  using maybe = std::optional<Grant>;
+};
+template <>
+struct wait_results<void> {
+  using wait = void;
+  using maybe = bool;
+};
+
+/// The waits shared by auto_reset_event, manual_reset_event, countdown_event
+/// and semaphore.
+///
+/// Core: a protocol core as described in parked_wait.hpp. Grant: what a
+/// successful wait yields, void for the events; otherwise Owner, the derived
+/// class, makes it in a member `Grant grant() noexcept` that this base may
+/// call (the semaphore's guard). The derived class adds its releasing
+/// operations; the waits are the same for all of them.
+template <class Core, class Grant = void, class Owner = void>
+class basic_waitable {
+  using wait_result = typename wait_results<Grant>::wait;
+  using maybe_result = typename wait_results<Grant>::maybe;
+
+ public:
+  basic_waitable(const basic_waitable&) = delete;
+  basic_waitable& operator=(const basic_waitable&) = delete;
+
+  /// Blocks until the wait succeeds (see the primitive's contract for what it
+  /// consumes).
+  wait_result wait() noexcept {
+    if (!core_.try_acquire()) parked_wait(core_, deadline::never());
+    return granted();
+  }
+  /// Succeeds only if it can without blocking (rsevents' wait0).
+  maybe_result try_wait() noexcept { return outcome(core_.try_acquire()); }
+  /// Blocks for at most `d` (rounded up); zero or negative: try once.
+  template <class Rep, class Period>
+  maybe_result wait_for(const std::chrono::duration<Rep, Period>& d) noexcept {
+    return outcome(wait_for_impl(core_, deadline::after(d)));
+  }
+  /// Blocks until `t` on its clock; a past time: try once.
+  template <class Clock, class Duration>
+  maybe_result wait_until(const std::chrono::time_point<Clock, Duration>& t) noexcept {
+    return outcome(wait_until_impl(core_, t));
+  }
+  /// Blocks until the wait succeeds or a stop is requested (false / nullopt).
+  maybe_result wait(const std::stop_token& stop) noexcept {
+    return outcome(wait_stop_impl(core_, stop));
+  }
+
+  /// The awaiter of `co_await w`: it yields what wait() returns.
+  class granting_awaiter : public parked_awaiter<Core> {
+   public:
+    /// The awaiter of `co_await w`.
+    explicit granting_awaiter(basic_waitable& w) noexcept
+        : parked_awaiter<Core>(w.core_), w_(w) {}
+    /// What the wait obtained.
+    wait_result await_resume() const noexcept { return w_.granted(); }
+
+   private:
+    basic_waitable& w_;
+  };
+  /// The type of `co_await w` (the events: parked_awaiter, which yields void).
+  using awaiter =
+      std::conditional_t<std::is_void_v<Grant>, parked_awaiter<Core>, granting_awaiter>;
+  /// `co_await w` suspends the coroutine until the wait succeeds.
+  awaiter operator co_await() noexcept {
+    if constexpr (std::is_void_v<Grant>)
+      return awaiter(core_);
+    else
+      return awaiter(*this);
+  }
+
+ protected:
+  /// Constructs the core from the derived primitive's arguments.
+  template <class... Init>
+  constexpr explicit basic_waitable(Init... init) noexcept(
+      std::is_nothrow_constructible_v<Core, Init...>)
+      : core_(init...) {}
+  /// Protected: a primitive is not deleted through its base.
+  ~basic_waitable() = default;
+
+  /// The protocol core: the primitive's state word.
+  Core core_;
+
+ private:
+  // What a successful wait yields (nothing, or the Owner's grant).
+  wait_result granted() noexcept {
+    if constexpr (!std::is_void_v<Grant>) return static_cast<Owner&>(*this).grant();
+  }
+  // What a wait that may fail yields: bool, or the grant if it succeeded.
+  maybe_result outcome(bool ok) noexcept {
+    if constexpr (std::is_void_v<Grant>) {
+      return ok;
+    } else {
+      if (ok) return granted();
+      return std::nullopt;
+    }
+  }
+};
+
+/// The two Win32-style events add construction from a beacon::state, set()
+/// and reset() (each event's comment gives their contract).
+template <class Core>
+class basic_event : public basic_waitable<Core> {
+ public:
+  /// Makes the event set, or releases waiters (the event's contract says which).
+  void set() noexcept { this->core_.set(); }
+  /// Makes the event unset; never affects waiters.
+  void reset() noexcept { this->core_.reset(); }
+
+ protected:
+  /// An event in state `initial`.
+  constexpr explicit basic_event(state initial) noexcept
+      : basic_waitable<Core>(initial) {}
+  /// Protected: an event is not deleted through its base.
+  ~basic_event() = default;
+};
+
+}  // namespace beacon::detail
