@@ -123,22 +123,12 @@ using trace_slot = std::conditional_t<traces_on, with_trace, no_trace>;
 struct once_access {
   template <class E>
   static typename E::policy policy_of() noexcept;  // for once_policy, never defined
-  template <class E>
-  static auto& state(E& e) noexcept {
-    return e.state_;
-  }
-  template <class E>
-  static auto& value(E& e) noexcept {
-    return e.storage_.value;
-  }
-  template <class E>
-  static auto& idle(E& e) noexcept {  // the storage while it holds no value
-    return e.storage_.idle;
-  }
+  static auto& state(auto& e) noexcept { return e.state_; }
+  static auto& value(auto& e) noexcept { return e.storage_.value; }
+  static auto& idle(auto& e) noexcept { return e.storage_.idle; }  // while no value
   // A pool's or make_once's own binding, or a pool's reset: the event is
   // exclusively ours (relaxed: ordered by the pool's lock or the allocation).
-  template <class E>
-  static void set_state(E& e, std::uint8_t v) noexcept {
+  static void set_state(auto& e, std::uint8_t v) noexcept {
     e.state_.store(v, std::memory_order_relaxed);
   }
   template <class S, class R, class Ref>
@@ -159,50 +149,36 @@ using once_policy = decltype(once_access::policy_of<E>());
 // once, after its final transition (the value, if any, destroyed by then):
 // `last` says whether it must free the event.
 
-// bind_by_ref / bind_by_ptr: the event outlives both ends.
-template <class Event>
-class ref_binding {
+// The event's own binds. Ptr: Event* for bind_by_ref / bind_by_ptr (the
+// event outlives both ends) and make_once (Delete: one heap allocation,
+// deleted by the last end); std::shared_ptr<Event> for bind_by_shared (the
+// last reference deletes the then idle event).
+template <class Event, class Ptr = Event*, bool Delete = false>
+class event_binding {
  public:
   using event_type = Event;
-  explicit ref_binding(Event* e) noexcept : e_(e) {}
-  ref_binding(ref_binding&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
-  ref_binding& operator=(ref_binding&& o) noexcept {
+  explicit event_binding(Ptr e) noexcept : e_(std::move(e)) {}
+  event_binding(event_binding&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
+  event_binding& operator=(event_binding&& o) noexcept {
     e_ = std::exchange(o.e_, nullptr);
     return *this;
   }
-  Event* event() const noexcept { return e_; }
-  void finish(bool) noexcept { e_ = nullptr; }
-
- private:
-  Event* e_;
-};
-
-// bind_by_shared: each end owns a shared_ptr; the last reference deletes the
-// (then idle) event.
-template <class Event>
-class shared_binding {
- public:
-  using event_type = Event;
-  explicit shared_binding(std::shared_ptr<Event> e) noexcept : e_(std::move(e)) {}
-  shared_binding(shared_binding&&) noexcept = default;
-  shared_binding& operator=(shared_binding&&) noexcept = default;
-  Event* event() const noexcept { return e_.get(); }
-  void finish(bool) noexcept { e_.reset(); }
-
- private:
-  std::shared_ptr<Event> e_;
-};
-
-// make_once: one heap allocation, deleted by the last end.
-template <class Event>
-class managed_binding : public ref_binding<Event> {
- public:
-  using ref_binding<Event>::ref_binding;
+  Event* event() const noexcept { return std::to_address(e_); }
   void finish(bool last) noexcept {
-    if (last) delete this->event();
-    ref_binding<Event>::finish(last);
+    if constexpr (Delete)
+      if (last) delete e_;
+    e_ = nullptr;
   }
+
+ private:
+  Ptr e_;
 };
+template <class Event>
+using ref_binding = event_binding<Event>;
+template <class Event>
+using shared_binding = event_binding<Event, std::shared_ptr<Event>>;
+template <class Event>
+using managed_binding = event_binding<Event, Event*, true>;
 
 // A pool's ends: the last gives the slot back. PoolRef: Pool* (the pool
 // outlives both ends) or std::shared_ptr<Pool> (the ends keep it alive).
@@ -401,13 +377,9 @@ struct once_atomic_policy {
   static bool finish_parked(state& st, std::uint8_t bits) noexcept {
     return once_finish_parked(st, bits);
   }
-  template <class E>
-  static idle take_waiter(E&) noexcept {
-    return {};
-  }
+  static idle take_waiter(auto&) noexcept { return {}; }
   static void resume(idle) noexcept {}  // finish_parked woke the receiver
-  template <class E>
-  static void copy_trace(const E& ev, trace_record& out) noexcept {
+  static void copy_trace(const auto& ev, trace_record& out) noexcept {
     once_copy_trace(once_access::state(ev), out);
   }
   // An awaiter's wait: queued with park_async; ~parked_awaiter withdraws a
@@ -448,8 +420,7 @@ struct once_local_policy {
     st.store(static_cast<std::uint8_t>((s | bits) & ~once_bits::parked));
     return (s & once_bits::rx_gone) != 0;
   }
-  template <class E>
-  static idle take_waiter(E& ev) noexcept {
+  static idle take_waiter(auto& ev) noexcept {
     return (once_access::state(ev).load() & once_bits::parked) ? once_access::idle(ev)
                                                                : nullptr;
   }
@@ -457,8 +428,7 @@ struct once_local_policy {
   static void resume(idle w) noexcept {
     if (w) parking_lot::detail::resume_here(w->entry, w->coroutine);
   }
-  template <class E>
-  static void copy_trace(const E& ev, trace_record& out) noexcept {
+  static void copy_trace(const auto& ev, trace_record& out) noexcept {
     const local_waiter* w = take_waiter(ev);
     if (w && w->trace) out = *w->trace;
   }
