@@ -273,6 +273,16 @@ bool park_async(const void* address, function_ref<bool()> validate, waiter& entr
   return true;
 }
 
+void resume_here(waiter& entry, std::coroutine_handle<> coroutine) noexcept {
+  access::coroutine(entry) = coroutine;
+  access::next(entry) = nullptr;
+  access::where(entry).store(access::resume_pending, std::memory_order_relaxed);
+  resume_queue& q = resumes;
+  (q.tail ? access::next(*q.tail) : q.head) = &entry;
+  q.tail = &entry;
+  drain();
+}
+
 cancel_status cancel(waiter& entry, function_ref<void(bool)> on_removed) noexcept {
   if (access::where(entry).load(std::memory_order_acquire) == access::resume_pending) {
     // Woken, not yet resumed: the entry is on this thread's resume queue

@@ -1,219 +1,156 @@
 // beacon/once_event.hpp — a one-shot value event across threads (the
-// `events` crate's OnceEvent), its sender and receiver, and a pool of them.
-// The protocol is written once for this event and local_once_event, in
-// detail/once_protocol.hpp; this header gives it its policy: an atomic state
-// byte, and receivers that wait in the parking lot.
+// `events` crate's OnceEvent: a oneshot channel whose event object is
+// explicit), its sender, receiver and awaiter, and a pool of events.
+//
+// once_event<T> carries one value of type T from a sender to a receiver,
+// which may be on different threads.
+// * An event binds once: bind_by_ref(), bind_by_ptr(), bind_by_shared(sp)
+//   each hand out one sender and one receiver; binding again throws
+//   std::logic_error. make_once<T>() allocates, binds and manages one.
+// * std::move(tx).send(v) stores the value and wakes the receiver. It never
+//   blocks and makes no system call unless a receiver thread is parked (a
+//   coroutine receiver is resumed inline); it consumes the sender.
+// * rx.receive() blocks until the value arrives; rx.try_receive() never
+//   blocks (nullopt while nothing was sent); rx.receive_for(d) /
+//   receive_until(t) / receive(std::stop_token) return nullopt on time-out or
+//   stop, and the receiver stays usable; `co_await std::move(rx)` suspends the
+//   coroutine. Each yields the value once: receiving again throws
+//   std::logic_error.
+// * A sender destroyed without sending makes every receive form throw
+//   beacon::disconnected (again on every later call).
+// * A value sent to a receiver that is gone is destroyed at once; T's
+//   destructor runs exactly once for every value constructed, on every path.
+// * T: a move-constructible object type whose destructor does not throw.
+//
+// Memory ordering: everything the sending thread did before send() happens-
+// before the receive that returns its value (the sender's transition is a
+// release, the receiver's read of it an acquire; through the parking lot's
+// hand-off when the receiver slept). The same holds for a sender destroyed
+// unsent and the receiver that throws `disconnected`.
+//
+// Lifetime: an event is not copyable or movable (its address is its
+// identity). With bind_by_ref / bind_by_ptr it must outlive both ends
+// (asserted in debug builds); a thread may destroy it right after its
+// receive() returned or its sender finished, even while the other end's call
+// is still returning. A coroutine awaiting a receiver is resumed on the
+// thread that sends (or destroys the sender), inline, before that call
+// returns and after the parking lot released its locks; it must not be
+// destroyed concurrently with that resumption.
+//
+// State: one atomic byte plus the value's storage (sizeof(once_event<int>) ==
+// 8); a blocked receiver waits in the parking lot keyed by the byte's address
+// (detail::parked_wait, detail::parked_awaiter).
+//
+// Who frees. Each end finishes with one read-modify-write of the state: the
+// sender sets tx_done (with value when it sent), the receiver rx_gone. The
+// end whose transition finds the other's bit set is the last: it destroys a
+// value nobody received and frees the event (deletes it for make_once,
+// returns it to its pool). The first end touches nothing of the event after
+// its transition, and the last cannot run before it, so no end ever touches
+// freed memory.
+//
+// Waking a parked receiver without touching freed memory. "Store tx_done,
+// then unpark" would be wrong: in between, the receiver may time out, take
+// the value and free the event (or a pool rebind it and a new receiver park
+// on the same address), and the late unpark would act on a stale key. So the
+// receiver sets `parked` under the queue lock before it sleeps, and a sender
+// that sees `parked` makes its transition inside unpark_one's callback, under
+// that same lock, atomically with dequeuing the receiver. Every way a
+// receiver leaves the queue (time-out, stop, an awaiter's cancel) also runs
+// under that lock and clears `parked`. Hence either the sender's CAS saw no
+// `parked` (no receiver is queued, and none can queue after the transition:
+// its validation sees tx_done) or the transition happens under the queue
+// lock, after which the lot touches only the dequeued entry (on the woken
+// thread's stack or in the coroutine frame), never the event.
+//
+// Awaiter traces: in debug builds (BEACON_AWAITER_TRACES, default !NDEBUG) a
+// receiver records its stack trace when it parks or suspends, in its own
+// frame or awaiter (never in the event), and parks with its address as the
+// park token; inspect_awaiter(f) copies it under the queue lock. Release
+// builds record nothing and f gets an empty trace.
+//
+// once_event_pool<T> (the `events` crate's OnceEventPool): a bind rents an
+// event, which goes back to the pool when both its ends are gone (a value
+// never received is destroyed then). Events live in slabs at stable
+// addresses; rent and return are O(1) and allocate nothing once the pool has
+// grown to its working size (reserve() grows it ahead of time). Every member
+// may be called from any thread; a short spin lock guards the free list.
+// With bind_by_ref / bind_by_ptr the pool must outlive every end it handed
+// out (size() == 0 when destroyed; asserted in debug builds); with
+// bind_by_shared the ends keep it alive.
+//
+// @code
+//  beacon::once_event<std::string> ev;
+//  auto [tx, rx] = ev.bind_by_ref();
+//  std::thread t([tx = std::move(tx)]() mutable { std::move(tx).send("hello"); });
+//  std::string s = rx.receive();   // "hello"
+//  t.join();
+//
+//  auto [tx2, rx2] = beacon::make_once<int>();  // one allocation, freed by the last end
+//  std::move(tx2).send(42);
+//  int v = co_await std::move(rx2);             // in a coroutine: 42
+//
+//  auto pool = std::make_shared<beacon::once_event_pool<int>>();
+//  auto [tx3, rx3] = beacon::once_event_pool<int>::bind_by_shared(pool);
+// @endcode
 #pragma once
 
-#include <atomic>
 #include <cassert>
+#include <chrono>
 #include <coroutine>
 #include <cstdint>
+#include <exception>
+#include <new>
+#include <optional>
+#include <span>
 #include <stop_token>
+#include <string>
+#include <utility>
 
 #include "beacon/detail/deadline.hpp"
-#include "beacon/detail/once_common.hpp"
-#include "beacon/detail/once_pool.hpp"
 #include "beacon/detail/once_protocol.hpp"
-#include "beacon/parking_lot.hpp"
+#include "beacon/detail/parked_wait.hpp"
 
 namespace beacon {
-namespace detail {
 
-using once_state = std::atomic<std::uint8_t>;
-
-// The slow paths, compiled once in src/once_event.cpp (they do not depend on
-// T). The protocol (see once_event's comment for the argument):
-//
-// The sender finishing while the receiver is parked (once_bits::parked seen):
-// sets `bits` | tx_done and clears `parked` inside unpark_one's callback,
-// under the queue lock, and wakes the receiver. Returns whether the sender is
-// the last end (the receiver was already gone).
-bool once_finish_parked(once_state& st, std::uint8_t bits) noexcept;
-
-// The receiver blocking until tx_done, `until` or a stop request: spins a
-// little, then parks on &st with `parked` set in validate. Returns the state
-// it last read (with acquire); tx_done is clear only on time-out or stop.
-// `trace`: the address of the waiter's trace_record (0: none), the park token.
-std::uint8_t once_wait(once_state& st, deadline until, const std::stop_token* stop,
-                       parking_lot::token trace) noexcept;
-
-// Copies the trace of the receiver queued on &st, if any and it has one.
-void once_copy_trace(const once_state& st, trace_record& out) noexcept;
-
-// validate() of a receiver about to queue, under the queue lock: marks
-// `parked` unless the sender finished (then the receiver does not sleep).
-// Relaxed: the queue lock orders it against the sender's transition under the
-// same lock; the value's visibility comes from F / the lot's hand-off.
-inline bool once_mark_parked(once_state& st) noexcept {
-  std::uint8_t s = st.load(std::memory_order_relaxed);
-  do {
-    if (s & once_bits::tx_done) return false;
-  } while (!st.compare_exchange_weak(s, static_cast<std::uint8_t>(s | once_bits::parked),
-                                     std::memory_order_relaxed));
-  return true;
-}
-
-// once_event's policy (the interface is listed in once_protocol.hpp): the
-// state is an atomic byte, and a receiver that waits is queued in the parking
-// lot on the state byte's address (never in the event).
-struct once_atomic_policy {
-  static constexpr const char* name = "once";
-  static constexpr bool blocking = true;
-  using state = once_state;
-  // The storage holds nothing but the value (an empty member while it does
-  // not, which makes constinit events work).
-  struct idle {};
-  using entry = parking_lot::waiter;
-
-  // A receiver may be queued: the transition happens inside unpark_one's
-  // callback, under the queue lock, atomically with its dequeue.
-  static bool finish_parked(state& st, std::uint8_t bits) noexcept {
-    return once_finish_parked(st, bits);
-  }
-  // Nothing to keep for the wake-up: finish_parked wakes the receiver.
-  template <class E>
-  static idle take_waiter(E&) noexcept {
-    return {};
-  }
-  static void resume(idle) noexcept {}
-
-  static std::uint8_t wait(state& st, deadline until, const std::stop_token* stop,
-                           const trace_record* trace) noexcept {
-    return once_wait(st, until, stop, reinterpret_cast<parking_lot::token>(trace));
-  }
-
-  template <class E>
-  static bool suspend(E& ev, entry& e, std::coroutine_handle<> h,
-                      const trace_record* trace) noexcept {
-    state& st = once_access::state(ev);
-    // Queued unless the sender finished meanwhile; once queued, the awaiter
-    // may be resumed (and destroyed) on the sender's thread before we return.
-    return parking_lot::park_async(
-        &st, [&st] { return once_mark_parked(st); }, e, h,
-        reinterpret_cast<parking_lot::token>(trace));
-  }
-
-  template <class E>
-  static void withdraw(entry& e, E* ev) noexcept {
-    // The coroutine is destroyed while suspended: withdraw the entry (one
-    // load when there is nothing to do). If it is queued, the receiver is
-    // alive and so is the event (the sender frees it only after rx_gone):
-    // clear `parked` under the queue lock as we leave. If the sender's wake
-    // had already chosen it (its resumption pending on the waking thread),
-    // the value stays in the event and the receiver's destructor, the last
-    // end, destroys it: nothing to pass on.
-    parking_lot::cancel(e, [ev](bool) {
-      once_access::state(*ev).fetch_and(static_cast<std::uint8_t>(~once_bits::parked),
-                                        std::memory_order_relaxed);
-    });
-  }
-
-  template <class E>
-  static void copy_trace(const E& ev, trace_record& out) noexcept {
-    once_copy_trace(once_access::state(ev), out);
+/// Thrown by a receiver (every receive form, co_await) whose sender was
+/// destroyed without sending; again on every later call.
+class disconnected : public std::exception {
+ public:
+  /// Says that the sender was destroyed without sending.
+  const char* what() const noexcept override {
+    return "beacon::disconnected: the sender was destroyed without sending";
   }
 };
 
-}  // namespace detail
+/// What a bind returns: `auto [tx, rx] = ev.bind_by_ref();`
+template <class Sender, class Receiver>
+struct once_channel {
+  Sender sender;      ///< The sending end.
+  Receiver receiver;  ///< The receiving end.
+};
 
-/// A one-shot event that carries one value of type T from a sender to a
-/// receiver, which may be on different threads (the `events` crate's
-/// OnceEvent; a oneshot channel whose event object is explicit).
-///
-/// Contract (design §2.5, §2.7):
-/// * An event binds once: bind_by_ref(), bind_by_ptr(), bind_by_shared(sp)
-///   each hand out one sender and one receiver; binding again throws
-///   std::logic_error. make_once<T>() allocates, binds and manages one.
-/// * std::move(tx).send(v) stores the value and wakes the receiver. It never
-///   blocks and makes no system call unless a receiver thread is parked (a
-///   coroutine receiver is resumed inline, see below); it consumes the sender.
-/// * rx.receive() blocks until the value arrives; rx.try_receive() never
-///   blocks (nullopt while nothing was sent); rx.receive_for(d) /
-///   receive_until(t) / receive(std::stop_token) return nullopt on time-out or
-///   stop, and the receiver stays usable; `co_await std::move(rx)` suspends
-///   the coroutine. Each yields the value once: receiving again throws
-///   std::logic_error.
-/// * A sender destroyed without sending makes every receive form throw
-///   beacon::disconnected (again on every later call).
-/// * A value sent to a receiver that is gone is destroyed at once; T's
-///   destructor runs exactly once for every value constructed, on every path.
-/// * T: a move-constructible object type whose destructor does not throw
-///   (move-only types are fine).
-///
-/// State: one atomic byte plus the value's storage; a blocked receiver waits
-/// in the parking lot, keyed by the state byte's address (a thread parks, a
-/// coroutine is queued with park_async and its awaiter cancels the entry in
-/// its destructor). sizeof(once_event<int>) == 8.
-///
-/// Who frees (the protocol). Each end finishes with one read-modify-write of
-/// the state: the sender sets tx_done (with value when it sent), the receiver
-/// rx_gone. The end whose transition finds the other's bit already set is the
-/// last: it destroys a value nobody received and frees the event (deletes it
-/// for make_once, returns it to its pool, nothing for bind_by_ref). The first
-/// end touches nothing of the event after its transition, and the second
-/// cannot free before the first has made it, so no end ever touches freed
-/// memory. A receiver that took the value knows it is last without a second
-/// transition (tx_done is final and set before it could see the value).
-///
-/// Waking a parked receiver without touching freed memory. "Store tx_done,
-/// then unpark" would be wrong: between the store and the unpark the receiver
-/// may time out, see the value, take it and free the event (or, in a pool,
-/// the event may be rebound and a new receiver park on the same address), and
-/// the late unpark would then act on a stale key. So the receiver sets
-/// `parked` in validate (under the queue lock) before it sleeps, and a sender
-/// that sees `parked` makes its transition inside unpark_one's callback, under
-/// that same lock, atomically with dequeuing the receiver. Every way the
-/// receiver leaves the queue (a time-out, a stop, an awaiter's cancel) also
-/// runs under that lock, and clears `parked` there. Hence: either the sender's
-/// CAS saw no `parked` — then no receiver is queued and none can queue after
-/// the transition (validate sees tx_done) — or the sender's transition happens
-/// under the queue lock, after which the lot only touches the waiter entry it
-/// dequeued (on the woken thread's stack, or in the coroutine frame), never
-/// the event. The parking lot uses the address only as a key and its table is
-/// static, so nothing else is left to go stale.
-///
-/// Memory ordering: everything the sending thread did before send() happens-
-/// before the receive that returns its value (the sender's transition is a
-/// release, the receiver's read of it an acquire; through the parking lot's
-/// hand-off when the receiver slept). The same holds for a sender destroyed
-/// unsent and the receiver that throws `disconnected`.
-///
-/// Lifetime: not copyable or movable (its address is its identity). With
-/// bind_by_ref / bind_by_ptr the event must outlive both ends (checked by an
-/// assertion in debug builds); a thread may destroy it right after its
-/// receive() returned or its sender finished, even while the other end's
-/// call is still returning. A coroutine awaiting a receiver is resumed on the
-/// thread that sends (or destroys the sender), inline, before that call
-/// returns and after the parking lot released its locks; it must not be
-/// destroyed concurrently with that resumption.
-///
-/// Awaiter traces: in debug builds (BEACON_AWAITER_TRACES, default !NDEBUG) a
-/// receiver records its stack trace when it blocks or suspends, in its own
-/// stack frame or coroutine awaiter (never in the 8-byte event), and passes
-/// its address to the parking lot as its park token; inspect_awaiter(f)
-/// copies it under the queue lock. In release builds nothing is recorded and
-/// f gets an empty trace.
-///
-/// @code
-///  beacon::once_event<std::string> ev;
-///  auto [tx, rx] = ev.bind_by_ref();
-///  std::thread t([tx = std::move(tx)]() mutable { std::move(tx).send("hello"); });
-///  std::string s = rx.receive();   // "hello"
-///  t.join();
-///
-///  auto [tx2, rx2] = beacon::make_once<int>();  // one allocation, freed by the last end
-///  std::move(tx2).send(42);
-///  int v = co_await std::move(rx2);             // in a coroutine: 42
-/// @endcode
+/// Whether this translation unit records awaiter stack traces
+/// (BEACON_AWAITER_TRACES: 1 unless NDEBUG; define it to 0 or 1 to override,
+/// alike in every translation unit of a program).
+inline constexpr bool awaiter_traces_enabled = detail::traces_on;
+
+/// The trace handed to inspect_awaiter(s): return addresses, innermost first;
+/// empty where nothing waits, and always when traces are disabled.
+using awaiter_trace = std::span<void* const>;
+
+/// One line per frame ("binary(symbol+offset) [address]"), as glibc's
+/// backtrace_symbols() prints them; for logging a trace.
+std::string describe_trace(awaiter_trace trace);
+
+/// A one-shot event across threads; the contract is this file's comment.
 template <class T>
 class once_event
     : public detail::basic_once_event<once_event<T>, T, detail::once_atomic_policy> {
  public:
   /// An unbound event; constexpr, so it can be constinit.
   constexpr once_event() noexcept = default;
-  /// Precondition: both ends are gone, or the event was never bound (asserted
-  /// in debug builds).
+  /// Precondition: both ends are gone, or the event was never bound.
   ~once_event() {
     assert(this->ends_gone() &&
            "once_event destroyed while its sender or receiver is alive");
@@ -230,29 +167,280 @@ make_once() {
   return detail::make_managed<once_event<T>>();
 }
 
-/// A pool of once events (the `events` crate's OnceEventPool): a bind rents an
-/// event, which goes back to the pool when both its ends are gone (a value
-/// never received is destroyed then). Events live in slabs at stable
-/// addresses; rent and return are O(1) and allocate nothing once the pool
-/// has grown to its working size (reserve() grows it ahead of time).
-///
-/// Thread safety: every member may be called from any thread; the free list
-/// is guarded by a short spin lock (one pop or push; see
-/// detail/once_pool.hpp for why not a lock-free stack), the ends themselves
-/// never take it except to return their event.
-///
-/// Lifetime: with bind_by_ref / bind_by_ptr the pool must outlive every end
-/// it handed out (size() == 0 when it is destroyed; asserted in debug
-/// builds); with bind_by_shared the ends keep it alive.
-///
-/// @code
-///  auto pool = std::make_shared<beacon::once_event_pool<int>>();
-///  auto [tx, rx] = beacon::once_event_pool<int>::bind_by_shared(pool);
-///  std::move(tx).send(42);
-///  int v = rx.receive();            // the event is back in the pool now
-/// @endcode
+/// A pool of once events (see this file's comment): bind_by_ref(),
+/// bind_by_ptr(), bind_by_shared(sp), size(), capacity(), reserve(n),
+/// shrink_to_fit(), inspect_awaiters(f).
 template <class T>
 class once_event_pool : public detail::basic_once_pool<once_event_pool<T>, once_event<T>,
                                                        detail::once_spin_lock> {};
+
+/// The sending end of a one-shot event (once_event or local_once_event):
+/// move-only, one send. Destroying it unsent disconnects the receiver.
+template <class Binding>
+class once_sender {
+  using policy = detail::once_policy<typename Binding::event_type>;
+  using bits = detail::once_bits;
+  using access = detail::once_access;
+
+ public:
+  /// The event type (once_event<T> or local_once_event<T>).
+  using event_type = typename Binding::event_type;
+  /// The type of the value sent.
+  using value_type = typename event_type::value_type;
+
+  /// Takes over `o`'s event; `o` is left invalid.
+  once_sender(once_sender&&) noexcept = default;
+  /// Finishes this sender as its destructor would, then takes over `o`'s event.
+  once_sender& operator=(once_sender&& o) noexcept {
+    if (this != &o) {
+      close();
+      b_ = std::move(o.b_);
+    }
+    return *this;
+  }
+  /// An unsent sender disconnects the receiver (a blocked thread is woken,
+  /// an awaiting coroutine resumed, to throw beacon::disconnected).
+  ~once_sender() { close(); }
+
+  /// Sends `v` and consumes the sender. Never blocks; an awaiting coroutine
+  /// is resumed before it returns. Throws std::logic_error on a sender
+  /// already consumed or moved from; if T's constructor throws, nothing was
+  /// sent and the sender is unchanged.
+  void send(const value_type& v) && { std::move(*this).emplace(v); }
+  /// Sends `v` by move; as send(const value_type&).
+  void send(value_type&& v) && { std::move(*this).emplace(std::move(v)); }
+  /// Constructs the value in the event from `args`; otherwise as send().
+  template <class... Args>
+  void emplace(Args&&... args) && {
+    event_type* ev = b_.event();
+    if (!ev) detail::throw_logic(policy::name, "_sender: already sent or moved from");
+    auto& st = access::state(*ev);
+    // Acquire: when the receiver is gone we are the last end (once_H → here).
+    const std::uint8_t s = st.load(std::memory_order_acquire);
+    if (s & bits::rx_gone) {  // nobody to receive: construct nothing
+      st.store(static_cast<std::uint8_t>(s | bits::tx_done), std::memory_order_relaxed);
+      Binding(std::move(b_)).finish(true);
+      return;
+    }
+    // The value goes over the storage's idle member: first take what it
+    // holds of a waiting receiver (a local event's coroutine).
+    const auto waiter = policy::take_waiter(*ev);
+    try {
+      ::new (static_cast<void*>(std::addressof(access::value(*ev))))
+          value_type(std::forward<Args>(args)...);
+    } catch (...) {
+      access::idle(*ev) = waiter;  // the storage held it: put it back
+      throw;
+    }
+    finish(Binding(std::move(b_)), *ev, bits::tx_done | bits::value, waiter);
+  }
+
+  /// Whether this sender can still send (not consumed, not moved from).
+  bool valid() const noexcept { return b_.event() != nullptr; }
+
+ private:
+  friend struct detail::once_access;
+  explicit once_sender(Binding b) noexcept : b_(std::move(b)) {}
+
+  void close() noexcept {
+    if (event_type* ev = b_.event())
+      finish(Binding(std::move(b_)), *ev, bits::tx_done, policy::take_waiter(*ev));
+  }
+
+  // The transition and the end. `b` was moved out of the sender first: a
+  // coroutine resumed here may destroy the sender object before we return.
+  static void finish(Binding b, event_type& ev, std::uint8_t sent,
+                     typename policy::idle waiter) noexcept {
+    const bool last = detail::once_finish<policy>(access::state(ev), sent);
+    if (last && (sent & bits::value))
+      std::destroy_at(std::addressof(access::value(ev)));  // the receiver went meanwhile
+    b.finish(last);  // not last: from here on the event belongs to the receiver
+    policy::resume(waiter);
+  }
+
+  Binding b_;
+};
+
+template <class Binding>
+class once_awaiter;
+
+/// The receiving end of a one-shot event: move-only; yields the value once.
+/// The blocking forms (receive(), receive_for, receive_until,
+/// receive(std::stop_token)) exist for once_event only: nothing could ever
+/// send to a local_once_event's receiver while it blocks its thread.
+template <class Binding>
+class once_receiver {
+  using policy = detail::once_policy<typename Binding::event_type>;
+  using bits = detail::once_bits;
+  using access = detail::once_access;
+
+ public:
+  /// The event type (once_event<T> or local_once_event<T>).
+  using event_type = typename Binding::event_type;
+  /// The type of the value received.
+  using value_type = typename event_type::value_type;
+
+  /// Takes over `o`'s event; `o` is left invalid.
+  once_receiver(once_receiver&&) noexcept = default;
+  /// Finishes this receiver as its destructor would, then takes over `o`'s event.
+  once_receiver& operator=(once_receiver&& o) noexcept {
+    if (this != &o) {
+      close();
+      b_ = std::move(o.b_);
+    }
+    return *this;
+  }
+  /// A receiver that has not received leaves: a value sent to it is destroyed
+  /// (here, or by the sender if the sender finishes later).
+  ~once_receiver() { close(); }
+
+  /// Blocks until the value arrives and returns it. Throws
+  /// beacon::disconnected if the sender was destroyed unsent,
+  /// std::logic_error if the value was received before (or moved from).
+  value_type receive() requires(policy::blocking) {
+    event_type* ev = checked();
+    detail::once_wait_core c{&access::state(*ev)};
+    if (!c.try_acquire()) detail::parked_wait(c, deadline::never());
+    return take(ev);
+  }
+
+  /// The value if it was sent, nullopt while nothing was; never blocks.
+  /// Throws like receive().
+  std::optional<value_type> try_receive() {
+    event_type* ev = checked();
+    // once_G: acquire pairs with once_F.
+    if (!(access::state(*ev).load(std::memory_order_acquire) & bits::tx_done))
+      return std::nullopt;
+    return take(ev, std::in_place);
+  }
+
+  /// Blocks for at most `d` (rounded up; zero or negative: try once). nullopt
+  /// on time-out, after which the receiver is still usable. Throws like
+  /// receive().
+  template <class Rep, class Period>
+  std::optional<value_type> receive_for(
+      const std::chrono::duration<Rep, Period>& d) requires(policy::blocking) {
+    event_type* ev = checked();
+    detail::once_wait_core c{&access::state(*ev)};
+    return detail::wait_for_impl(c, deadline::after(d)) ? take(ev, std::in_place)
+                                                        : std::nullopt;
+  }
+
+  /// Blocks until `t` on its clock (a past time: try once); as receive_for.
+  template <class Clock, class Duration>
+  std::optional<value_type> receive_until(
+      const std::chrono::time_point<Clock, Duration>& t) requires(policy::blocking) {
+    event_type* ev = checked();
+    detail::once_wait_core c{&access::state(*ev)};
+    return detail::wait_until_impl(c, t) ? take(ev, std::in_place) : std::nullopt;
+  }
+
+  /// Blocks until the value arrives or a stop is requested (nullopt). A value
+  /// already there is returned even if stop was requested. Throws like receive().
+  std::optional<value_type> receive(std::stop_token stop) requires(policy::blocking) {
+    event_type* ev = checked();
+    detail::once_wait_core c{&access::state(*ev)};
+    return detail::wait_stop_impl(c, stop) ? take(ev, std::in_place) : std::nullopt;
+  }
+
+  /// Whether the receiver still holds its event (not yet received, not moved from).
+  bool valid() const noexcept { return b_.event() != nullptr; }
+
+  /// `co_await std::move(rx)`: the awaiter takes the receiver over.
+  friend once_awaiter<Binding> operator co_await(once_receiver&& rx) noexcept {
+    return once_awaiter<Binding>(std::move(rx));
+  }
+
+ private:
+  friend struct detail::once_access;
+  friend class once_awaiter<Binding>;
+  explicit once_receiver(Binding b) noexcept : b_(std::move(b)) {}
+
+  event_type* checked() const {
+    event_type* ev = b_.event();
+    if (!ev)
+      detail::throw_logic(policy::name, "_receiver: already received or moved from");
+    return ev;
+  }
+
+  // The sender has finished (tx_done was read with acquire, or the lot handed
+  // off after once_F): takes the value (returned as a value_type, or as an
+  // optional given std::in_place), ending the receiver, the last end.
+  template <class... InPlace>
+  auto take(event_type* ev, InPlace... in_place) {
+    if (!(access::state(*ev).load(std::memory_order_relaxed) & bits::value))
+      throw disconnected{};
+    std::conditional_t<sizeof...(InPlace) == 0, value_type, std::optional<value_type>> v(
+        in_place..., std::move(access::value(*ev)));  // may throw: nothing changed
+    std::destroy_at(std::addressof(access::value(*ev)));
+    // A plain store: the sender never touches the event again (tx_done is
+    // final), so nobody races with us; rx_gone stays for the destructor's check.
+    auto& st = access::state(*ev);
+    st.store(static_cast<std::uint8_t>(
+                 (st.load(std::memory_order_relaxed) & ~bits::value) | bits::rx_gone),
+             std::memory_order_relaxed);
+    Binding(std::move(b_)).finish(true);
+    return v;
+  }
+
+  // The receiver's final transition when it goes without receiving.
+  void close() noexcept {
+    event_type* ev = b_.event();
+    if (!ev) return;
+    Binding b(std::move(b_));
+    // once_H: release pairs with once_F when the sender finishes later;
+    // acquire pairs with once_F when it finished first (we may destroy its
+    // value and free).
+    const std::uint8_t s =
+        access::state(*ev).fetch_or(bits::rx_gone, std::memory_order_acq_rel);
+    const bool last = (s & bits::tx_done) != 0;
+    if (last && (s & bits::value)) std::destroy_at(std::addressof(access::value(*ev)));
+    b.finish(last);
+  }
+
+  Binding b_;
+};
+
+/// The awaiter of `co_await std::move(rx)`: owns the receiver, and carries in
+/// the coroutine frame the entry by which the coroutine waits (once_event: a
+/// parking-lot entry; local_once_event: its registration in the event) and,
+/// in debug builds, the trace. Destroying the waiting coroutine withdraws the
+/// entry, then drops the receiver.
+template <class Binding>
+class once_awaiter {
+  using policy = detail::once_policy<typename Binding::event_type>;
+
+ public:
+  /// The type of the value received.
+  using value_type = typename once_receiver<Binding>::value_type;
+
+  /// Takes over `rx` (done by `co_await std::move(rx)`).
+  explicit once_awaiter(once_receiver<Binding>&& rx) noexcept : rx_(std::move(rx)) {}
+  once_awaiter(const once_awaiter&) = delete;
+  once_awaiter& operator=(const once_awaiter&) = delete;
+  /// Withdraws a coroutine destroyed while suspended (or made ready but not
+  /// yet resumed), then drops the receiver.
+  ~once_awaiter() { wait_.withdraw(rx_.b_.event()); }
+
+  /// True (no suspension) when the sender has finished, or when the receiver
+  /// holds no event (await_resume then throws).
+  bool await_ready() const noexcept {
+    auto* ev = rx_.b_.event();
+    return !ev || (detail::once_access::state(*ev).load(std::memory_order_acquire) &
+                   detail::once_bits::tx_done);
+  }
+  /// Queues the coroutine where the sender's transition finds it; false (it
+  /// goes on at once) if the sender finished meanwhile. Once queued, it is
+  /// resumed by send() or by the sender's destruction.
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    return wait_.suspend(*rx_.b_.event(), h);
+  }
+  /// The value; throws as receive() does.
+  value_type await_resume() { return rx_.take(rx_.checked()); }
+
+ private:
+  once_receiver<Binding> rx_;
+  typename policy::template waiting<typename Binding::event_type> wait_;
+};
 
 }  // namespace beacon

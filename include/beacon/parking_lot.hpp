@@ -192,6 +192,11 @@ std::size_t unpark_all(const void* address, token unpark_token) noexcept;
 unpark_result unpark_filter(const void* address, function_ref<filter_op(token)> filter,
                             function_ref<token(unpark_result)> callback) noexcept;
 std::size_t queued_at(const void* address) noexcept;
+// Resumes `coroutine` through this thread's resume trampoline, as an unpark
+// that chose `entry` would (now, or after the resumption running on this
+// thread); until then cancel(entry) withdraws it (`woken`). For primitives
+// that wake a coroutine without a queue (local_once_event).
+void resume_here(waiter& entry, std::coroutine_handle<> coroutine) noexcept;
 }  // namespace detail
 
 /// Parks the calling thread on `address` if `validate()` (run under the queue

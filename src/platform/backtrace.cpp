@@ -1,11 +1,12 @@
-// Stack traces for inspect_awaiter(s) (include/beacon/detail/once_common.hpp):
+// Stack traces for inspect_awaiter(s) (include/beacon/once_event.hpp):
 // glibc's backtrace() and backtrace_symbols(), the only calls into the C
 // library's unwinder. Where <execinfo.h> is missing, traces are empty.
 #include <algorithm>
 #include <cstdlib>
 #include <string>
 
-#include "beacon/detail/once_common.hpp"
+#include "beacon/detail/platform.hpp"
+#include "beacon/once_event.hpp"
 
 #if __has_include(<execinfo.h>)
 #include <execinfo.h>

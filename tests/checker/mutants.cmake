@@ -79,11 +79,10 @@ set(mutant_only "event_count: notify vs waiter")
 beacon_checker_mutant(epoch_ignored)
 
 # once_event: a receiver marks itself parked without checking that the
-# sender finished, and sleeps after the send.
-set(mutant_file include/beacon/once_event.hpp)
-set(mutant_find [=[    if (s & once_bits::tx_done) return false;
-  } while (!st.compare_exchange_weak(s, static_cast<std::uint8_t>(s | once_bits::parked),]=])
-set(mutant_replace [=[  } while (!st.compare_exchange_weak(s, static_cast<std::uint8_t>(s | once_bits::parked),]=])
+# sender finished (mark_parked's test of once_wait_core), and sleeps after the send.
+set(mutant_file include/beacon/detail/once_protocol.hpp)
+set(mutant_find [=[  static bool ready(value_type s) noexcept { return (s & once_bits::tx_done) != 0; }]=])
+set(mutant_replace [=[  static bool ready(value_type) noexcept { return false; }  // mutant]=])
 set(mutant_scenarios scenarios_async.cpp)
 set(mutant_only "once_event: send vs receive")
 beacon_checker_mutant(receiver_parks_after_send)

@@ -1,93 +1,215 @@
-// The one-shot protocol, written once for once_event and local_once_event:
-// the event's state, storage and binds (detail::basic_once_event), the
-// sender, the receiver and the awaiter, make_once's single allocation
-// (detail::make_managed) and the pools (detail::basic_once_pool).
-//
-// Each is a template over its event, and the event's policy says how the
-// state is held and how a receiver waits:
-// * once_event (once_event.hpp, once_atomic_policy): an atomic state byte; a
-//   receiver blocks or awaits in the parking lot, keyed by the state byte's
-//   address, and a sender that finds it queued makes its transition under the
-//   queue lock.
-// * local_once_event (local_once_event.hpp, once_local_policy): a plain byte
-//   (plain_atomic: the memory orders written below mean nothing there); only
-//   a coroutine waits, registered in the event's storage and resumed through
-//   a per-thread trampoline.
-//
-// A policy P provides:
-//   name                 "once" or "local_once": starts the exception messages
-//   blocking             whether a receiver can block a thread (receive(),
-//                        receive_for, receive_until, receive(stop_token))
-//   state                the state word (once_bits)
-//   idle                 what the storage holds while it holds no value
-//   entry                what an awaiter holds while its coroutine waits
-//   finish_parked(st, bits)
-//                        the sender's transition when it finds `parked`: sets
-//                        `bits`, clears `parked`; returns whether the sender
-//                        is the last end (see once_finish)
-//   take_waiter(ev), resume(w)
-//                        what the sender keeps of a waiting receiver before it
-//                        constructs the value over `idle`, and wakes with it
-//                        after its transition
-//   suspend(ev, entry, h, trace), withdraw(entry, ev)
-//                        an awaiter's registration, and its withdrawal by a
-//                        coroutine destroyed while it waits
-//   copy_trace(ev, out)  the trace of the waiting receiver, if any
-//   wait(st, until, stop, trace)
-//                        (blocking only) a thread waits for tx_done
+// The one-shot protocol behind once_event and local_once_event, written once:
+// the state bits, how an end refers to its event (bindings), the event's
+// storage and binds (basic_once_event), the pools (basic_once_pool over a
+// slab store), and the two policies that say how a state is held and how a
+// receiver waits. The contracts, and the public sender, receiver and awaiter,
+// are in beacon/once_event.hpp; docs/once_event.md says why.
 #pragma once
 
-#include <chrono>
+#include <algorithm>
+#include <atomic>
+#include <cassert>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
-#include <new>
-#include <optional>
-#include <stop_token>
+#include <mutex>
+#include <span>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
-#include "beacon/detail/deadline.hpp"
-#include "beacon/detail/once_common.hpp"
-#include "beacon/detail/once_pool.hpp"
+#include "beacon/detail/parked_wait.hpp"
+#include "beacon/detail/platform.hpp"
+#include "beacon/detail/spin_lock.hpp"
+#include "beacon/parking_lot.hpp"
+
+// Awaiter stack traces: on in debug builds. Define BEACON_AWAITER_TRACES to 0
+// or 1 to override, alike in every translation unit of a program (it changes
+// the layout of the awaiters).
+#ifndef BEACON_AWAITER_TRACES
+#ifdef NDEBUG
+#define BEACON_AWAITER_TRACES 0
+#else
+#define BEACON_AWAITER_TRACES 1
+#endif
+#endif
 
 namespace beacon {
-
+// Defined and documented in beacon/once_event.hpp.
+template <class Sender, class Receiver>
+struct once_channel;
 template <class Binding>
 class once_sender;
 template <class Binding>
 class once_receiver;
-template <class Binding>
-class once_awaiter;
 
 namespace detail {
 
-// The sender's final transition: sets `bits` (tx_done, and value if sent).
-// Returns whether the sender is the last end. Never touches the event after
-// the transition.
-template <class P>
-bool once_finish(typename P::state& st, std::uint8_t bits) noexcept {
-  std::uint8_t s = st.load(std::memory_order_relaxed);
-  while (!(s & once_bits::parked)) {
-    // F: release publishes the value to the receiver's acquire (G); acquire
-    // pairs with the receiver's release (H) when it left first, before we
-    // destroy and free.
-    if (st.compare_exchange_weak(s, static_cast<std::uint8_t>(s | bits),
-                                 std::memory_order_acq_rel, std::memory_order_relaxed))
-      return (s & once_bits::rx_gone) != 0;
+// The bits of a once event's state word (an atomic byte in once_event, a
+// plain byte in local_once_event). The word over an event's life:
+//   0                       unbound (fresh, or back in its pool)
+//   bound                   bound, nothing sent, receiver alive
+//   bound|parked            ... and the receiver waits (queued / registered)
+//   bound|tx_done           the sender was destroyed without sending
+//   bound|value|tx_done     the value is stored, waiting to be received
+//   ...|rx_gone             the receiver is gone (received, or destroyed)
+// tx_done and rx_gone are final: each end sets its own bit once, with the
+// transition after which it never touches the event again; the end whose
+// transition finds the other's bit already set is the last: it destroys a
+// value never received and frees the event.
+struct once_bits {
+  static constexpr std::uint8_t bound = 1;
+  static constexpr std::uint8_t value = 2;    // storage holds a T (set with tx_done)
+  static constexpr std::uint8_t tx_done = 4;  // the sender finished (sent or destroyed)
+  static constexpr std::uint8_t rx_gone = 8;  // the receiver finished
+  // once_event: the receiver may be queued in the parking lot on the state
+  // word's address; set and cleared only under that queue's lock.
+  // local_once_event: a coroutine is registered in the event.
+  static constexpr std::uint8_t parked = 16;
+};
+
+// std::atomic's interface over a plain T, so that the protocol is written
+// once: in local_once_event every memory order below means nothing.
+template <class T>
+struct plain_atomic {
+  T v;
+  constexpr plain_atomic(T x) noexcept : v(x) {}  // NOLINT: as std::atomic
+  T load(std::memory_order = {}) const noexcept { return v; }
+  void store(T x, std::memory_order = {}) noexcept { v = x; }
+  T fetch_or(T x, std::memory_order = {}) noexcept { return std::exchange(v, T(v | x)); }
+  T fetch_and(T x, std::memory_order = {}) noexcept { return std::exchange(v, T(v & x)); }
+  bool compare_exchange_strong(T& e, T d, std::memory_order = {},
+                               std::memory_order = {}) noexcept {
+    if (v != e) return (e = v), false;
+    return (v = d), true;
   }
-  // A receiver may be waiting: the policy makes the transition together with
-  // its wake-up (once_event: under the queue lock, atomically with its
-  // dequeue; see once_event).
-  return P::finish_parked(st, bits);
+  bool compare_exchange_weak(T& e, T d, std::memory_order = {},
+                             std::memory_order = {}) noexcept {
+    return compare_exchange_strong(e, d);
+  }
+};
+
+inline constexpr bool traces_on = BEACON_AWAITER_TRACES != 0;
+
+// A stack trace, laid out alike in every build so that a trace recorded in
+// one translation unit can be read in another.
+struct trace_record {
+  static constexpr std::size_t capacity = 24;
+  void* frames[capacity];
+  std::size_t size = 0;
+  void capture() noexcept { size = platform::capture_backtrace(frames, capacity, 2); }
+  std::span<void* const> view() const noexcept { return {frames, size}; }
+};
+
+// What a waiting receiver carries: a trace_record when traces are on,
+// nothing (zero bytes with [[no_unique_address]]) otherwise.
+struct no_trace {
+  void capture() noexcept {}
+  const trace_record* record() const noexcept { return nullptr; }
+};
+struct with_trace {
+  trace_record trace;
+  void capture() noexcept { trace.capture(); }
+  const trace_record* record() const noexcept { return &trace; }
+};
+using trace_slot = std::conditional_t<traces_on, with_trace, no_trace>;
+
+// Grants the ends, the bindings and the pools access to an event's policy,
+// state and storage (E may be const).
+struct once_access {
+  template <class E>
+  static typename E::policy policy_of() noexcept;  // for once_policy, never defined
+  static auto& state(auto& e) noexcept { return e.state_; }
+  static auto& value(auto& e) noexcept { return e.storage_.value; }
+  static auto& idle(auto& e) noexcept { return e.storage_.idle; }  // while no value
+  // A pool's or make_once's own binding, or a pool's reset: the event is
+  // exclusively ours (relaxed: ordered by the pool's lock or the allocation).
+  static void set_state(auto& e, std::uint8_t v) noexcept {
+    e.state_.store(v, std::memory_order_relaxed);
+  }
+  template <class S, class R, class Ref>
+  static once_channel<S, R> make_channel(Ref a, Ref b) noexcept {
+    return {S(std::move(a)), R(std::move(b))};
+  }
+};
+template <class E>
+using once_policy = decltype(once_access::policy_of<E>());
+
+[[noreturn]] inline void throw_logic(const char* kind, const char* what) {
+  throw std::logic_error(std::string(kind) + what);  // kind: "once", "local_once"
 }
 
-/// The storage, the binds and the inspection of a one-shot event, written
-/// once for once_event and local_once_event (Event: the derived event;
-/// Policy: how it holds its state and how its receiver waits). The contract
-/// is in once_event's and local_once_event's comments.
+// ---------------------------------------------------------------------------
+// Bindings: how one end refers to its event. Each end holds its own; event()
+// is null once the end finished or was moved from. An end calls finish(last)
+// once, after its final transition (the value, if any, destroyed by then):
+// `last` says whether it must free the event.
+
+// The event's own binds. Ptr: Event* for bind_by_ref / bind_by_ptr (the
+// event outlives both ends) and make_once (Delete: one heap allocation,
+// deleted by the last end); std::shared_ptr<Event> for bind_by_shared (the
+// last reference deletes the then idle event).
+template <class Event, class Ptr = Event*, bool Delete = false>
+class event_binding {
+ public:
+  using event_type = Event;
+  explicit event_binding(Ptr e) noexcept : e_(std::move(e)) {}
+  event_binding(event_binding&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
+  event_binding& operator=(event_binding&& o) noexcept {
+    e_ = std::exchange(o.e_, nullptr);
+    return *this;
+  }
+  Event* event() const noexcept { return std::to_address(e_); }
+  void finish(bool last) noexcept {
+    if constexpr (Delete)
+      if (last) delete e_;
+    e_ = nullptr;
+  }
+
+ private:
+  Ptr e_;
+};
+template <class Event>
+using ref_binding = event_binding<Event>;
+template <class Event>
+using shared_binding = event_binding<Event, std::shared_ptr<Event>>;
+template <class Event>
+using managed_binding = event_binding<Event, Event*, true>;
+
+// A pool's ends: the last gives the slot back. PoolRef: Pool* (the pool
+// outlives both ends) or std::shared_ptr<Pool> (the ends keep it alive).
+template <class Pool, class PoolRef>
+class slot_binding {
+ public:
+  using event_type = typename Pool::event_type;
+  using slot = typename Pool::slot;
+  slot_binding(PoolRef p, slot* s) noexcept : p_(std::move(p)), s_(s) {}
+  slot_binding(slot_binding&& o) noexcept
+      : p_(std::exchange(o.p_, nullptr)), s_(std::exchange(o.s_, nullptr)) {}
+  slot_binding& operator=(slot_binding&& o) noexcept {
+    p_ = std::exchange(o.p_, nullptr);
+    s_ = std::exchange(o.s_, nullptr);
+    return *this;
+  }
+  event_type* event() const noexcept { return s_ ? &s_->event : nullptr; }
+  void finish(bool last) noexcept {
+    if (last) p_->give_back(s_);  // before our reference to the pool goes
+    s_ = nullptr;
+    p_ = nullptr;
+  }
+
+ private:
+  PoolRef p_;
+  slot* s_;
+};
+
+// ---------------------------------------------------------------------------
+// The event: state, storage, binds, inspection. Event: the derived public
+// event; Policy: once_atomic_policy or once_local_policy (below).
 template <class Event, class T, class Policy>
 class basic_once_event {
   static_assert(std::is_object_v<T> && !std::is_array_v<T>,
@@ -97,40 +219,36 @@ class basic_once_event {
  public:
   /// The type of the value carried.
   using value_type = T;
-  /// The sender handed out by bind_by_ref() and bind_by_ptr().
+  /// The ends handed out by bind_by_ref() and bind_by_ptr().
   using sender_by_ref = once_sender<ref_binding<Event>>;
-  /// The receiver handed out by bind_by_ref() and bind_by_ptr().
   using receiver_by_ref = once_receiver<ref_binding<Event>>;
-  /// The sender handed out by bind_by_shared().
+  /// The ends handed out by bind_by_shared().
   using sender_by_shared = once_sender<shared_binding<Event>>;
-  /// The receiver handed out by bind_by_shared().
   using receiver_by_shared = once_receiver<shared_binding<Event>>;
-  /// The sender handed out by make_once() (make_local_once() for a local event).
+  /// The ends handed out by make_once() / make_local_once().
   using managed_sender = once_sender<managed_binding<Event>>;
-  /// The receiver handed out by make_once() (make_local_once() for a local event).
   using managed_receiver = once_receiver<managed_binding<Event>>;
 
   basic_once_event(const basic_once_event&) = delete;
   basic_once_event& operator=(const basic_once_event&) = delete;
 
-  /// Binds the event; it must outlive both ends. Throws std::logic_error if it
-  /// was bound before.
+  /// Binds the event; it must outlive both ends. Throws std::logic_error if
+  /// it was bound before.
   once_channel<sender_by_ref, receiver_by_ref> bind_by_ref() {
     bind();
     return once_access::make_channel<sender_by_ref, receiver_by_ref>(
         ref_binding<Event>(self()), ref_binding<Event>(self()));
   }
-
-  /// The same ends as bind_by_ref(), for an event reached through a pointer
-  /// (embedded in a node, placed by a custom allocator): the caller keeps it
-  /// alive and in place until both ends are gone. Also binds only once.
+  /// The same, for an event reached through a pointer (embedded in a node,
+  /// placed by an allocator): kept alive and in place by the caller.
   once_channel<sender_by_ref, receiver_by_ref> bind_by_ptr() { return bind_by_ref(); }
-
   /// Binds `*ev`; each end holds a reference to it. Throws
   /// std::invalid_argument for a null pointer, std::logic_error if bound before.
   static once_channel<sender_by_shared, receiver_by_shared> bind_by_shared(
       std::shared_ptr<Event> ev) {
-    if (!ev) throw_null(Policy::name, "_event::bind_by_shared: null event");
+    if (!ev)
+      throw std::invalid_argument(std::string(Policy::name) +
+                                  "_event::bind_by_shared: null event");
     ev->bind();
     shared_binding<Event> a(ev);
     return once_access::make_channel<sender_by_shared, receiver_by_shared>(
@@ -142,24 +260,20 @@ class basic_once_event {
     return (state_.load(std::memory_order_relaxed) & once_bits::bound) != 0;
   }
 
-  /// Calls f(awaiter_trace): the stack trace where the receiver now blocks or
-  /// awaits, empty when nothing waits or traces are disabled. f runs with no
-  /// beacon lock held.
+  /// Calls f(awaiter_trace): where the receiver now blocks or awaits; empty
+  /// when nothing waits or traces are off. f runs with no beacon lock held.
   template <class F>
   void inspect_awaiter(F&& f) const {
     trace_record copy;
-    if constexpr (awaiter_traces_enabled) Policy::copy_trace(*self(), copy);
+    if constexpr (traces_on) Policy::copy_trace(*self(), copy);
     std::forward<F>(f)(copy.view());
   }
 
  protected:
-  /// An unbound event; constexpr, so it can be constinit.
   constexpr basic_once_event() noexcept = default;
-  /// Protected: an event is not deleted through its base.
   ~basic_once_event() = default;
 
-  /// Whether both ends are gone or the event was never bound: the
-  /// precondition of the event's destructor.
+  // The precondition of the event's destructor: never bound, or both ends gone.
   bool ends_gone() const noexcept {
     constexpr std::uint8_t both = once_bits::tx_done | once_bits::rx_gone;
     const std::uint8_t s = state_.load(std::memory_order_relaxed);
@@ -176,381 +290,352 @@ class basic_once_event {
   void bind() {
     std::uint8_t expected = 0;
     // Relaxed: the ends reach other threads through the caller's own
-    // synchronization, which orders this store before their use.
+    // synchronization, which orders this CAS before their use.
     if (!state_.compare_exchange_strong(expected, once_bits::bound,
                                         std::memory_order_relaxed))
-      throw_already_bound();
+      throw std::logic_error("beacon: a once event binds only once");
   }
 
-  // The protocol state (once_bits; the life of the word is listed there):
-  // 0 = unbound; bound = ends handed out; tx_done = sender finished, with
-  // `value` if it sent; rx_gone = receiver finished; parked = the receiver
-  // waits (the policy says where; once_event: queued in the parking lot on
-  // &state_, set and cleared only under that queue's lock).
+  // once_bits (the word's life is listed there); `parked`: see the policy.
   typename Policy::state state_{0};
-  // Holds a T while `value` is set; the sender constructs it before its
-  // transition, the last end (or the receiver taking it) destroys it.
-  // `idle` is the active member otherwise (it makes constinit events work):
-  // nothing for once_event, the registered coroutine for local_once_event
-  // (the sender reads it before it constructs the value over it).
+  // A T while `value` is set (constructed by the sender before its
+  // transition, destroyed by the receiver taking it or by the last end);
+  // `idle` otherwise, which makes constinit events work: nothing for
+  // once_event, the registered coroutine for local_once_event (read by the
+  // sender before it constructs the value over it).
   union storage {
     constexpr storage() noexcept : idle{} {}
-    ~storage() {}  // the value, if any, is destroyed by the ends
+    ~storage() {}
     typename Policy::idle idle;
     T value;
   } storage_;
 };
 
-}  // namespace detail
-
-/// The sending end of a one-shot event (once_event or local_once_event):
-/// move-only, one send. Destroying it unsent disconnects the receiver.
-template <class Binding>
-class once_sender {
-  using policy = detail::once_policy<typename Binding::event_type>;
-
- public:
-  /// The event type (once_event<T> or local_once_event<T>).
-  using event_type = typename Binding::event_type;
-  /// The type of the value sent.
-  using value_type = typename event_type::value_type;
-
-  /// Takes over `o`'s event; `o` is left invalid.
-  once_sender(once_sender&&) noexcept = default;
-  /// Finishes this sender as its destructor would, then takes over `o`'s event.
-  once_sender& operator=(once_sender&& o) noexcept {
-    if (this != &o) {
-      close();
-      b_ = std::move(o.b_);
-    }
-    return *this;
+// The sender's final transition: sets `bits` (tx_done, and value if sent);
+// returns whether the sender is the last end.
+template <class P>
+bool once_finish(typename P::state& st, std::uint8_t bits) noexcept {
+  std::uint8_t s = st.load(std::memory_order_relaxed);
+  while (!(s & once_bits::parked)) {
+    // once_F: release publishes the value to the receiver's acquire
+    // (once_G); acquire pairs with the receiver's once_H when it left first,
+    // before we destroy and free.
+    if (st.compare_exchange_weak(s, static_cast<std::uint8_t>(s | bits),
+                                 std::memory_order_acq_rel, std::memory_order_relaxed))
+      return (s & once_bits::rx_gone) != 0;
   }
-  /// An unsent sender disconnects the receiver: its receive throws
-  /// beacon::disconnected (a blocked thread is woken, an awaiting coroutine
-  /// resumed, to do so).
-  ~once_sender() { close(); }
-
-  /// Sends `v` (copy or move) and consumes the sender. Never blocks; an
-  /// awaiting coroutine is resumed before it returns. Throws std::logic_error
-  /// on a sender already consumed or moved from; if T's constructor throws,
-  /// nothing was sent and the sender is unchanged.
-  void send(const value_type& v) && { std::move(*this).emplace(v); }
-  /// Sends `v` by move; as send(const value_type&).
-  void send(value_type&& v) && { std::move(*this).emplace(std::move(v)); }
-  /// Constructs the value in the event from `args`; otherwise as send().
-  template <class... Args>
-  void emplace(Args&&... args) && {
-    event_type* ev = b_.event();
-    if (!ev) detail::throw_no_event(policy::name, "_sender: already sent or moved from");
-    auto& st = detail::once_access::state(*ev);
-    // Acquire: when the receiver is gone we are the last end (H → here).
-    const std::uint8_t s = st.load(std::memory_order_acquire);
-    if (s & detail::once_bits::rx_gone) {  // nobody to receive: construct nothing
-      st.store(static_cast<std::uint8_t>(s | detail::once_bits::tx_done),
-               std::memory_order_relaxed);
-      Binding(std::move(b_)).finish(true);
-      return;
-    }
-    // The value is constructed over the storage's idle member: first take
-    // what it holds of a waiting receiver (a local event's coroutine).
-    const auto waiter = policy::take_waiter(*ev);
-    if constexpr (std::is_nothrow_constructible_v<value_type, Args&&...>) {
-      construct(*ev, std::forward<Args>(args)...);
-    } else {
-      try {
-        construct(*ev, std::forward<Args>(args)...);
-      } catch (...) {
-        detail::once_access::idle(*ev) = waiter;  // the storage held it: put it back
-        throw;
-      }
-    }
-    finish(Binding(std::move(b_)), *ev,
-           detail::once_bits::tx_done | detail::once_bits::value, waiter);
-  }
-
-  /// Whether this sender can still send (not consumed, not moved from).
-  bool valid() const noexcept { return b_.event() != nullptr; }
-
- private:
-  friend struct detail::once_access;
-  explicit once_sender(Binding b) noexcept : b_(std::move(b)) {}
-
-  template <class... Args>
-  static void construct(event_type& ev, Args&&... args) {
-    ::new (static_cast<void*>(std::addressof(detail::once_access::value(ev))))
-        value_type(std::forward<Args>(args)...);
-  }
-
-  void close() noexcept {
-    event_type* ev = b_.event();
-    if (!ev) return;
-    finish(Binding(std::move(b_)), *ev, detail::once_bits::tx_done,
-           policy::take_waiter(*ev));
-  }
-
-  // The sender's transition and its end. `b` was moved out of the sender
-  // first: a coroutine resumed by the transition may destroy the sender
-  // object before we return, so this touches none of it.
-  static void finish(Binding b, event_type& ev, std::uint8_t bits,
-                     typename policy::idle waiter) noexcept {
-    if (detail::once_finish<policy>(detail::once_access::state(ev), bits)) {  // last
-      if (bits & detail::once_bits::value)
-        detail::once_access::destroy_value(ev);  // the receiver went meanwhile
-      b.finish(true);
-    } else {
-      b.finish(false);  // from here on, the event belongs to the receiver
-    }
-    policy::resume(waiter);
-  }
-
-  Binding b_;
-};
-
-/// The receiving end of a one-shot event: move-only; yields the value once.
-/// The blocking forms (receive(), receive_for, receive_until,
-/// receive(std::stop_token)) exist for once_event only: nothing could ever
-/// send to a local_once_event's receiver while it blocks its thread.
-template <class Binding>
-class once_receiver {
-  using policy = detail::once_policy<typename Binding::event_type>;
-
- public:
-  /// The event type (once_event<T> or local_once_event<T>).
-  using event_type = typename Binding::event_type;
-  /// The type of the value received.
-  using value_type = typename event_type::value_type;
-
-  /// Takes over `o`'s event; `o` is left invalid.
-  once_receiver(once_receiver&&) noexcept = default;
-  /// Finishes this receiver as its destructor would, then takes over `o`'s event.
-  once_receiver& operator=(once_receiver&& o) noexcept {
-    if (this != &o) {
-      close();
-      b_ = std::move(o.b_);
-    }
-    return *this;
-  }
-  /// A receiver that has not received leaves: a value sent to it is destroyed
-  /// (here, or by the sender if the sender finishes later).
-  ~once_receiver() { close(); }
-
-  /// Blocks until the value arrives and returns it. Throws
-  /// beacon::disconnected if the sender was destroyed unsent,
-  /// std::logic_error if the value was received before (or moved from).
-  value_type receive() requires(policy::blocking) {
-    event_type* ev = checked();
-    auto& st = detail::once_access::state(*ev);
-    std::uint8_t s = st.load(std::memory_order_acquire);  // G: pairs with F
-    if (!(s & detail::once_bits::tx_done)) s = wait(st, deadline::never(), nullptr);
-    return take(ev, s);
-  }
-
-  /// The value if it was sent, nullopt while nothing was; never blocks.
-  /// Throws like receive(): beacon::disconnected if the sender was destroyed
-  /// unsent, std::logic_error if the value was received before (or moved
-  /// from).
-  std::optional<value_type> try_receive() {
-    event_type* ev = checked();
-    const std::uint8_t s =
-        detail::once_access::state(*ev).load(std::memory_order_acquire);
-    if (!(s & detail::once_bits::tx_done)) return std::nullopt;
-    return take_optional(ev, s);
-  }
-
-  /// Blocks for at most `d` (rounded up; zero or negative: try once). nullopt
-  /// on time-out, after which the receiver is still usable. Throws like
-  /// receive().
-  template <class Rep, class Period>
-  std::optional<value_type> receive_for(
-      const std::chrono::duration<Rep, Period>& d) requires(policy::blocking) {
-    event_type* ev = checked();
-    auto& st = detail::once_access::state(*ev);
-    std::uint8_t s = st.load(std::memory_order_acquire);
-    if (!(s & detail::once_bits::tx_done)) {
-      const deadline until = deadline::after(d);
-      if (until.passed()) return std::nullopt;
-      s = wait(st, until, nullptr);
-      if (!(s & detail::once_bits::tx_done)) return std::nullopt;
-    }
-    return take_optional(ev, s);
-  }
-
-  /// Blocks until `t` on its clock (a past time: try once); as receive_for.
-  template <class Clock, class Duration>
-  std::optional<value_type> receive_until(
-      const std::chrono::time_point<Clock, Duration>& t) requires(policy::blocking) {
-    event_type* ev = checked();
-    auto& st = detail::once_access::state(*ev);
-    std::uint8_t s = st.load(std::memory_order_acquire);
-    if (!(s & detail::once_bits::tx_done)) {
-      const bool arrived = detail::wait_until_clock(t, [&](deadline until) {
-        if (until.passed()) return false;
-        s = wait(st, until, nullptr);
-        return (s & detail::once_bits::tx_done) != 0;
-      });
-      if (!arrived) return std::nullopt;
-    }
-    return take_optional(ev, s);
-  }
-
-  /// Blocks until the value arrives or a stop is requested (nullopt). A value
-  /// already there is returned even if stop was requested. Throws like receive().
-  std::optional<value_type> receive(std::stop_token stop) requires(policy::blocking) {
-    event_type* ev = checked();
-    auto& st = detail::once_access::state(*ev);
-    std::uint8_t s = st.load(std::memory_order_acquire);
-    if (!(s & detail::once_bits::tx_done)) {
-      if (stop.stop_requested()) return std::nullopt;
-      s = wait(st, deadline::never(), &stop);
-      if (!(s & detail::once_bits::tx_done)) return std::nullopt;
-    }
-    return take_optional(ev, s);
-  }
-
-  /// Whether the receiver still holds its event (not yet received, not moved from).
-  bool valid() const noexcept { return b_.event() != nullptr; }
-
-  /// `co_await std::move(rx)`: the awaiter takes the receiver over.
-  friend once_awaiter<Binding> operator co_await(once_receiver&& rx) noexcept {
-    return once_awaiter<Binding>(std::move(rx));
-  }
-
- private:
-  friend struct detail::once_access;
-  friend class once_awaiter<Binding>;
-  explicit once_receiver(Binding b) noexcept : b_(std::move(b)) {}
-
-  event_type* checked() const {
-    event_type* ev = b_.event();
-    if (!ev)
-      detail::throw_no_event(policy::name, "_receiver: already received or moved from");
-    return ev;
-  }
-
-  static std::uint8_t wait(typename policy::state& st, deadline until,
-                           const std::stop_token* stop) noexcept {
-    // The trace lives in this frame while the receiver is queued.
-    detail::awaiter_trace_slot trace;
-    trace.capture();
-    return policy::wait(st, until, stop, trace.record());
-  }
-
-  // The state `s` has tx_done (read with acquire). Takes the value, ending
-  // the receiver (it is the last end: the sender finished).
-  value_type take(event_type* ev, std::uint8_t s) {
-    if (!(s & detail::once_bits::value)) throw disconnected{};
-    value_type v(
-        std::move(detail::once_access::value(*ev)));  // may throw: nothing changed
-    finish_taken(ev, s);
-    return v;
-  }
-  std::optional<value_type> take_optional(event_type* ev, std::uint8_t s) {
-    if (!(s & detail::once_bits::value)) throw disconnected{};
-    std::optional<value_type> v(std::in_place,
-                                std::move(detail::once_access::value(*ev)));
-    finish_taken(ev, s);
-    return v;
-  }
-  void finish_taken(event_type* ev, std::uint8_t s) noexcept {
-    detail::once_access::destroy_value(*ev);
-    // A plain store: the sender never touches the event again (tx_done is
-    // its final transition), so nobody races with us; the bit is kept for
-    // the debug check in the event's destructor.
-    detail::once_access::state(*ev).store(
-        static_cast<std::uint8_t>((s & ~detail::once_bits::value) |
-                                  detail::once_bits::rx_gone),
-        std::memory_order_relaxed);
-    Binding(std::move(b_)).finish(true);
-  }
-
-  // The receiver's final transition when it goes without receiving.
-  void close() noexcept {
-    event_type* ev = b_.event();
-    if (!ev) return;
-    Binding b(std::move(b_));
-    // H: release pairs with F when the sender finishes later; acquire pairs
-    // with F when it finished first (we may destroy its value and free).
-    const std::uint8_t s = detail::once_access::state(*ev).fetch_or(
-        detail::once_bits::rx_gone, std::memory_order_acq_rel);
-    const bool last = (s & detail::once_bits::tx_done) != 0;
-    if (last && (s & detail::once_bits::value)) detail::once_access::destroy_value(*ev);
-    b.finish(last);
-  }
-
-  Binding b_;
-};
-
-/// The awaiter of `co_await std::move(rx)`: owns the receiver, and carries in
-/// the coroutine frame the entry by which the coroutine waits (once_event: a
-/// parking-lot entry; local_once_event: its registration in the event) and,
-/// in debug builds, the trace. Destroying the waiting coroutine withdraws the
-/// entry, then drops the receiver.
-template <class Binding>
-class once_awaiter {
-  using policy = detail::once_policy<typename Binding::event_type>;
-
- public:
-  /// The type of the value received.
-  using value_type = typename once_receiver<Binding>::value_type;
-
-  /// Takes over `rx` (done by `co_await std::move(rx)`).
-  explicit once_awaiter(once_receiver<Binding>&& rx) noexcept : rx_(std::move(rx)) {}
-  once_awaiter(const once_awaiter&) = delete;
-  once_awaiter& operator=(const once_awaiter&) = delete;
-  /// Withdraws a coroutine destroyed while suspended (or made ready but not
-  /// yet resumed), then drops the receiver.
-  ~once_awaiter() { policy::withdraw(entry_, rx_.b_.event()); }
-
-  /// True (no suspension) when the sender has finished, or when the receiver
-  /// holds no event (await_resume then throws).
-  bool await_ready() const noexcept {
-    auto* ev = rx_.b_.event();
-    return !ev || (detail::once_access::state(*ev).load(std::memory_order_acquire) &
-                   detail::once_bits::tx_done);
-  }
-
-  /// Queues the coroutine where the sender's transition finds it; false (it
-  /// goes on at once) if the sender finished meanwhile. Once queued, the
-  /// coroutine is resumed by send() or by the sender's destruction.
-  bool await_suspend(std::coroutine_handle<> h) noexcept {
-    trace_.capture();
-    return policy::suspend(*rx_.b_.event(), entry_, h, trace_.record());
-  }
-
-  /// The value; throws as receive() does (beacon::disconnected if the sender
-  /// was destroyed unsent, std::logic_error if the receiver held no event).
-  value_type await_resume() {
-    auto* ev = rx_.checked();
-    // G: acquire pairs with F, or with the lot's hand-off after F.
-    return rx_.take(ev, detail::once_access::state(*ev).load(std::memory_order_acquire));
-  }
-
- private:
-  once_receiver<Binding> rx_;
-  typename policy::entry entry_;
-  [[no_unique_address]] detail::awaiter_trace_slot trace_;
-};
-
-namespace detail {
-
-// make_once / make_local_once: one heap allocation holding an event, bound;
-// the last end frees it.
-template <class E>
-once_channel<typename E::managed_sender, typename E::managed_receiver> make_managed() {
-  using S = typename E::managed_sender;
-  using R = typename E::managed_receiver;
-  auto* ev = new E();
-  once_access::set_bound(*ev);
-  return once_access::make_channel<S, R>(managed_binding<E>(ev), managed_binding<E>(ev));
+  return P::finish_parked(st, bits);  // with the wake-up (see the policies)
 }
 
-/// The pool written once for once_event_pool (Lock: once_spin_lock) and
-/// local_once_event_pool (once_no_lock): Pool is the derived pool, Event its
-/// events. A bind rents an event, which goes back to the pool when both its
-/// ends are gone (a value never received is destroyed then).
+// ---------------------------------------------------------------------------
+// once_event's policy: an atomic byte; a receiver waits in the parking lot
+// on the byte's address, through parked_wait / parked_awaiter over
+// once_wait_core. Why this never touches a freed event: once_event.hpp.
+using once_state = std::atomic<std::uint8_t>;
+
+// The sender's transition when it finds `parked` (src/once_event.cpp): inside
+// unpark_one's callback, under the queue lock, atomically with dequeuing the
+// receiver. Returns whether the sender is the last end.
+bool once_finish_parked(once_state& st, std::uint8_t bits) noexcept;
+// Copies the trace of the receiver queued on &st, if any.
+void once_copy_trace(const once_state& st, trace_record& out) noexcept;
+
+// A receiver's wait, as parked_wait.hpp wants it: ready once the sender
+// finished. The park token is the address of the waiter's trace (0: none),
+// captured only when it really parks; the trace lives in this object, in the
+// receiving frame or coroutine awaiter, never in the event.
+struct once_wait_core {
+  using value_type = std::uint8_t;
+  static constexpr value_type parked_bit = once_bits::parked;
+  once_state* st;
+  [[no_unique_address]] trace_slot trace;
+
+  explicit once_wait_core(once_state* s = nullptr) noexcept : st(s) {}
+
+  once_state& word() noexcept { return *st; }
+  // mark_parked's test, under the queue lock: a receiver that finds tx_done
+  // does not sleep (the sender saw no `parked` and wakes nobody).
+  static bool ready(value_type s) noexcept { return (s & once_bits::tx_done) != 0; }
+  // once_G: acquire pairs with once_F (directly, or through the lot's hand-off).
+  bool try_acquire() noexcept {
+    return (st->load(std::memory_order_acquire) & once_bits::tx_done) != 0;
+  }
+  // A woken coroutine destroyed before it ran: the value stays in the event
+  // and the receiver's destructor, the last end, destroys it.
+  void pass_on() noexcept {}
+  parking_lot::token park_token() noexcept {
+    trace.capture();
+    return reinterpret_cast<parking_lot::token>(trace.record());
+  }
+};
+
+struct once_atomic_policy {
+  static constexpr const char* name = "once";
+  static constexpr bool blocking = true;
+  using state = once_state;
+  struct idle {};  // the storage holds nothing but the value
+  static bool finish_parked(state& st, std::uint8_t bits) noexcept {
+    return once_finish_parked(st, bits);
+  }
+  static idle take_waiter(auto&) noexcept { return {}; }
+  static void resume(idle) noexcept {}  // finish_parked woke the receiver
+  static void copy_trace(const auto& ev, trace_record& out) noexcept {
+    once_copy_trace(once_access::state(ev), out);
+  }
+  // An awaiter's wait: queued with park_async; ~parked_awaiter withdraws a
+  // destroyed coroutine (clearing `parked` under the queue lock).
+  template <class E>
+  class waiting {
+   public:
+    bool suspend(E& ev, std::coroutine_handle<> h) noexcept {
+      core_.st = &once_access::state(ev);
+      return awaiter_.await_suspend(h);
+    }
+    void withdraw(E*) noexcept {}
+
+   private:
+    once_wait_core core_;
+    parked_awaiter<once_wait_core> awaiter_{core_};
+  };
+};
+
+// local_once_event's policy: a plain byte; an awaiting coroutine registers
+// in the event's storage, and the sender resumes it through the parking
+// lot's per-thread trampoline (no lock, no queue), so chains of hand-offs
+// never recurse.
+struct local_waiter {
+  parking_lot::waiter entry;  // idle while registered; resume_pending once made ready
+  std::coroutine_handle<> coroutine;
+  const trace_record* trace = nullptr;
+};
+
+struct once_local_policy {
+  static constexpr const char* name = "local_once";
+  static constexpr bool blocking = false;  // nothing else could ever send
+  using state = plain_atomic<std::uint8_t>;
+  using idle = local_waiter*;  // the registered coroutine while `parked` is set
+  // Clears `parked`: the sender took the waiter first and resumes it after.
+  static bool finish_parked(state& st, std::uint8_t bits) noexcept {
+    const std::uint8_t s = st.load();
+    st.store(static_cast<std::uint8_t>((s | bits) & ~once_bits::parked));
+    return (s & once_bits::rx_gone) != 0;
+  }
+  static idle take_waiter(auto& ev) noexcept {
+    return (once_access::state(ev).load() & once_bits::parked) ? once_access::idle(ev)
+                                                               : nullptr;
+  }
+  // After the sender finished: the receiver, alive, owns the event now.
+  static void resume(idle w) noexcept {
+    if (w) parking_lot::detail::resume_here(w->entry, w->coroutine);
+  }
+  static void copy_trace(const auto& ev, trace_record& out) noexcept {
+    const local_waiter* w = take_waiter(ev);
+    if (w && w->trace) out = *w->trace;
+  }
+  template <class E>
+  class waiting {
+   public:
+    bool suspend(E& ev, std::coroutine_handle<> h) noexcept {
+      trace_.capture();
+      w_.coroutine = h;
+      w_.trace = trace_.record();
+      once_access::idle(ev) = &w_;
+      once_access::state(ev).fetch_or(once_bits::parked);
+      return true;
+    }
+    // Destroyed while registered: unregister. Made ready but not yet
+    // resumed: cancel takes it off the trampoline's queue (the value stays
+    // for the receiver's destructor).
+    void withdraw(E* ev) noexcept {
+      if (parking_lot::cancel(w_.entry, [](bool) {}) ==
+              parking_lot::cancel_status::not_waiting &&
+          ev && (once_access::state(*ev).load() & once_bits::parked))
+        once_access::state(*ev).fetch_and(static_cast<std::uint8_t>(~once_bits::parked));
+    }
+
+   private:
+    local_waiter w_;
+    [[no_unique_address]] trace_slot trace_;
+  };
+};
+
+// ---------------------------------------------------------------------------
+// Pools: events at stable addresses in slabs, an intrusive LIFO free list,
+// O(1) rent and return, no allocation once grown to the working size.
+//
+// The thread-safe pool guards its free list with a short spin lock (a pop or
+// a push and a counter update). A lock-free Treiber stack (with a tag against
+// ABA) costs the same one read-modify-write per operation here, but it could
+// not let shrink_to_fit free a slab that a concurrent pop may still read
+// (without hazard pointers or epochs), nor keep size() exact without a second
+// atomic. bench/once_event_bench.cpp measures the two ("pool free list").
+struct once_spin_lock : spin_lock {
+  static constexpr bool thread_safe = true;
+};
+struct once_no_lock {  // local pools: one thread, nothing to exclude
+  static constexpr bool thread_safe = false;
+  void lock() noexcept {}
+  void unlock() noexcept {}
+};
+
+template <class Event, class Lock>
+class once_slab_store {
+ public:
+  struct slot {
+    Event event;           // unbound (state 0) while on the free list
+    slot* next = nullptr;  // free-list link; guarded by the lock
+  };
+
+  once_slab_store() noexcept = default;
+  once_slab_store(const once_slab_store&) = delete;
+  once_slab_store& operator=(const once_slab_store&) = delete;
+  ~once_slab_store() {
+    // bind_by_shared's ends keep the pool alive: only bind_by_ref users can break this.
+    assert(size() == 0 && "a once event pool destroyed with live events");
+    while (slab* s = slabs_)
+      delete std::exchange(slabs_, s->next);
+  }
+
+  // Takes a free slot (growing if none is free) and binds its event.
+  slot* rent() {
+    for (;;) {
+      {
+        std::lock_guard g(lock_);
+        if (slot* s = free_) {
+          free_ = s->next;
+          set_live(size() + 1);
+          once_access::set_state(s->event, once_bits::bound);
+          return s;
+        }
+      }
+      grow(std::clamp<std::size_t>(capacity(), 8, 1024));  // doubles, up to 1024 a slab
+    }
+  }
+  // The last end returns its slot (its value already destroyed).
+  void give_back(slot* s) noexcept {
+    once_access::set_state(s->event, 0);
+    std::lock_guard g(lock_);
+    s->next = std::exchange(free_, s);
+    set_live(size() - 1);
+  }
+
+  std::size_t size() const noexcept {
+    if constexpr (Lock::thread_safe)
+      return live_.load(std::memory_order_relaxed);  // a snapshot
+    else
+      return live_;
+  }
+  std::size_t capacity() const noexcept {
+    std::lock_guard g(lock_);
+    return capacity_;
+  }
+  // Grows by one slab so that `n` events fit without allocating.
+  void reserve(std::size_t n) {
+    if (const std::size_t have = capacity(); have < n) grow(n - have);
+  }
+
+  // Frees every slab whose events are all free. O(free slots × slabs) under
+  // the lock: for quiet moments, not the fast path.
+  void shrink_to_fit() noexcept {
+    slab* doomed = nullptr;
+    {
+      std::lock_guard g(lock_);
+      for (slab* s = slabs_; s; s = s->next)
+        s->free_count = 0;
+      for (slot* f = free_; f; f = f->next)
+        owner(slabs_, f)->free_count++;
+      for (slab** link = &slabs_; slab* s = *link;) {
+        if (s->free_count != s->count) {
+          link = &s->next;
+          continue;
+        }
+        *link = s->next;
+        s->next = std::exchange(doomed, s);
+        capacity_ -= s->count;
+      }
+      for (slot** fl = &free_; *fl;)  // unlink the doomed slabs' slots
+        if (owner(doomed, *fl))
+          *fl = (*fl)->next;
+        else
+          fl = &(*fl)->next;
+    }
+    while (doomed)
+      delete std::exchange(doomed, doomed->next);
+  }
+
+  // visit(event) for every live event, under the lock (no slab is freed
+  // meanwhile); visit must not call back into the pool.
+  template <class Visit>
+  void for_each_live(Visit&& visit) const {
+    std::lock_guard g(lock_);
+    for (slab* s = slabs_; s; s = s->next)
+      for (std::size_t i = 0; i < s->count; ++i)
+        if (once_access::state(s->slots[i].event).load(std::memory_order_relaxed) != 0)
+          visit(s->slots[i].event);
+  }
+
+ private:
+  struct slab {
+    std::unique_ptr<slot[]> slots;
+    std::size_t count;
+    slab* next = nullptr;
+    std::size_t free_count = 0;  // scratch for shrink_to_fit
+  };
+
+  static slab* owner(slab* list, slot* f) noexcept {
+    for (slab* s = list; s; s = s->next)
+      if (f >= s->slots.get() && f < s->slots.get() + s->count) return s;
+    return nullptr;
+  }
+
+  // Adds a slab of `n` (> 0) free events; allocates outside the lock, and
+  // throws (std::bad_alloc, std::bad_array_new_length) changing nothing.
+  void grow(std::size_t n) {
+    auto s = std::make_unique<slab>(slab{std::unique_ptr<slot[]>(new slot[n]), n});
+    for (std::size_t i = 0; i + 1 < n; ++i)
+      s->slots[i].next = &s->slots[i + 1];
+    std::lock_guard g(lock_);
+    s->slots[n - 1].next = std::exchange(free_, s->slots.get());
+    s->next = std::exchange(slabs_, s.get());
+    capacity_ += n;
+    s.release();
+  }
+
+  void set_live(std::size_t n) noexcept {  // under the lock
+    if constexpr (Lock::thread_safe)
+      live_.store(n, std::memory_order_relaxed);
+    else
+      live_ = n;
+  }
+
+  mutable Lock lock_;
+  // Guarded by lock_: the free list (LIFO: the warmest slot first), the slab
+  // list (newest first) and the capacity.
+  slot* free_ = nullptr;
+  slab* slabs_ = nullptr;
+  std::size_t capacity_ = 0;
+  // Live events. Thread-safe pool: written only under lock_, read without it
+  // (relaxed: size() is a snapshot).
+  std::conditional_t<Lock::thread_safe, std::atomic<std::size_t>, std::size_t> live_{0};
+};
+
+// make_once / make_local_once: one heap allocation holding an event, bound.
+template <class E>
+once_channel<typename E::managed_sender, typename E::managed_receiver> make_managed() {
+  auto* ev = new E();
+  once_access::set_state(*ev, once_bits::bound);
+  return once_access::make_channel<typename E::managed_sender,
+                                   typename E::managed_receiver>(managed_binding<E>(ev),
+                                                                 managed_binding<E>(ev));
+}
+
+// once_event_pool (Lock: once_spin_lock) and local_once_event_pool
+// (once_no_lock). Pool: the derived pool; Event: its events.
 template <class Pool, class Event, class Lock>
 class basic_once_pool {
   using store = once_slab_store<Event, Lock>;
+  using by_ref = slot_binding<Pool, Pool*>;
+  using by_shared = slot_binding<Pool, std::shared_ptr<Pool>>;
 
  public:
   /// The type of the values carried.
@@ -559,14 +644,12 @@ class basic_once_pool {
   using event_type = Event;
   /// Where a rented event lives (used by the pool's ends).
   using slot = typename store::slot;
-  /// The sender handed out by bind_by_ref() and bind_by_ptr().
-  using sender_by_ref = once_sender<pool_binding<Pool>>;
-  /// The receiver handed out by bind_by_ref() and bind_by_ptr().
-  using receiver_by_ref = once_receiver<pool_binding<Pool>>;
-  /// The sender handed out by bind_by_shared().
-  using sender_by_shared = once_sender<shared_pool_binding<Pool>>;
-  /// The receiver handed out by bind_by_shared().
-  using receiver_by_shared = once_receiver<shared_pool_binding<Pool>>;
+  /// The ends handed out by bind_by_ref() and bind_by_ptr().
+  using sender_by_ref = once_sender<by_ref>;
+  using receiver_by_ref = once_receiver<by_ref>;
+  /// The ends handed out by bind_by_shared().
+  using sender_by_shared = once_sender<by_shared>;
+  using receiver_by_shared = once_receiver<by_shared>;
 
   basic_once_pool(const basic_once_pool&) = delete;
   basic_once_pool& operator=(const basic_once_pool&) = delete;
@@ -574,22 +657,22 @@ class basic_once_pool {
   /// Rents an event and binds it; the pool must outlive both ends.
   once_channel<sender_by_ref, receiver_by_ref> bind_by_ref() {
     slot* s = store_.rent();
-    return once_access::make_channel<sender_by_ref, receiver_by_ref>(
-        pool_binding<Pool>(self(), s), pool_binding<Pool>(self(), s));
+    return once_access::make_channel<sender_by_ref, receiver_by_ref>(by_ref(self(), s),
+                                                                     by_ref(self(), s));
   }
-  /// The same, for a pool reached through a pointer (kept alive and in place
-  /// by the caller).
+  /// The same, for a pool reached through a pointer (kept alive and in place).
   once_channel<sender_by_ref, receiver_by_ref> bind_by_ptr() { return bind_by_ref(); }
   /// Rents an event; both ends hold a reference to the pool. Throws
   /// std::invalid_argument for a null pointer.
   static once_channel<sender_by_shared, receiver_by_shared> bind_by_shared(
       std::shared_ptr<Pool> pool) {
     if (!pool)
-      throw_null(once_policy<Event>::name, "_event_pool::bind_by_shared: null pool");
+      throw std::invalid_argument(std::string(once_policy<Event>::name) +
+                                  "_event_pool::bind_by_shared: null pool");
     slot* s = pool->store_.rent();
-    shared_pool_binding<Pool> a(pool, s);
+    by_shared a(pool, s);
     return once_access::make_channel<sender_by_shared, receiver_by_shared>(
-        std::move(a), shared_pool_binding<Pool>(std::move(pool), s));
+        std::move(a), by_shared(std::move(pool), s));
   }
 
   /// Live events: bound and not yet returned (a snapshot).
@@ -601,39 +684,30 @@ class basic_once_pool {
   /// Frees the slabs whose events are all back in the pool.
   void shrink_to_fit() noexcept { store_.shrink_to_fit(); }
 
-  /// Calls f(awaiter_trace) once per live event: the trace where its receiver
-  /// blocks or awaits, empty if none does (always empty in release builds).
-  /// The traces are copied first, so f runs with no lock held and may use the
-  /// pool, or resume and destroy coroutines (it allocates a vector in debug
-  /// builds).
+  /// Calls f(awaiter_trace) once per live event: where its receiver blocks or
+  /// awaits, empty if none does (always empty when traces are off). The
+  /// traces are copied first, so f runs with no lock held and may use the
+  /// pool or resume and destroy coroutines (it allocates when traces are on).
   template <class F>
   void inspect_awaiters(F&& f) const {
-    if constexpr (awaiter_traces_enabled) {
-      std::vector<trace_record> traces;
-      traces.reserve(size() + 8);
-      store_.for_each_live([&](const event_type& ev) {
-        once_policy<Event>::copy_trace(ev, traces.emplace_back());
-      });
-      for (const auto& t : traces)
-        f(t.view());
-    } else {
-      std::size_t n = 0;
-      store_.for_each_live([&](const event_type&) { ++n; });
-      for (; n > 0; --n)
-        f(awaiter_trace{});
-    }
+    std::vector<trace_record> traces;
+    if constexpr (traces_on) traces.reserve(size() + 8);
+    std::size_t n = 0;
+    store_.for_each_live([&](const Event& ev) {
+      ++n;
+      if constexpr (traces_on) once_policy<Event>::copy_trace(ev, traces.emplace_back());
+    });
+    for (std::size_t i = 0; i < n; ++i)
+      f(traces_on ? traces[i].view() : std::span<void* const>{});
   }
 
  protected:
-  /// An empty pool.
   basic_once_pool() noexcept = default;
-  /// Protected: a pool is not deleted through its base.
   ~basic_once_pool() = default;
 
  private:
-  friend pool_binding<Pool>;
-  friend shared_pool_binding<Pool>;
-
+  friend by_ref;
+  friend by_shared;
   Pool* self() noexcept { return static_cast<Pool*>(this); }
   void give_back(slot* s) noexcept { store_.give_back(s); }
 

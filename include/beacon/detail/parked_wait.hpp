@@ -47,6 +47,16 @@
 
 namespace beacon::detail {
 
+// The token P's waiters park with: P::park_token() where P has one (a
+// once_event receiver passes its trace, see inspect_awaiter), else none.
+template <class P>
+parking_lot::token park_token_of(P& p) noexcept {
+  if constexpr (requires { p.park_token(); })
+    return p.park_token();
+  else
+    return parking_lot::default_token;
+}
+
 // validate() for park: sets parked_bit unless the primitive became ready.
 template <class P>
 bool mark_parked(P& p) noexcept {
@@ -127,7 +137,7 @@ bool parked_wait(P& p, deadline until, const std::stop_token* stop = nullptr) no
   for (;;) {
     const parking_lot::park_result r = parking_lot::park(
         &p.word(), [&] { return mark_parked(p); }, [] {},
-        [&](bool was_last) { leave(p, was_last); }, parking_lot::default_token, until,
+        [&](bool was_last) { leave(p, was_last); }, park_token_of(p), until,
         stop);
     switch (r.status) {
       case parking_lot::park_status::unparked:
@@ -185,7 +195,7 @@ class parked_awaiter {
   bool await_suspend(std::coroutine_handle<> h) noexcept {
     for (;;) {
       if (parking_lot::park_async(
-              &p_.word(), [this] { return mark_parked(p_); }, entry_, h))
+              &p_.word(), [this] { return mark_parked(p_); }, entry_, h, park_token_of(p_)))
         return true;  // queued; from here on *this may be resumed (and gone) at any time
       if (p_.try_acquire()) return false;  // became ready meanwhile: do not suspend
     }

@@ -128,3 +128,11 @@ inline void cpu_relax() noexcept {
 }
 
 }  // namespace beacon::detail::platform
+
+namespace beacon::detail::platform {
+// Fills `frames` with up to `capacity` return addresses of the calling
+// thread's stack, skipping the innermost `skip` frames; returns how many
+// (0 where unavailable). src/platform/backtrace.cpp (glibc backtrace()).
+std::size_t capture_backtrace(void** frames, std::size_t capacity,
+                              std::size_t skip) noexcept;
+}  // namespace beacon::detail::platform
