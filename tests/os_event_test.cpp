@@ -61,6 +61,20 @@ const bool exec_child_checked = [] {
   ::_exit(found == 0 ? 0 : 1);
 }();
 
+// Forks a child that re-runs this binary as the exec child above (exit code
+// 3: exec failed); the parent gets its pid.
+pid_t exec_checking_child() {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setenv("BEACON_EXEC_FD_CHECK", "1", 1);
+    char self[] = "/proc/self/exe";
+    char* argv[] = {self, nullptr};
+    ::execv(self, argv);
+    ::_exit(3);  // exec failed
+  }
+  return pid;
+}
+
 // Whether the counter is non-zero, without consuming it.
 bool peek(const os_event& ev) {
   pollfd p{ev.native_handle(), POLLIN, 0};
@@ -640,14 +654,7 @@ TEST(os_event, exec_child_inherits_none_of_our_descriptors) {
   os_event adopted = os_event::from_native_handle(::eventfd(0, 0));
   beacon::wait_context<int> ctx;
   ctx.add(created, 1);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setenv("BEACON_EXEC_FD_CHECK", "1", 1);
-    char self[] = "/proc/self/exe";
-    char* argv[] = {self, nullptr};
-    ::execv(self, argv);
-    ::_exit(3);  // exec failed
-  }
+  const pid_t pid = exec_checking_child();
   ASSERT_GT(pid, 0);
   EXPECT_EQ(wait_child(pid), 0) << "1: the child found an inherited eventfd/epoll "
                                    "descriptor; 3: exec failed";
@@ -659,14 +666,7 @@ TEST(os_event, exec_child_inherits_none_of_our_descriptors) {
 TEST(os_event, exec_check_detects_an_inheritable_eventfd) {
   const int leaky = ::eventfd(0, 0);
   ASSERT_GE(leaky, 0);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setenv("BEACON_EXEC_FD_CHECK", "1", 1);
-    char self[] = "/proc/self/exe";
-    char* argv[] = {self, nullptr};
-    ::execv(self, argv);
-    ::_exit(3);
-  }
+  const pid_t pid = exec_checking_child();
   ASSERT_GT(pid, 0);
   EXPECT_EQ(wait_child(pid), 1);
   ::close(leaky);
