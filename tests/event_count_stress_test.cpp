@@ -232,48 +232,21 @@ TEST(slot_channel_stress, every_value_arrives_exactly_once) {
   book.expect_each_once();
 }
 
-// Two threads hand a counter back and forth through relaxed atomics and two
+// A counter handed back and forth through relaxed atomics and two
 // event_counts: the predicate's state is relaxed, so only the fences of
 // notify and wait keep a wake-up from being lost (a loss hangs a round).
-TEST(event_count_stress, relaxed_ping_pong_never_loses_a_wake_up) {
-  constexpr int rounds = 100'000;
+struct ping_pong {
   event_count ping_ec, pong_ec;
   std::atomic<int> ping{0}, pong{0};
-  scoped_thread echo([&] {
-    for (int i = 1; i <= rounds; ++i) {
-      ASSERT_TRUE(ping_ec.wait_for(
-          patience, [&] { return ping.load(std::memory_order_relaxed) == i; }))
-          << "round " << i;
-      pong.store(i, std::memory_order_relaxed);
-      pong_ec.notify_one();
-    }
-  });
-  for (int i = 1; i <= rounds; ++i) {
-    ping.store(i, std::memory_order_relaxed);
-    ping_ec.notify_one();
-    ASSERT_TRUE(pong_ec.wait_for(
-        patience, [&] { return pong.load(std::memory_order_relaxed) == i; }))
-        << "round " << i;
-  }
-  echo.join();
-  EXPECT_EQ(ping_ec.waiters() + pong_ec.waiters(), 0u);
-}
 
-// The same with a coroutine on one side: it is resumed on the other thread.
-TEST(event_count_stress, relaxed_ping_pong_with_a_coroutine) {
-  constexpr int rounds = 50'000;
-  event_count ping_ec, pong_ec;
-  std::atomic<int> ping{0}, pong{0};
-  auto echo = [&]() -> task {
-    for (int i = 1; i <= rounds; ++i) {
-      co_await ping_ec.async_wait(
-          [&] { return ping.load(std::memory_order_relaxed) == i; });
-      pong.store(i, std::memory_order_relaxed);
-      pong_ec.notify_one();
-    }
-  };
-  task t = echo();
-  scoped_thread driver([&] {
+  bool ping_is(int i) const { return ping.load(std::memory_order_relaxed) == i; }
+  // The echo side's answer to round i, once it saw ping_is(i).
+  void answer(int i) {
+    pong.store(i, std::memory_order_relaxed);
+    pong_ec.notify_one();
+  }
+  // The driving side: every round, pings and waits for the answer.
+  void drive(int rounds) {
     for (int i = 1; i <= rounds; ++i) {
       ping.store(i, std::memory_order_relaxed);
       ping_ec.notify_one();
@@ -281,7 +254,36 @@ TEST(event_count_stress, relaxed_ping_pong_with_a_coroutine) {
           patience, [&] { return pong.load(std::memory_order_relaxed) == i; }))
           << "round " << i;
     }
+  }
+};
+
+TEST(event_count_stress, relaxed_ping_pong_never_loses_a_wake_up) {
+  constexpr int rounds = 100'000;
+  ping_pong p;
+  scoped_thread echo([&] {
+    for (int i = 1; i <= rounds; ++i) {
+      ASSERT_TRUE(p.ping_ec.wait_for(patience, [&] { return p.ping_is(i); }))
+          << "round " << i;
+      p.answer(i);
+    }
   });
+  p.drive(rounds);
+  echo.join();
+  EXPECT_EQ(p.ping_ec.waiters() + p.pong_ec.waiters(), 0u);
+}
+
+// The same with a coroutine on one side: it is resumed on the other thread.
+TEST(event_count_stress, relaxed_ping_pong_with_a_coroutine) {
+  constexpr int rounds = 50'000;
+  ping_pong p;
+  auto echo = [&]() -> task {
+    for (int i = 1; i <= rounds; ++i) {
+      co_await p.ping_ec.async_wait([&] { return p.ping_is(i); });
+      p.answer(i);
+    }
+  };
+  task t = echo();
+  scoped_thread driver([&] { p.drive(rounds); });
   driver.join();
   EXPECT_TRUE(t.finished());
 }

@@ -212,58 +212,59 @@ TEST(event_count, notify_one_wakes_a_waiter_whose_predicate_now_holds) {
   EXPECT_EQ(ec.waiters(), 0u);
 }
 
-TEST(event_count, notify_one_wakes_exactly_one) {
-  event_count ec;
-  std::atomic<bool> flag{false};  // not consumed: any waiter that looks succeeds
-  std::atomic<int> returned{0};
-  std::vector<scoped_thread> ws;
-  for (int i = 0; i < 3; ++i) {
-    ws.emplace_back([&] {
-      EXPECT_TRUE(
-          ec.wait_for(patience, [&] { return flag.load(std::memory_order_relaxed); }));
-      returned.fetch_add(1);
-    });
-    ASSERT_TRUE(queued_eventually(key(ec), static_cast<std::size_t>(i + 1)));
-  }
-  flag.store(true, std::memory_order_relaxed);
-  ec.notify_one();
-  ASSERT_TRUE(eventually([&] { return returned.load() == 1; }));
-  std::this_thread::sleep_for(20ms);  // give a wrongly woken second waiter time to show
-  EXPECT_EQ(returned.load(), 1);
-  EXPECT_EQ(beacon::parking_lot::queued(key(ec)), 2u);
-  EXPECT_EQ(ec.waiters(), 2u);
-  ec.notify_one();
-  ASSERT_TRUE(eventually([&] { return returned.load() == 2; }));
-  ec.notify_one();
-  for (auto& w : ws)
-    w.join();
-  EXPECT_EQ(ec.waiters(), 0u);
-}
-
-TEST(event_count, notify_n_wakes_n_and_notify_all_wakes_all) {
+// Waiters blocked on `ec` until a flag that is never consumed is set (any
+// waiter that looks succeeds): a notify wakes exactly as many as it names.
+struct flag_waiters {
   event_count ec;
   std::atomic<bool> flag{false};
   std::atomic<int> returned{0};
   std::vector<scoped_thread> ws;
-  for (int i = 0; i < 5; ++i) {
-    ws.emplace_back([&] {
-      EXPECT_TRUE(
-          ec.wait_for(patience, [&] { return flag.load(std::memory_order_relaxed); }));
-      returned.fetch_add(1);
-    });
-    ASSERT_TRUE(queued_eventually(key(ec), static_cast<std::size_t>(i + 1)));
+
+  // Starts `n` waiters, each queued before the next starts, then sets the
+  // flag (no notify yet).
+  void start(int n) {
+    for (int i = 0; i < n; ++i) {
+      ws.emplace_back([this] {
+        EXPECT_TRUE(
+            ec.wait_for(patience, [&] { return flag.load(std::memory_order_relaxed); }));
+        returned.fetch_add(1);
+      });
+      ASSERT_TRUE(queued_eventually(key(ec), static_cast<std::size_t>(i + 1)));
+    }
+    flag.store(true, std::memory_order_relaxed);
   }
-  flag.store(true, std::memory_order_relaxed);
-  ec.notify(2);
-  ASSERT_TRUE(eventually([&] { return returned.load() == 2; }));
-  std::this_thread::sleep_for(20ms);
-  EXPECT_EQ(returned.load(), 2);
-  EXPECT_EQ(beacon::parking_lot::queued(key(ec)), 3u);
-  ec.notify_all();
-  for (auto& w : ws)
+};
+
+TEST(event_count, notify_one_wakes_exactly_one) {
+  flag_waiters f;
+  ASSERT_NO_FATAL_FAILURE(f.start(3));
+  f.ec.notify_one();
+  ASSERT_TRUE(eventually([&] { return f.returned.load() == 1; }));
+  std::this_thread::sleep_for(20ms);  // give a wrongly woken second waiter time to show
+  EXPECT_EQ(f.returned.load(), 1);
+  EXPECT_EQ(beacon::parking_lot::queued(key(f.ec)), 2u);
+  EXPECT_EQ(f.ec.waiters(), 2u);
+  f.ec.notify_one();
+  ASSERT_TRUE(eventually([&] { return f.returned.load() == 2; }));
+  f.ec.notify_one();
+  for (auto& w : f.ws)
     w.join();
-  EXPECT_EQ(returned.load(), 5);
-  EXPECT_EQ(ec.waiters(), 0u);
+  EXPECT_EQ(f.ec.waiters(), 0u);
+}
+
+TEST(event_count, notify_n_wakes_n_and_notify_all_wakes_all) {
+  flag_waiters f;
+  ASSERT_NO_FATAL_FAILURE(f.start(5));
+  f.ec.notify(2);
+  ASSERT_TRUE(eventually([&] { return f.returned.load() == 2; }));
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(f.returned.load(), 2);
+  EXPECT_EQ(beacon::parking_lot::queued(key(f.ec)), 3u);
+  f.ec.notify_all();
+  for (auto& w : f.ws)
+    w.join();
+  EXPECT_EQ(f.returned.load(), 5);
+  EXPECT_EQ(f.ec.waiters(), 0u);
 }
 
 TEST(event_count, notifications_reach_waiters_in_fifo_order) {

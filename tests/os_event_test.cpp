@@ -27,6 +27,7 @@
 
 using namespace std::chrono_literals;
 using beacon::os_event;
+using beacon_test::error_of;
 using beacon_test::eventually;
 using beacon_test::patience;
 using beacon_test::wait_child;
@@ -60,13 +61,18 @@ const bool exec_child_checked = [] {
   ::_exit(found == 0 ? 0 : 1);
 }();
 
-int error_of(auto&& f) {
-  try {
-    f();
-  } catch (const std::system_error& e) {
-    return e.code().value();
+// Forks a child that re-runs this binary as the exec child above (exit code
+// 3: exec failed); the parent gets its pid.
+pid_t exec_checking_child() {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setenv("BEACON_EXEC_FD_CHECK", "1", 1);
+    char self[] = "/proc/self/exe";
+    char* argv[] = {self, nullptr};
+    ::execv(self, argv);
+    ::_exit(3);  // exec failed
   }
-  return 0;
+  return pid;
 }
 
 // Whether the counter is non-zero, without consuming it.
@@ -493,24 +499,45 @@ TEST(os_event, each_signal_releases_exactly_one_of_many_blocked_waiters) {
   EXPECT_FALSE(ev.try_wait());
 }
 
+namespace {
+
+// Threads that take the signals of `ev` with short timed waits and count
+// them, until stop(); joined on destruction too (after a failed ASSERT).
+class timed_waiters {
+ public:
+  timed_waiters(os_event& ev, int n) {
+    for (int i = 0; i < n; ++i)
+      threads_.emplace_back([this, &ev] {
+        while (!stop_.load())
+          if (ev.wait_for(5ms)) released.fetch_add(1);
+      });
+  }
+  ~timed_waiters() { stop(); }
+  void stop() {
+    stop_.store(true);
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+  std::atomic<int> released{0};
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
 TEST(os_event, many_timed_waiters_consume_every_signal_once) {
   constexpr int waiters = 8, signals = 300;
   os_event ev;
-  std::atomic<int> released{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < waiters; ++i)
-    threads.emplace_back([&] {
-      while (!stop.load())
-        if (ev.wait_for(5ms)) released.fetch_add(1);
-    });
+  timed_waiters w(ev, waiters);
+  std::atomic<int>& released = w.released;
   for (int i = 1; i <= signals; ++i) {
     ev.signal();
     ASSERT_TRUE(eventually([&] { return released.load() >= i; })) << "signal " << i;
   }
-  stop.store(true);
-  for (auto& t : threads)
-    t.join();
+  w.stop();
   EXPECT_EQ(released.load(), signals);
   EXPECT_FALSE(ev.try_wait());
 }
@@ -518,22 +545,14 @@ TEST(os_event, many_timed_waiters_consume_every_signal_once) {
 TEST(os_event, burst_of_signals_releases_between_one_and_that_many_waiters) {
   constexpr int waiters = 4, burst = 3;
   os_event ev;
-  std::atomic<int> released{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < waiters; ++i)
-    threads.emplace_back([&] {
-      while (!stop.load())
-        if (ev.wait_for(5ms)) released.fetch_add(1);
-    });
+  timed_waiters w(ev, waiters);
+  std::atomic<int>& released = w.released;
   for (int i = 0; i < burst; ++i)
     ev.signal();
   // Every signal is consumed or collapsed: wait until one waiter got it and
   // nothing is pending any more.
   EXPECT_TRUE(eventually([&] { return released.load() >= 1 && !peek(ev); }));
-  stop.store(true);
-  for (auto& t : threads)
-    t.join();
+  w.stop();
   EXPECT_GE(released.load(), 1);
   EXPECT_LE(released.load(), burst);
   EXPECT_FALSE(ev.try_wait());
@@ -635,14 +654,7 @@ TEST(os_event, exec_child_inherits_none_of_our_descriptors) {
   os_event adopted = os_event::from_native_handle(::eventfd(0, 0));
   beacon::wait_context<int> ctx;
   ctx.add(created, 1);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setenv("BEACON_EXEC_FD_CHECK", "1", 1);
-    char self[] = "/proc/self/exe";
-    char* argv[] = {self, nullptr};
-    ::execv(self, argv);
-    ::_exit(3);  // exec failed
-  }
+  const pid_t pid = exec_checking_child();
   ASSERT_GT(pid, 0);
   EXPECT_EQ(wait_child(pid), 0) << "1: the child found an inherited eventfd/epoll "
                                    "descriptor; 3: exec failed";
@@ -654,14 +666,7 @@ TEST(os_event, exec_child_inherits_none_of_our_descriptors) {
 TEST(os_event, exec_check_detects_an_inheritable_eventfd) {
   const int leaky = ::eventfd(0, 0);
   ASSERT_GE(leaky, 0);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setenv("BEACON_EXEC_FD_CHECK", "1", 1);
-    char self[] = "/proc/self/exe";
-    char* argv[] = {self, nullptr};
-    ::execv(self, argv);
-    ::_exit(3);
-  }
+  const pid_t pid = exec_checking_child();
   ASSERT_GT(pid, 0);
   EXPECT_EQ(wait_child(pid), 1);
   ::close(leaky);

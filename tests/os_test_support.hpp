@@ -1,5 +1,6 @@
 // Test helpers for os_event and wait_context: child processes with bounded
-// waits, and a thread that interrupts another with signals (EINTR).
+// waits, a thread that interrupts another with signals (EINTR), the error a
+// call throws; and the bounded waits of support/test_support.hpp.
 #pragma once
 
 #include <fcntl.h>
@@ -11,15 +12,12 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <system_error>
 #include <thread>
 
+#include "support/test_support.hpp"
+
 namespace beacon_test {
-
-using namespace std::chrono_literals;
-
-// Generous bound for anything that should happen "soon": a bug fails the
-// test after this long instead of hanging it.
-inline constexpr auto patience = 10s;
 
 // Waits at most `timeout` for child `pid`; returns its exit code, or -1 (the
 // child is then killed and reaped) when it did not exit normally in time.
@@ -83,15 +81,14 @@ class interrupter {
   std::thread thread_;
 };
 
-// Spins (yielding) until `pred()` or `patience` passed; returns pred().
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = patience) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= until) return pred();
-    std::this_thread::yield();
+// The error code of the std::system_error that `f()` throws; 0 if none.
+inline int error_of(auto&& f) {
+  try {
+    f();
+  } catch (const std::system_error& e) {
+    return e.code().value();
   }
-  return true;
+  return 0;
 }
 
 }  // namespace beacon_test

@@ -23,19 +23,11 @@ using namespace std::chrono_literals;
 using beacon::io_interest;
 using beacon::os_event;
 using beacon::wait_context;
+using beacon_test::error_of;
 using beacon_test::eventually;
 using beacon_test::patience;
 
 namespace {
-
-int error_of(auto&& f) {
-  try {
-    f();
-  } catch (const std::system_error& e) {
-    return e.code().value();
-  }
-  return 0;
-}
 
 struct pipe_pair {
   int rd = -1, wr = -1;

@@ -3,14 +3,14 @@
 // every schedule (see scheduler.hpp for how schedules are explored).
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <coroutine>
-#include <exception>
 #include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "../support/task.hpp"
 #include "scheduler.hpp"
 
 namespace beacon::checker {
@@ -37,35 +37,15 @@ struct registrar {
   explicit registrar(scenario s) { scenarios().push_back(std::move(s)); }
 };
 
-// A coroutine that starts at once and records that it ran to its end;
-// destroyed (wherever it is suspended) with its owner.
-class task {
- public:
-  struct promise_type {
-    bool* done;
-    template <class... Args>
-    explicit promise_type(bool* d, Args&&...) noexcept : done(d) {}
-    task get_return_object() noexcept {
-      return task{std::coroutine_handle<promise_type>::from_promise(*this)};
-    }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_always final_suspend() noexcept { return {}; }
-    void return_void() noexcept { *done = true; }
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-  task() noexcept = default;
-  task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
-  task& operator=(task&& o) noexcept {
-    std::swap(h_, o.h_);
-    return *this;
-  }
-  ~task() {
-    if (h_) h_.destroy();
-  }
-
- private:
-  explicit task(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
-  std::coroutine_handle<promise_type> h_;
+// The tests' coroutine task (starts at once, destroyed with its owner; see
+// support/task.hpp), over a plain flag: a test thread's final store to an
+// atomic would be a scheduling point of its own, and the check reads the
+// flag only after every thread has finished.
+struct plain_flag {
+  bool value;
+  void store(bool v, std::memory_order) noexcept { value = v; }
+  bool load(std::memory_order) const noexcept { return value; }
 };
+using task = beacon_test::basic_task<plain_flag>;
 
 }  // namespace beacon::checker

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/command_line.hpp"
 #include "checker.hpp"
 
 namespace {
@@ -102,31 +103,38 @@ int main(int argc, char** argv) {
   options opt;
   int bound_override = -1;
   bool expect_failure = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--only" && i + 1 < argc) {
-      only.emplace_back(argv[++i]);
-    } else if (arg == "--scenario" && i + 1 < argc) {
-      exact.emplace_back(argv[++i]);
-    } else if (arg == "--bound" && i + 1 < argc) {
-      bound_override = std::atoi(argv[++i]);
-    } else if (arg == "--expect-failure") {
-      expect_failure = true;
-    } else if (arg == "--replay" && i + 2 < argc) {
-      replay_name = argv[++i];
-      opt.replay = argv[++i];
-    } else if (arg == "--list") {
-      for (const scenario& s : beacon::checker::scenarios())
-        std::printf("%s\n", s.name.c_str());
-      return 0;
-    } else {
-      std::fprintf(stderr,
-                   "usage: %s [--only TEXT]... [--scenario NAME]... [--bound N] "
-                   "[--expect-failure] "
-                   "[--replay SCENARIO SCHEDULE] [--list]\n",
-                   argv[0]);
-      return 2;
+  bool list = false;
+  try {
+    beacon_test::command_line args(argc, argv);
+    while (args.next()) {
+      if (args.is("--only")) {
+        only.push_back(args.value());
+      } else if (args.is("--scenario")) {
+        exact.push_back(args.value());
+      } else if (args.is("--bound")) {
+        bound_override = static_cast<int>(args.number(0, 64));
+      } else if (args.is("--expect-failure")) {
+        expect_failure = true;
+      } else if (args.is("--replay")) {
+        replay_name = args.value();
+        opt.replay = args.value();
+      } else if (args.is("--list")) {
+        list = true;
+      } else {
+        args.unknown();
+      }
     }
+  } catch (const beacon_test::usage_error& e) {
+    std::fprintf(stderr,
+                 "%s: %s\nusage: %s [--only TEXT]... [--scenario NAME]... [--bound N] "
+                 "[--expect-failure] [--replay SCENARIO SCHEDULE] [--list]\n",
+                 argv[0], e.what(), argv[0]);
+    return 2;
+  }
+  if (list) {
+    for (const scenario& s : beacon::checker::scenarios())
+      std::printf("%s\n", s.name.c_str());
+    return 0;
   }
   if (!replay_name.empty()) {
     for (const scenario& s : beacon::checker::scenarios()) {

@@ -100,7 +100,6 @@ struct once_state {
   std::optional<channel> ch{make_once<counted>()};
   int received = -1;
   bool broken = false;
-  bool done = false;
   task coroutine;
   once_state() { counted::alive = 0; }
 };
@@ -162,22 +161,21 @@ const registrar once_timed{
                         }};
      }}};
 
-task await_value(bool* done, once_state& s) {
-  s.received = (co_await std::move(s.ch->receiver)).v;
-}
+task await_value(once_state& s) { s.received = (co_await std::move(s.ch->receiver)).v; }
 
 // A coroutine receiver suspended (or not) while the value is sent: it is
 // resumed once, on the sender's thread, with the value.
 const registrar once_await{
     {"once_event: send vs co_await", 3, [] {
        auto s = std::make_shared<once_state>();
-       return execution{
-           {[s] { send(*s); }, [s] { s->coroutine = await_value(&s->done, *s); }}, [s] {
-             expect(s->done && s->received == 42, "the coroutine did not get the value");
-             s->coroutine = task{};
-             s->ch.reset();
-             expect(counted::alive == 0, "a value was not destroyed once");
-           }};
+       return execution{{[s] { send(*s); }, [s] { s->coroutine = await_value(*s); }},
+                        [s] {
+                          expect(s->coroutine.finished() && s->received == 42,
+                                 "the coroutine did not get the value");
+                          s->coroutine.destroy();
+                          s->ch.reset();
+                          expect(counted::alive == 0, "a value was not destroyed once");
+                        }};
      }}};
 
 }  // namespace

@@ -95,7 +95,6 @@ struct when_any_state {
   int resumed[2] = {0, 0};
   lot::cancel_status cancelled[2] = {lot::cancel_status::not_waiting,
                                      lot::cancel_status::not_waiting};
-  bool done[2] = {false, false};
   task coroutine[2];
   lot::park_result parked{};
   std::size_t woken = 0;
@@ -112,7 +111,7 @@ struct park_awaiter {
   void await_resume() const noexcept {}
 };
 
-task racer(bool* done, when_any_state& s, int i) {
+task racer(when_any_state& s, int i) {
   co_await park_awaiter{s, i};
   ++s.resumed[i];
   if (s.resumed[1 - i] != 0) co_return;
@@ -124,7 +123,7 @@ task racer(bool* done, when_any_state& s, int i) {
 execution when_any_execution(bool all) {
   auto s = std::make_shared<when_any_state>();
   for (int i = 0; i < 2; ++i)
-    s->coroutine[i] = racer(&s->done[i], *s, i);
+    s->coroutine[i] = racer(*s, i);
   return execution{
       {[s] {
          s->parked = lot::park(

@@ -71,14 +71,12 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <coroutine>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <deque>
 #include <exception>
 #include <limits>
@@ -97,7 +95,9 @@
 
 #include "../../examples/detached.hpp"
 #include "../../examples/event_count_channel.hpp"
+#include "../support/command_line.hpp"
 #include "../support/task.hpp"
+#include "../support/tracked_value.hpp"
 
 namespace {
 
@@ -314,6 +314,7 @@ using example::detached;
 // A coroutine that starts at once and is destroyed by its owner (also while
 // suspended).
 using owned_task = beacon_test::task;
+using beacon_test::tracked;  // counts its live instances: each must be destroyed once
 
 // ---------------------------------------------------------------------------
 // Wait forms shared by the bool waitables (events, countdown).
@@ -1045,17 +1046,6 @@ class event_count_workload final : public workload {
 // sender (it resolves them all first), so every blocked receiver's sender is
 // held by a thread that is running and will resolve it.
 
-struct tracked {  // counts its live instances: each must be destroyed once
-  static inline std::atomic<long> live{0};
-  explicit tracked(std::uint64_t i) noexcept : id(i) { live.fetch_add(1); }
-  tracked(const tracked& o) noexcept : id(o.id) { live.fetch_add(1); }
-  tracked(tracked&& o) noexcept : id(o.id) { live.fetch_add(1); }
-  tracked& operator=(const tracked&) noexcept = default;  // no new instance
-  tracked& operator=(tracked&&) noexcept = default;
-  ~tracked() { live.fetch_sub(1); }
-  std::uint64_t id;
-};
-
 class once_workload final : public workload {
   using event = beacon::once_event<tracked>;
   using pool = beacon::once_event_pool<tracked>;
@@ -1067,7 +1057,7 @@ class once_workload final : public workload {
  public:
   explicit once_workload(run_context& ctx)
       : seed_(ctx.seed()), per_thread_(static_cast<std::size_t>(ctx.threads())) {
-    tracked::live.store(0);
+    tracked::reset_counts();
   }
 
   void thread_main(thread_env& t) override {
@@ -1112,9 +1102,9 @@ class once_workload final : public workload {
     if (pool_.size() != 0 || shared_pool_->size() != 0)
       ctx.fail(format("pool events still live: %zu by reference, %zu shared",
                       pool_.size(), shared_pool_->size()));
-    if (const long live = tracked::live.load(); live != 0)
-      ctx.fail(
-          format("%ld values never destroyed (or destroyed twice, if negative)", live));
+    if (tracked::live.load() != 0 || tracked::destroyed_twice.load() != 0)
+      ctx.fail(format("%ld values never destroyed, %ld destroyed twice",
+                      tracked::live.load(), tracked::destroyed_twice.load()));
   }
 
   std::string summary() const override {
@@ -1227,7 +1217,11 @@ class once_workload final : public workload {
     batch.swap(me.pending);
     for (unsent& u : batch) {
       if (sends(u.id)) {
-        std::visit([&](auto& tx) { std::move(tx).send(tracked(u.id)); }, u.tx);
+        std::visit(
+            [&](auto& tx) {
+              std::move(tx).send(tracked(static_cast<std::int64_t>(u.id)));
+            },
+            u.tx);
         me.s.sent += 1;
       } else {
         auto gone = std::move(u.tx);  // destroyed unsent: disconnects the receiver
@@ -1241,9 +1235,9 @@ class once_workload final : public workload {
     if (!sends(id))
       t.ctx.fail(format("channel %llx: received a value from a sender that was dropped",
                         ull(id)));
-    else if (v.id != id)
-      t.ctx.fail(
-          format("channel %llx: received channel %llx's value", ull(id), ull(v.id)));
+    else if (static_cast<std::uint64_t>(v.v) != id)
+      t.ctx.fail(format("channel %llx: received channel %llx's value", ull(id),
+                        ull(static_cast<std::uint64_t>(v.v))));
   }
   void got_disconnected(std::uint64_t id, thread_env& t, per_thread& me) {
     me.s.disconnected += 1;
@@ -1476,65 +1470,37 @@ bool run(const workload_info& w, std::size_t number, const options& o) {
   return !ctx.failed();
 }
 
-// Thrown for bad arguments; main prints the usage and returns 2.
-struct bad_usage : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-[[noreturn]] void usage(const std::string& why) { throw bad_usage(why); }
-
-std::uint64_t number(const char* s, const char* what) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long v = std::strtoull(s, &end, 0);
-  if (errno != 0 || end == s || *end != '\0' || *s == '-')
-    usage(format("%s: not a number: %s", what, s));
-  return v;
-}
-
 options parse(int argc, char** argv) {
+  using beacon_test::usage_error;
   options o;
   o.seed = std::random_device{}();
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    if (const auto eq = arg.find('=');
-        arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg.resize(eq);
-    } else if (arg == "--threads" || arg == "--seconds" || arg == "--ops" ||
-               arg == "--seed" || arg == "--only") {
-      if (i + 1 >= argc) usage(arg + " needs a value");
-      value = argv[++i];
-    }
-    if (arg == "--threads") {
-      const std::uint64_t n = number(value.c_str(), "--threads");
-      if (n < 2 || n > 1024) usage("--threads: between 2 and 1024");
-      o.threads = static_cast<int>(n);
-    } else if (arg == "--seconds") {
-      char* end = nullptr;
-      o.seconds = std::strtod(value.c_str(), &end);
-      if (end == value.c_str() || *end != '\0' || !(o.seconds > 0) || o.seconds > 1e6)
-        usage("--seconds: a positive number");
-    } else if (arg == "--ops") {
-      o.ops = number(value.c_str(), "--ops");
-    } else if (arg == "--seed") {
-      o.seed = number(value.c_str(), "--seed");
-    } else if (arg == "--only") {
+  beacon_test::command_line args(argc, argv);
+  while (args.next()) {
+    if (args.is("--threads")) {
+      o.threads = static_cast<int>(args.number(2, 1024));
+    } else if (args.is("--seconds")) {
+      o.seconds = args.positive(1e6);
+    } else if (args.is("--ops")) {
+      o.ops = args.number();
+    } else if (args.is("--seed")) {
+      o.seed = args.number();
+    } else if (args.is("--only")) {
+      const std::string value = args.value();
       for (std::size_t b = 0; b <= value.size();) {
         const std::size_t e = std::min(value.find(',', b), value.size());
         std::string name = value.substr(b, e - b);
         if (std::none_of(std::begin(workloads), std::end(workloads),
                          [&](const workload_info& w) { return name == w.name; }))
-          usage("--only: no workload named '" + name + "' (see --list)");
+          throw usage_error("--only: no workload named '" + name + "' (see --list)");
         o.only.push_back(std::move(name));
         b = e + 1;
       }
-    } else if (arg == "--list") {
+    } else if (args.is("--list")) {
       o.list = true;
-    } else if (arg == "--help" || arg == "-h") {
-      usage("stress the beacon primitives and check their invariants");
+    } else if (args.is("--help") || args.is("-h")) {
+      throw usage_error("stress the beacon primitives and check their invariants");
     } else {
-      usage("unknown option " + arg);
+      args.unknown();
     }
   }
   return o;
@@ -1546,7 +1512,7 @@ int main(int argc, char** argv) {
   options o;
   try {
     o = parse(argc, argv);
-  } catch (const bad_usage& e) {
+  } catch (const beacon_test::usage_error& e) {
     std::fprintf(stderr,
                  "beacon_soak: %s\n"
                  "usage: beacon_soak [--threads N] [--seconds S] [--ops N] [--seed N] "
