@@ -10,11 +10,16 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <memory>
+#include <stop_token>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -95,6 +100,42 @@ struct socket_pair {
       if (f >= 0) ::close(f);
   }
 };
+
+// Sends one byte with `fds` as SCM_RIGHTS, by hand, as a confused or hostile
+// peer would. Returns sendmsg()'s result.
+ssize_t send_raw_fds(int sock, const std::vector<int>& fds) {
+  char byte = 'x';
+  iovec iov{&byte, 1};
+  std::vector<char> control(CMSG_SPACE(fds.size() * sizeof(int)) + alignof(cmsghdr));
+  // CMSG_FIRSTHDR needs an aligned buffer: align inside the vector.
+  void* raw = control.data();
+  std::size_t room = control.size();
+  void* aligned =
+      std::align(alignof(cmsghdr), CMSG_SPACE(fds.size() * sizeof(int)), raw, room);
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = aligned;
+  msg.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
+  std::memset(aligned, 0, msg.msg_controllen);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
+  std::memcpy(CMSG_DATA(c), fds.data(), fds.size() * sizeof(int));
+  return ::sendmsg(sock, &msg, 0);
+}
+
+// Whether this kernel's /proc/self/fdinfo shows an eventfd's mode (Linux 5.2
+// and later): "eventfd-semaphore: 0|1".
+bool fdinfo_shows_eventfd_mode() {
+  os_event ev;
+  std::ifstream in("/proc/self/fdinfo/" + std::to_string(ev.native_handle()));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("eventfd-semaphore:", 0) == 0) return true;
+  return false;
+}
 
 // Runs `child` in a forked process and returns its exit code (-1: it crashed,
 // threw, or ran past `patience`).
@@ -456,6 +497,98 @@ TEST(os_event, receive_reports_a_message_without_descriptor_and_a_closed_peer) {
   ::close(sp.fd[0]);
   sp.fd[0] = -1;
   EXPECT_EQ(error_of([&] { (void)beacon::receive_os_event(sp.fd[1]); }), ECONNRESET);
+}
+
+// Regression (issue 13, item 5): the control buffer held one descriptor's
+// CMSG_SPACE, which also fits two; a message carrying two or three installed
+// the second in the receiver and leaked it. Every extra one must be closed.
+TEST(os_event, receive_closes_every_extra_descriptor_a_message_carries) {
+  for (int type : {SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM}) {
+    for (std::size_t count : {2u, 3u, 8u}) {
+      socket_pair sp(type);
+      os_event ev;
+      int p[2];
+      ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+      std::vector<int> fds{ev.native_handle()};
+      while (fds.size() < count)
+        fds.push_back(fds.size() % 2 ? p[0] : ev.native_handle());
+      ASSERT_EQ(send_raw_fds(sp.fd[0], fds), 1);
+      const int before = open_fd_count();
+      {
+        os_event got = beacon::receive_os_event(sp.fd[1]);
+        EXPECT_EQ(open_fd_count(), before + 1) << "type " << type << ", " << count;
+        ev.signal();
+        EXPECT_TRUE(got.try_wait());  // the first descriptor is the one kept
+      }
+      EXPECT_EQ(open_fd_count(), before);
+      ::close(p[0]);
+      ::close(p[1]);
+    }
+  }
+}
+
+// The first descriptor decides; extra ones are closed also when it is
+// refused.
+TEST(os_event, receive_closes_extra_descriptors_when_the_first_is_refused) {
+  socket_pair sp;
+  os_event ev;
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  ASSERT_EQ(send_raw_fds(sp.fd[0], {p[0], ev.native_handle(), ev.native_handle()}), 1);
+  const int before = open_fd_count();
+  EXPECT_EQ(error_of([&] { (void)beacon::receive_os_event(sp.fd[1]); }), EINVAL);
+  EXPECT_EQ(open_fd_count(), before);
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+// Ancillary data that does not fit (here: credentials, which SO_PASSCRED
+// adds, beside the most descriptors one message may carry) arrives truncated
+// (MSG_CTRUNC): the message is refused with EMSGSIZE and every descriptor
+// that did arrive is closed.
+TEST(os_event, receive_refuses_truncated_ancillary_data_and_closes_what_arrived) {
+  constexpr std::size_t scm_max_fd = 253;  // Linux's limit per message
+  for (int type : {SOCK_STREAM, SOCK_DGRAM}) {
+    socket_pair sp(type);
+    const int on = 1;
+    ASSERT_EQ(::setsockopt(sp.fd[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on), 0);
+    os_event ev;
+    ASSERT_EQ(send_raw_fds(sp.fd[0], std::vector<int>(scm_max_fd, ev.native_handle())),
+              1);
+    const int before = open_fd_count();
+    EXPECT_EQ(error_of([&] { (void)beacon::receive_os_event(sp.fd[1]); }), EMSGSIZE)
+        << "type " << type;
+    EXPECT_EQ(open_fd_count(), before);
+  }
+}
+
+// Regression (issue 13, item 6): a semaphore-mode eventfd was adopted; each
+// read then takes 1, so signals no longer collapse and reset() leaves it
+// signalled. /proc/self/fdinfo shows the mode on Linux 5.2 and later.
+TEST(os_event,
+     from_native_handle_refuses_a_semaphore_mode_eventfd_and_leaves_it_untouched) {
+  if (!fdinfo_shows_eventfd_mode())
+    GTEST_SKIP() << "this kernel's fdinfo does not show the eventfd mode (Linux < 5.2)";
+  const int fd = ::eventfd(0, EFD_SEMAPHORE);  // blocking, inheritable
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(error_of([&] { (void)os_event::from_native_handle(fd); }), EINVAL);
+  EXPECT_TRUE(beacon_test::is_open(fd));
+  EXPECT_FALSE(beacon_test::is_cloexec(fd));
+  EXPECT_FALSE(beacon_test::is_nonblocking(fd));
+  ::close(fd);
+}
+
+TEST(os_event, receive_refuses_a_semaphore_mode_eventfd_and_closes_it) {
+  if (!fdinfo_shows_eventfd_mode())
+    GTEST_SKIP() << "this kernel's fdinfo does not show the eventfd mode (Linux < 5.2)";
+  socket_pair sp;
+  const int fd = ::eventfd(0, EFD_SEMAPHORE | EFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(send_raw_fds(sp.fd[0], {fd}), 1);
+  const int before = open_fd_count();
+  EXPECT_EQ(error_of([&] { (void)beacon::receive_os_event(sp.fd[1]); }), EINVAL);
+  EXPECT_EQ(open_fd_count(), before);  // the received copy was closed
+  ::close(fd);
 }
 
 TEST(os_event, send_to_a_closed_peer_throws_epipe_without_sigpipe) {

@@ -132,11 +132,19 @@ class os_event {
     return fd;
   }
 
-  /// Adopts `fd` if it is an eventfd (checked through /proc/self/fd) and
-  /// makes it close-on-exec and non-blocking (O_NONBLOCK is shared with every
-  /// other descriptor of the same open file description). On failure throws
-  /// std::system_error (EBADF: not open; EINVAL: not an eventfd; another
-  /// errno if /proc cannot tell) and leaves `fd` untouched and the caller's.
+  /// Adopts `fd` if it is an eventfd in counter mode (checked through
+  /// /proc/self/fd and /proc/self/fdinfo) and makes it close-on-exec and
+  /// non-blocking (O_NONBLOCK is shared with every other descriptor of the
+  /// same open file description). On failure throws std::system_error
+  /// (EBADF: not open; EINVAL: not an eventfd, or a semaphore-mode one;
+  /// another errno if /proc cannot tell) and leaves `fd` untouched and the
+  /// caller's.
+  ///
+  /// A semaphore-mode eventfd (EFD_SEMAPHORE) is refused because each read
+  /// takes only 1 from it: signals would not collapse and reset() would leave
+  /// it signalled. Limitation: fdinfo shows the mode ("eventfd-semaphore:")
+  /// only since Linux 5.2; on older kernels nothing short of reading the
+  /// counter tells the modes apart, and such a descriptor is accepted.
   static os_event from_native_handle(int fd);
 
  private:
@@ -160,9 +168,16 @@ void send_os_event(int unix_socket, const os_event& event);
 
 /// Receives one event sent by send_os_event. The new descriptor is
 /// close-on-exec from the moment it exists (MSG_CMSG_CLOEXEC) and is checked
-/// to be an eventfd. Throws std::system_error: ECONNRESET when the peer closed
-/// the socket, EBADMSG when a message came without a descriptor, EINVAL when
-/// the descriptor is no eventfd (it is closed), other errno values from
+/// as `from_native_handle` checks (an eventfd in counter mode). The peer is
+/// not trusted: a message carrying several descriptors yields the first, and
+/// every other one is closed; no descriptor a message brings stays open
+/// unless it is in the returned event. Throws std::system_error, having
+/// closed every received descriptor: ECONNRESET when the peer closed the
+/// socket, EBADMSG when a message came without a descriptor, EINVAL when the
+/// descriptor is no eventfd or a semaphore-mode one, EMSGSIZE when the
+/// ancillary data came truncated (MSG_CTRUNC: other control messages beside
+/// the descriptors, such as credentials on a socket with SO_PASSCRED, or no
+/// room left in this process's descriptor table), other errno values from
 /// recvmsg().
 os_event receive_os_event(int unix_socket);
 

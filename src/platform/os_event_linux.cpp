@@ -54,9 +54,47 @@ bool try_consume(int fd, const char* what) {
   }
 }
 
-// 0 if `fd` is an open eventfd, else the errno value that says why not.
-// /proc/self/fd/N links to "anon_inode:[eventfd]" for an eventfd; no system
-// call short of /proc tells eventfd from timerfd, signalfd or epoll.
+// Whether the eventfd `fd` is in semaphore mode (EFD_SEMAPHORE: each read
+// takes 1 instead of zeroing the counter, so signals would not collapse and
+// reset() would leave it signalled). 0: counter mode, or this kernel does not
+// say (fdinfo shows "eventfd-semaphore:" since Linux 5.2; older kernels
+// cannot be asked at all, see os_event.hpp); EINVAL: semaphore mode; another
+// errno value when fdinfo cannot be read.
+int eventfd_mode_check(int fd) {
+  char path[48];
+  std::snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+  const int info = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (info < 0) return errno == ENOENT ? ENOTSUP : errno;  // fd is open: /proc is missing
+  // An eventfd's fdinfo is a few short lines (pos, flags, mnt_id, ino,
+  // eventfd-count, eventfd-id, eventfd-semaphore): 512 bytes hold it all.
+  char text[512];
+  std::size_t size = 0;
+  while (size < sizeof text - 1) {
+    const ssize_t n = ::read(info, text + size, sizeof text - 1 - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      (void)::close(info);
+      return err;
+    }
+    if (n == 0) break;
+    size += static_cast<std::size_t>(n);
+  }
+  (void)::close(info);
+  text[size] = '\0';
+  static constexpr char key[] = "\neventfd-semaphore:";
+  const char* at = std::strstr(text, key);
+  if (at == nullptr) return 0;  // an older kernel: cannot tell (documented)
+  at += sizeof key - 1;
+  while (*at == ' ' || *at == '\t')
+    ++at;
+  return *at == '0' ? 0 : EINVAL;
+}
+
+// 0 if `fd` is an open eventfd in counter mode, else the errno value that
+// says why not. /proc/self/fd/N links to "anon_inode:[eventfd]" for an
+// eventfd; no system call short of /proc tells eventfd from timerfd,
+// signalfd or epoll, nor counter mode from semaphore mode.
 int eventfd_check(int fd) {
   if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) return EBADF;
   char path[48];
@@ -68,7 +106,7 @@ int eventfd_check(int fd) {
   if (static_cast<std::size_t>(n) != sizeof expected - 1 ||
       std::memcmp(target, expected, sizeof expected - 1) != 0)
     return EINVAL;
-  return 0;
+  return eventfd_mode_check(fd);
 }
 
 void close_quietly(int fd) noexcept {
@@ -200,9 +238,14 @@ void send_os_event(int unix_socket, const os_event& event) {
 
 os_event receive_os_event(int unix_socket) {
   static constexpr const char* what = "beacon::receive_os_event";
+  // Room for the most descriptors one message can carry (Linux's SCM_MAX_FD),
+  // so whatever a peer sends arrives whole and every descriptor is accounted
+  // for below: the first is the event, the others are closed. A buffer of
+  // one descriptor's CMSG_SPACE also fits a second one, which leaked.
+  static constexpr std::size_t max_fds = 253;
   char byte;
   iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(max_fds * sizeof(int))] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -216,12 +259,29 @@ os_event receive_os_event(int unix_socket) {
         [&] { return ::recvmsg(unix_socket, &msg, MSG_CMSG_CLOEXEC); });
   } while (n < 0 && errno == EINTR);
   if (n < 0) throw_errno(errno, what);
+  // Every descriptor the kernel installed in this process is ours from here
+  // on: keep the first, close the rest, whatever happens next.
   int fd = -1;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    // The buffer holds one descriptor; more sent at once are dropped by the
-    // kernel (MSG_CTRUNC) and never reach this process.
-    if (c->cmsg_len >= CMSG_LEN(sizeof(int))) std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    const std::size_t count =
+        c->cmsg_len < CMSG_LEN(0) ? 0 : (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int received;
+      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof received);
+      if (fd < 0)
+        fd = received;
+      else
+        close_quietly(received);  // an extra one: a confused or hostile peer
+    }
+  }
+  // MSG_CTRUNC: ancillary data did not fit (credentials or security labels
+  // beside the descriptors) or a descriptor could not be installed (the
+  // table is full). The kernel dropped the rest; the message is not what was
+  // sent, so refuse it, closing what did arrive.
+  if (msg.msg_flags & MSG_CTRUNC) {
+    close_quietly(fd);
+    throw_errno(EMSGSIZE, what);
   }
   if (fd < 0) throw_errno(n == 0 ? ECONNRESET : EBADMSG, what);
   if (const int err = eventfd_check(fd)) {
