@@ -353,6 +353,82 @@ TEST(os_event, wait_interrupted_by_signals_returns_only_when_signalled) {
   waiter.join();
 }
 
+// ---- signal handlers ----------------------------------------------------
+
+namespace {
+
+// The event a SIGUSR2 handler signals (null: none), and how many times
+// signal() left errno changed inside the handler. Lock-free atomics are
+// async-signal-safe.
+std::atomic<const os_event*> handler_event{nullptr};
+std::atomic<int> handler_errno_changes{0};
+
+// Installs a SIGUSR2 handler that calls handler_event->signal(). It stays
+// installed for the rest of the process (see install_eintr_handler).
+void install_signalling_handler() {
+  struct sigaction sa {};
+  sa.sa_handler = [](int) {
+    const int saved = errno;
+    if (const os_event* ev = handler_event.load()) ev->signal();
+    if (errno != saved) handler_errno_changes.fetch_add(1);
+    errno = saved;  // the handler itself must not change it either
+  };
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: the interrupted wait sees EINTR
+  ::sigaction(SIGUSR2, &sa, nullptr);
+}
+
+}  // namespace
+
+// Issue 13, item 8: os_event::signal() is the documented way to signal from a
+// signal handler. The handler runs on the waiting thread, interrupting its
+// poll; the wait must then see the signal and return.
+TEST(os_event, signal_from_a_signal_handler_wakes_the_thread_it_interrupted) {
+  install_signalling_handler();
+  os_event ev;
+  handler_event.store(&ev);
+  const pthread_t self = ::pthread_self();
+  // Sent whether or not the wait has begun: a signal before it is consumed
+  // by it just the same.
+  std::thread t([self] { ::pthread_kill(self, SIGUSR2); });
+  EXPECT_TRUE(ev.wait_for(patience));
+  t.join();
+  handler_event.store(nullptr);
+  EXPECT_FALSE(ev.try_wait());
+  EXPECT_EQ(handler_errno_changes.load(), 0);
+}
+
+TEST(os_event, signal_from_a_signal_handler_on_another_thread_wakes_a_waiter) {
+  install_signalling_handler();
+  os_event ev;
+  handler_event.store(&ev);
+  std::thread t([] { ::raise(SIGUSR2); });  // the handler runs on t, at once
+  EXPECT_TRUE(ev.wait_for(patience));
+  t.join();
+  handler_event.store(nullptr);
+  EXPECT_EQ(handler_errno_changes.load(), 0);
+}
+
+// A handler must leave errno as it found it for the code it interrupted;
+// signal() on a saturated counter gets EAGAIN from write() (and, under fault
+// injection, EINTR) and must not let it escape.
+TEST(os_event, signal_in_a_signal_handler_leaves_errno_unchanged) {
+  install_signalling_handler();
+  os_event ev;
+  const std::uint64_t max = 0xfffffffffffffffeULL;  // saturated: write() fails EAGAIN
+  ASSERT_EQ(::write(ev.native_handle(), &max, sizeof max), 8);
+  handler_event.store(&ev);
+  const int before = handler_errno_changes.load();
+  for (int i = 0; i < 20; ++i)
+    ::raise(SIGUSR2);  // synchronous: the handler has run when raise returns
+  handler_event.store(nullptr);
+  EXPECT_EQ(handler_errno_changes.load(), before);
+  errno = 0;
+  ev.signal();  // outside a handler too
+  EXPECT_EQ(errno, 0);
+  EXPECT_TRUE(ev.try_wait());
+}
+
 // ---- ownership ----------------------------------------------------------
 
 TEST(os_event, moved_from_event_has_no_handle_and_throws_ebadf) {

@@ -56,6 +56,17 @@ namespace beacon {
 /// object); signal a clone instead. A signal is never lost by a waiter giving
 /// up: only a successful wait consumes.
 ///
+/// Signal handlers: `signal()` is async-signal-safe, and it is the way to
+/// signal any beacon primitive from a signal handler: it makes one write(2),
+/// takes no lock, allocates nothing, and leaves errno as it found it. Signal
+/// an os_event in the handler and let a thread (or a wait_context) wait on it
+/// and do the rest. The in-process primitives' `set()` / `release()` /
+/// `notify*()` are not async-signal-safe (a handler can interrupt its own
+/// thread inside the parking lot and spin forever on a lock it holds). The
+/// other os_event members are not async-signal-safe either (they may throw or
+/// block). `signal()` throws only when it fails (a moved-from event, a closed
+/// descriptor), which a handler must rule out beforehand.
+///
 /// fork(): the child inherits the descriptor and may use its copy of the
 /// os_event normally (signal, wait, clone, send, destroy): parent and child
 /// share the counter, and destroying the child's copy closes only the child's
@@ -90,7 +101,8 @@ class os_event {
   os_event& operator=(const os_event&) = delete;
 
   /// Makes the event signalled (wakes at least one waiter if any). Never
-  /// blocks; succeeds also when the counter is saturated.
+  /// blocks; succeeds also when the counter is saturated. Async-signal-safe:
+  /// may be called from a signal handler (see the class comment).
   void signal() const;
 
   /// Blocks until the event is signalled and consumes the signal.

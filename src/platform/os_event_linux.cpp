@@ -132,19 +132,27 @@ os_event& os_event::operator=(os_event&& other) noexcept {
   return *this;
 }
 
+// Async-signal-safe (documented in os_event.hpp): on success it makes one
+// system call that POSIX lists as safe, write(2), touches no lock, no
+// allocation and no thread-local state (but the fault-injection stream of
+// test builds), and gives errno back as it found it, because a handler that
+// changes errno corrupts the code it interrupted. Only failures (a
+// moved-from event, EBADF...) throw, which a handler must not let happen.
 void os_event::signal() const {
   const int fd = checked(fd_, "beacon::os_event::signal");
+  const int saved_errno = errno;
   const std::uint64_t one = 1;
   for (;;) {
     const ssize_t n = fault::interruptible([&] { return ::write(fd, &one, sizeof one); });
-    if (n == static_cast<ssize_t>(sizeof one)) return;
+    if (n == static_cast<ssize_t>(sizeof one)) break;
     if (n >= 0) throw_errno(EIO, "beacon::os_event::signal");
     if (errno == EINTR) continue;
     // EAGAIN: adding 1 would pass the counter's maximum, so it is non-zero,
     // i.e. the event is already signalled: the signal has its effect.
-    if (errno == EAGAIN) return;
+    if (errno == EAGAIN) break;
     throw_errno(errno, "beacon::os_event::signal");
   }
+  errno = saved_errno;
 }
 
 bool os_event::try_wait() const {
