@@ -317,6 +317,117 @@ TEST(os_event, wait_until_other_clock_rechecks_that_clock) {
   EXPECT_GE(std::chrono::steady_clock::now() - real_start, 20ms);
 }
 
+// ---- wait(std::stop_token) ----------------------------------------------
+
+// Issue 13, item 11: os_event satisfies `waitable`, whose contract says every
+// waitable has wait(std::stop_token); it had none.
+template <class E>
+concept stop_token_waitable = requires(const E& e, std::stop_token s) {
+  { e.wait(s) } -> std::same_as<bool>;
+};
+static_assert(stop_token_waitable<os_event>);
+
+TEST(os_event, wait_with_stop_token_ends_with_false_when_another_thread_requests_stop) {
+  os_event ev;
+  std::stop_source src;
+  std::atomic<int> result{-1};
+  std::thread waiter([&] { result.store(ev.wait(src.get_token()) ? 1 : 0); });
+  // The waiter must still be blocked a while later (nothing signalled it).
+  EXPECT_FALSE(eventually([&] { return result.load() != -1; }, 30ms));
+  src.request_stop();
+  EXPECT_TRUE(eventually([&] { return result.load() != -1; }));
+  if (result.load() == -1) ev.signal();  // do not hang the test on a bug
+  waiter.join();
+  EXPECT_EQ(result.load(), 0);
+  // Giving up consumed nothing: a later signal is there for the next wait.
+  ev.signal();
+  EXPECT_TRUE(ev.try_wait());
+}
+
+TEST(os_event, wait_with_stop_token_returns_true_when_signalled) {
+  os_event ev;
+  std::stop_source src;
+  std::thread t([&] { ev.signal(); });
+  EXPECT_TRUE(ev.wait(src.get_token()));
+  t.join();
+  EXPECT_FALSE(ev.try_wait());
+  // A token without a stop state can never be stopped: a plain wait.
+  std::thread u([&] { ev.signal(); });
+  EXPECT_TRUE(ev.wait(std::stop_token{}));
+  u.join();
+}
+
+// Design §2.7: if the wait can succeed at once it succeeds, even when stop
+// was already requested; otherwise the stop ends it with false at once.
+TEST(os_event, wait_with_stop_token_succeeds_when_signalled_even_if_stop_was_requested) {
+  os_event ev;
+  std::stop_source src;
+  src.request_stop();
+  ev.signal();
+  EXPECT_TRUE(ev.wait(src.get_token()));  // consumed
+  EXPECT_FALSE(ev.try_wait());
+  EXPECT_FALSE(ev.wait(src.get_token()));  // nothing there: false, no blocking
+}
+
+// A signal and a stop arriving together: the wait either takes the signal
+// (true) or leaves it for the next wait (false); it never loses it.
+TEST(os_event, wait_with_stop_token_racing_a_signal_never_loses_it) {
+  for (int i = 0; i < 200; ++i) {
+    os_event ev;
+    std::stop_source src;
+    std::atomic<int> result{-1};
+    std::thread waiter([&] { result.store(ev.wait(src.get_token()) ? 1 : 0); });
+    std::thread stopper([&] { src.request_stop(); });
+    ev.signal();
+    stopper.join();
+    waiter.join();
+    if (result.load() == 0)
+      EXPECT_TRUE(ev.try_wait()) << "round " << i << ": the signal was lost";
+    else
+      EXPECT_FALSE(ev.try_wait()) << "round " << i;
+  }
+}
+
+TEST(os_event, wait_with_stop_token_interrupted_by_signals_keeps_waiting) {
+  beacon_test::install_eintr_handler();
+  os_event ev;
+  std::stop_source src;
+  std::atomic<int> result{-1};
+  std::thread waiter([&] {
+    beacon_test::interrupter irq(::pthread_self());
+    result.store(ev.wait(src.get_token()) ? 1 : 0);
+  });
+  EXPECT_FALSE(eventually([&] { return result.load() != -1; }, 50ms));
+  ev.signal();
+  EXPECT_TRUE(eventually([&] { return result.load() != -1; }));
+  if (result.load() == -1) src.request_stop();
+  waiter.join();
+  EXPECT_EQ(result.load(), 1);
+}
+
+TEST(os_event, wait_with_stop_token_leaks_no_descriptor) {
+  os_event ev;
+  const int before = open_fd_count();
+  for (int i = 0; i < 20; ++i) {
+    std::stop_source src;
+    std::thread stopper([&] { src.request_stop(); });
+    (void)ev.wait(src.get_token());  // stopped before or during the wait
+    stopper.join();
+    std::stop_source other;
+    ev.signal();
+    EXPECT_TRUE(ev.wait(other.get_token()));
+  }
+  EXPECT_EQ(open_fd_count(), before);
+}
+
+TEST(os_event, wait_with_stop_token_on_a_moved_from_event_throws_ebadf) {
+  os_event a;
+  os_event b(std::move(a));
+  std::stop_source src;
+  EXPECT_EQ(error_of([&] { (void)a.wait(src.get_token()); }), EBADF);  // NOLINT
+  EXPECT_EQ(error_of([&] { (void)a.wait(std::stop_token{}); }), EBADF);
+}
+
 // ---- EINTR --------------------------------------------------------------
 
 TEST(os_event, timed_wait_interrupted_by_signals_lasts_its_full_timeout) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <stop_token>
 
 #include "beacon/detail/deadline.hpp"
 
@@ -45,6 +46,15 @@ namespace beacon {
 /// visible after the consuming wait returns true (for memory shared between
 /// processes: with the usual shared-memory rules; the syscalls are full
 /// barriers).
+///
+/// Coroutines: an os_event is not awaitable itself (`co_await ev` does not
+/// compile, unlike the in-process primitives), because its signaller may be
+/// another process, which cannot resume a coroutine of this one. A coroutine
+/// awaits an os_event through whatever watches descriptors for it: a
+/// wait_context on a thread of its own that resumes the coroutine, or an
+/// executor's reactor (e.g. Asio's `posix::stream_descriptor::async_wait` on
+/// `native_handle()` for readability), followed by `try_wait()` to consume
+/// the signal (false: another waiter was faster; wait again).
 ///
 /// Moved-from state: `native_handle()` is -1, the destructor and `release()`
 /// do nothing (`release()` returns -1), every other member throws
@@ -107,6 +117,16 @@ class os_event {
 
   /// Blocks until the event is signalled and consumes the signal.
   void wait() const { (void)wait_deadline(deadline::never()); }
+
+  /// Blocks until the event is signalled and consumes the signal (true), or
+  /// until a stop is requested through `stop` (false; nothing consumed, so a
+  /// signal that comes with the stop stays for the next wait). If the event
+  /// is signalled already, the wait succeeds even when a stop was requested
+  /// before the call. A token that can never be stopped makes it a plain
+  /// wait(). A wait that has to block with a stoppable token opens a private
+  /// eventfd for its duration (the stop callback signals it, waking only this
+  /// wait), so it can fail with std::system_error (EMFILE...).
+  bool wait(std::stop_token stop) const;
 
   /// Consumes the signal if the event is signalled; never blocks.
   bool try_wait() const;

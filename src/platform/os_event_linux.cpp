@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <stop_token>
 #include <system_error>
 
 #include "fault.hpp"
@@ -190,6 +191,49 @@ bool os_event::wait_deadline(deadline d) const {
     if (r == 0) continue;
     if (p.revents & POLLNVAL) throw_errno(EBADF, what);
     if (try_consume(fd, what)) return true;
+    // EAGAIN: another waiter consumed the signal between our poll and read.
+  }
+}
+
+bool os_event::wait(std::stop_token stop) const {
+  static constexpr const char* what = "beacon::os_event::wait";
+  const int fd = checked(fd_, what);
+  if (!stop.stop_possible()) return wait_deadline(deadline::never());
+  // Design §2.7: a wait that can succeed at once succeeds, stop or not.
+  if (try_consume(fd, what)) return true;
+  if (stop.stop_requested()) return false;
+  // A private eventfd that the stop callback signals, polled beside ours: a
+  // stop request wakes this wait and no other (signalling our own event would
+  // hand a stop to another waiter as if it were a signal).
+  const int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake < 0) throw_errno(errno, what);
+  struct closer {
+    int fd;
+    ~closer() { close_quietly(fd); }
+  } wake_owner{wake};
+  // Declared after wake_owner, so destroyed before it: ~stop_callback waits
+  // for a callback already running on another thread, so no write can reach
+  // `wake` after it is closed. If stop was requested since the check above,
+  // the callback runs here, at once, and the poll below returns at once.
+  const std::stop_callback on_stop(std::move(stop), [wake]() noexcept {
+    const std::uint64_t one = 1;
+    // Cannot fail: `wake` is open, and a write to an eventfd only fails when
+    // the counter is saturated, which one write per wait cannot reach.
+    (void)::write(wake, &one, sizeof one);
+  });
+  pollfd p[2] = {{fd, POLLIN, 0}, {wake, POLLIN, 0}};
+  for (;;) {
+    const int r = fault::interruptible([&] { return ::ppoll(p, 2, nullptr, nullptr); });
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(errno, what);
+    }
+    if (p[0].revents & POLLNVAL) throw_errno(EBADF, what);
+    // Our event first: when the signal and the stop are both there, the wait
+    // can succeed, so it does. Giving up never consumes, so a signal that
+    // lands after this look stays in the counter for the next wait.
+    if (p[0].revents != 0 && try_consume(fd, what)) return true;
+    if (p[1].revents != 0) return false;  // only the callback writes `wake`
     // EAGAIN: another waiter consumed the signal between our poll and read.
   }
 }
