@@ -66,16 +66,16 @@ namespace beacon {
 /// object); signal a clone instead. A signal is never lost by a waiter giving
 /// up: only a successful wait consumes.
 ///
-/// Signal handlers: `signal()` is async-signal-safe, and it is the way to
-/// signal any beacon primitive from a signal handler: it makes one write(2),
-/// takes no lock, allocates nothing, and leaves errno as it found it. Signal
-/// an os_event in the handler and let a thread (or a wait_context) wait on it
+/// Signal handlers: `signal()` is async-signal-safe, and it is beacon's way
+/// to wake a waiter from a signal handler: it makes one write(2), takes no
+/// lock, allocates nothing, and leaves errno as it found it. Signal an
+/// os_event in the handler and let a thread (or a wait_context) wait on it
 /// and do the rest. The in-process primitives' `set()` / `release()` /
 /// `notify*()` are not async-signal-safe (a handler can interrupt its own
 /// thread inside the parking lot and spin forever on a lock it holds). The
-/// other os_event members are not async-signal-safe either (they may throw or
-/// block). `signal()` throws only when it fails (a moved-from event, a closed
-/// descriptor), which a handler must rule out beforehand.
+/// other os_event members are not async-signal-safe either (they may throw
+/// or block). `signal()` throws only when it fails (a moved-from event, a
+/// closed descriptor), which a handler must rule out beforehand.
 ///
 /// fork(): the child inherits the descriptor and may use its copy of the
 /// os_event normally (signal, wait, clone, send, destroy): parent and child
