@@ -18,7 +18,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <memory>
 #include <stop_token>
 #include <string>
 #include <system_error>
@@ -104,20 +103,16 @@ struct socket_pair {
 // Sends one byte with `fds` as SCM_RIGHTS, by hand, as a confused or hostile
 // peer would. Returns sendmsg()'s result.
 ssize_t send_raw_fds(int sock, const std::vector<int>& fds) {
+  constexpr std::size_t scm_max_fd = 253;  // Linux's limit per message
+  if (fds.empty() || fds.size() > scm_max_fd) std::abort();
   char byte = 'x';
   iovec iov{&byte, 1};
-  std::vector<char> control(CMSG_SPACE(fds.size() * sizeof(int)) + alignof(cmsghdr));
-  // CMSG_FIRSTHDR needs an aligned buffer: align inside the vector.
-  void* raw = control.data();
-  std::size_t room = control.size();
-  void* aligned =
-      std::align(alignof(cmsghdr), CMSG_SPACE(fds.size() * sizeof(int)), raw, room);
+  alignas(cmsghdr) char control[CMSG_SPACE(scm_max_fd * sizeof(int))] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = aligned;
+  msg.msg_control = control;
   msg.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
-  std::memset(aligned, 0, msg.msg_controllen);
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
