@@ -10,11 +10,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <stop_token>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -101,6 +105,38 @@ struct socket_pair {
       if (f >= 0) ::close(f);
   }
 };
+
+// Sends one byte with `fds` as SCM_RIGHTS, by hand, as a confused or hostile
+// peer would. Returns sendmsg()'s result.
+ssize_t send_raw_fds(int sock, const std::vector<int>& fds) {
+  constexpr std::size_t scm_max_fd = 253;  // Linux's limit per message
+  if (fds.empty() || fds.size() > scm_max_fd) std::abort();
+  char byte = 'x';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(scm_max_fd * sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
+  std::memcpy(CMSG_DATA(c), fds.data(), fds.size() * sizeof(int));
+  return ::sendmsg(sock, &msg, 0);
+}
+
+// Whether this kernel's /proc/self/fdinfo shows an eventfd's mode (Linux 5.2
+// and later): "eventfd-semaphore: 0|1".
+bool fdinfo_shows_eventfd_mode() {
+  os_event ev;
+  std::ifstream in("/proc/self/fdinfo/" + std::to_string(ev.native_handle()));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("eventfd-semaphore:", 0) == 0) return true;
+  return false;
+}
 
 // Runs `child` in a forked process and returns its exit code (-1: it crashed,
 // threw, or ran past `patience`).
@@ -282,6 +318,117 @@ TEST(os_event, wait_until_other_clock_rechecks_that_clock) {
   EXPECT_GE(std::chrono::steady_clock::now() - real_start, 20ms);
 }
 
+// ---- wait(std::stop_token) ----------------------------------------------
+
+// Issue 13, item 11: os_event satisfies `waitable`, whose contract says every
+// waitable has wait(std::stop_token); it had none.
+template <class E>
+concept stop_token_waitable = requires(const E& e, std::stop_token s) {
+  { e.wait(s) } -> std::same_as<bool>;
+};
+static_assert(stop_token_waitable<os_event>);
+
+TEST(os_event, wait_with_stop_token_ends_with_false_when_another_thread_requests_stop) {
+  os_event ev;
+  std::stop_source src;
+  std::atomic<int> result{-1};
+  std::thread waiter([&] { result.store(ev.wait(src.get_token()) ? 1 : 0); });
+  // The waiter must still be blocked a while later (nothing signalled it).
+  EXPECT_FALSE(eventually([&] { return result.load() != -1; }, 30ms));
+  src.request_stop();
+  EXPECT_TRUE(eventually([&] { return result.load() != -1; }));
+  if (result.load() == -1) ev.signal();  // do not hang the test on a bug
+  waiter.join();
+  EXPECT_EQ(result.load(), 0);
+  // Giving up consumed nothing: a later signal is there for the next wait.
+  ev.signal();
+  EXPECT_TRUE(ev.try_wait());
+}
+
+TEST(os_event, wait_with_stop_token_returns_true_when_signalled) {
+  os_event ev;
+  std::stop_source src;
+  std::thread t([&] { ev.signal(); });
+  EXPECT_TRUE(ev.wait(src.get_token()));
+  t.join();
+  EXPECT_FALSE(ev.try_wait());
+  // A token without a stop state can never be stopped: a plain wait.
+  std::thread u([&] { ev.signal(); });
+  EXPECT_TRUE(ev.wait(std::stop_token{}));
+  u.join();
+}
+
+// Design §2.7: if the wait can succeed at once it succeeds, even when stop
+// was already requested; otherwise the stop ends it with false at once.
+TEST(os_event, wait_with_stop_token_succeeds_when_signalled_even_if_stop_was_requested) {
+  os_event ev;
+  std::stop_source src;
+  src.request_stop();
+  ev.signal();
+  EXPECT_TRUE(ev.wait(src.get_token()));  // consumed
+  EXPECT_FALSE(ev.try_wait());
+  EXPECT_FALSE(ev.wait(src.get_token()));  // nothing there: false, no blocking
+}
+
+// A signal and a stop arriving together: the wait either takes the signal
+// (true) or leaves it for the next wait (false); it never loses it.
+TEST(os_event, wait_with_stop_token_racing_a_signal_never_loses_it) {
+  for (int i = 0; i < 200; ++i) {
+    os_event ev;
+    std::stop_source src;
+    std::atomic<int> result{-1};
+    std::thread waiter([&] { result.store(ev.wait(src.get_token()) ? 1 : 0); });
+    std::thread stopper([&] { src.request_stop(); });
+    ev.signal();
+    stopper.join();
+    waiter.join();
+    if (result.load() == 0)
+      EXPECT_TRUE(ev.try_wait()) << "round " << i << ": the signal was lost";
+    else
+      EXPECT_FALSE(ev.try_wait()) << "round " << i;
+  }
+}
+
+TEST(os_event, wait_with_stop_token_interrupted_by_signals_keeps_waiting) {
+  beacon_test::install_eintr_handler();
+  os_event ev;
+  std::stop_source src;
+  std::atomic<int> result{-1};
+  std::thread waiter([&] {
+    beacon_test::interrupter irq(::pthread_self());
+    result.store(ev.wait(src.get_token()) ? 1 : 0);
+  });
+  EXPECT_FALSE(eventually([&] { return result.load() != -1; }, 50ms));
+  ev.signal();
+  EXPECT_TRUE(eventually([&] { return result.load() != -1; }));
+  if (result.load() == -1) src.request_stop();
+  waiter.join();
+  EXPECT_EQ(result.load(), 1);
+}
+
+TEST(os_event, wait_with_stop_token_leaks_no_descriptor) {
+  os_event ev;
+  const int before = open_fd_count();
+  for (int i = 0; i < 20; ++i) {
+    std::stop_source src;
+    std::thread stopper([&] { src.request_stop(); });
+    (void)ev.wait(src.get_token());  // stopped before or during the wait
+    stopper.join();
+    std::stop_source other;
+    ev.signal();
+    EXPECT_TRUE(ev.wait(other.get_token()));
+  }
+  EXPECT_EQ(open_fd_count(), before);
+}
+
+TEST(os_event, wait_with_stop_token_on_a_moved_from_event_throws_ebadf) {
+  os_event a;
+  os_event b(std::move(a));
+  std::stop_source src;
+  EXPECT_EQ(error_of([&] { (void)a.wait(src.get_token()); }), EBADF);  // NOLINT
+  EXPECT_EQ(error_of([&] { (void)a.wait(std::stop_token{}); }), EBADF);
+}
+
 // ---- EINTR --------------------------------------------------------------
 
 TEST(os_event, timed_wait_interrupted_by_signals_lasts_its_full_timeout) {
@@ -316,6 +463,82 @@ TEST(os_event, wait_interrupted_by_signals_returns_only_when_signalled) {
   EXPECT_TRUE(eventually([&] { return done.load(); }));
   if (!done.load()) ev.signal();
   waiter.join();
+}
+
+// ---- signal handlers ----------------------------------------------------
+
+namespace {
+
+// The event a SIGUSR2 handler signals (null: none), and how many times
+// signal() left errno changed inside the handler. Lock-free atomics are
+// async-signal-safe.
+std::atomic<const os_event*> handler_event{nullptr};
+std::atomic<int> handler_errno_changes{0};
+
+// Installs a SIGUSR2 handler that calls handler_event->signal(). It stays
+// installed for the rest of the process (see install_eintr_handler).
+void install_signalling_handler() {
+  struct sigaction sa {};
+  sa.sa_handler = [](int) {
+    const int saved = errno;
+    if (const os_event* ev = handler_event.load()) ev->signal();
+    if (errno != saved) handler_errno_changes.fetch_add(1);
+    errno = saved;  // the handler itself must not change it either
+  };
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: the interrupted wait sees EINTR
+  ::sigaction(SIGUSR2, &sa, nullptr);
+}
+
+}  // namespace
+
+// Issue 13, item 8: os_event::signal() is the documented way to signal from a
+// signal handler. The handler runs on the waiting thread, interrupting its
+// poll; the wait must then see the signal and return.
+TEST(os_event, signal_from_a_signal_handler_wakes_the_thread_it_interrupted) {
+  install_signalling_handler();
+  os_event ev;
+  handler_event.store(&ev);
+  const pthread_t self = ::pthread_self();
+  // Sent whether or not the wait has begun: a signal before it is consumed
+  // by it just the same.
+  std::thread t([self] { ::pthread_kill(self, SIGUSR2); });
+  EXPECT_TRUE(ev.wait_for(patience));
+  t.join();
+  handler_event.store(nullptr);
+  EXPECT_FALSE(ev.try_wait());
+  EXPECT_EQ(handler_errno_changes.load(), 0);
+}
+
+TEST(os_event, signal_from_a_signal_handler_on_another_thread_wakes_a_waiter) {
+  install_signalling_handler();
+  os_event ev;
+  handler_event.store(&ev);
+  std::thread t([] { ::raise(SIGUSR2); });  // the handler runs on t, at once
+  EXPECT_TRUE(ev.wait_for(patience));
+  t.join();
+  handler_event.store(nullptr);
+  EXPECT_EQ(handler_errno_changes.load(), 0);
+}
+
+// A handler must leave errno as it found it for the code it interrupted;
+// signal() on a saturated counter gets EAGAIN from write() (and, under fault
+// injection, EINTR) and must not let it escape.
+TEST(os_event, signal_in_a_signal_handler_leaves_errno_unchanged) {
+  install_signalling_handler();
+  os_event ev;
+  const std::uint64_t max = 0xfffffffffffffffeULL;  // saturated: write() fails EAGAIN
+  ASSERT_EQ(::write(ev.native_handle(), &max, sizeof max), 8);
+  handler_event.store(&ev);
+  const int before = handler_errno_changes.load();
+  for (int i = 0; i < 20; ++i)
+    ::raise(SIGUSR2);  // synchronous: the handler has run when raise returns
+  handler_event.store(nullptr);
+  EXPECT_EQ(handler_errno_changes.load(), before);
+  errno = 0;
+  ev.signal();  // outside a handler too
+  EXPECT_EQ(errno, 0);
+  EXPECT_TRUE(ev.try_wait());
 }
 
 // ---- ownership ----------------------------------------------------------
@@ -462,6 +685,98 @@ TEST(os_event, receive_reports_a_message_without_descriptor_and_a_closed_peer) {
   ::close(sp.fd[0]);
   sp.fd[0] = -1;
   EXPECT_EQ(error_of([&] { (void)beacon::receive_os_event(sp.fd[1]); }), ECONNRESET);
+}
+
+// Regression (issue 13, item 5): the control buffer held one descriptor's
+// CMSG_SPACE, which also fits two; a message carrying two or three installed
+// the second in the receiver and leaked it. Every extra one must be closed.
+TEST(os_event, receive_closes_every_extra_descriptor_a_message_carries) {
+  for (int type : {SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM}) {
+    for (std::size_t count : {2u, 3u, 8u}) {
+      socket_pair sp(type);
+      os_event ev;
+      int p[2];
+      ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+      std::vector<int> fds{ev.native_handle()};
+      while (fds.size() < count)
+        fds.push_back(fds.size() % 2 ? p[0] : ev.native_handle());
+      ASSERT_EQ(send_raw_fds(sp.fd[0], fds), 1);
+      const int before = open_fd_count();
+      {
+        os_event got = beacon::receive_os_event(sp.fd[1]);
+        EXPECT_EQ(open_fd_count(), before + 1) << "type " << type << ", " << count;
+        ev.signal();
+        EXPECT_TRUE(got.try_wait());  // the first descriptor is the one kept
+      }
+      EXPECT_EQ(open_fd_count(), before);
+      ::close(p[0]);
+      ::close(p[1]);
+    }
+  }
+}
+
+// The first descriptor decides; extra ones are closed also when it is
+// refused.
+TEST(os_event, receive_closes_extra_descriptors_when_the_first_is_refused) {
+  socket_pair sp;
+  os_event ev;
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  ASSERT_EQ(send_raw_fds(sp.fd[0], {p[0], ev.native_handle(), ev.native_handle()}), 1);
+  const int before = open_fd_count();
+  EXPECT_EQ(error_of([&] { (void)beacon::receive_os_event(sp.fd[1]); }), EINVAL);
+  EXPECT_EQ(open_fd_count(), before);
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+// Ancillary data that does not fit (here: credentials, which SO_PASSCRED
+// adds, beside the most descriptors one message may carry) arrives truncated
+// (MSG_CTRUNC): the message is refused with EMSGSIZE and every descriptor
+// that did arrive is closed.
+TEST(os_event, receive_refuses_truncated_ancillary_data_and_closes_what_arrived) {
+  constexpr std::size_t scm_max_fd = 253;  // Linux's limit per message
+  for (int type : {SOCK_STREAM, SOCK_DGRAM}) {
+    socket_pair sp(type);
+    const int on = 1;
+    ASSERT_EQ(::setsockopt(sp.fd[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on), 0);
+    os_event ev;
+    ASSERT_EQ(send_raw_fds(sp.fd[0], std::vector<int>(scm_max_fd, ev.native_handle())),
+              1);
+    const int before = open_fd_count();
+    EXPECT_EQ(error_of([&] { (void)beacon::receive_os_event(sp.fd[1]); }), EMSGSIZE)
+        << "type " << type;
+    EXPECT_EQ(open_fd_count(), before);
+  }
+}
+
+// Regression (issue 13, item 6): a semaphore-mode eventfd was adopted; each
+// read then takes 1, so signals no longer collapse and reset() leaves it
+// signalled. /proc/self/fdinfo shows the mode on Linux 5.2 and later.
+TEST(os_event,
+     from_native_handle_refuses_a_semaphore_mode_eventfd_and_leaves_it_untouched) {
+  if (!fdinfo_shows_eventfd_mode())
+    GTEST_SKIP() << "this kernel's fdinfo does not show the eventfd mode (Linux < 5.2)";
+  const int fd = ::eventfd(0, EFD_SEMAPHORE);  // blocking, inheritable
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(error_of([&] { (void)os_event::from_native_handle(fd); }), EINVAL);
+  EXPECT_TRUE(beacon_test::is_open(fd));
+  EXPECT_FALSE(beacon_test::is_cloexec(fd));
+  EXPECT_FALSE(beacon_test::is_nonblocking(fd));
+  ::close(fd);
+}
+
+TEST(os_event, receive_refuses_a_semaphore_mode_eventfd_and_closes_it) {
+  if (!fdinfo_shows_eventfd_mode())
+    GTEST_SKIP() << "this kernel's fdinfo does not show the eventfd mode (Linux < 5.2)";
+  socket_pair sp;
+  const int fd = ::eventfd(0, EFD_SEMAPHORE | EFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(send_raw_fds(sp.fd[0], {fd}), 1);
+  const int before = open_fd_count();
+  EXPECT_EQ(error_of([&] { (void)beacon::receive_os_event(sp.fd[1]); }), EINVAL);
+  EXPECT_EQ(open_fd_count(), before);  // the received copy was closed
+  ::close(fd);
 }
 
 TEST(os_event, send_to_a_closed_peer_throws_epipe_without_sigpipe) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -361,4 +362,78 @@ TEST(wait_context, moved_from_context_has_no_handle_and_throws_ebadf) {
   EXPECT_EQ(b.wait_for(patience).size(), 1u);  // the registration moved along
   a = std::move(b);
   EXPECT_EQ(a.wait_for(patience).size(), 1u);
+}
+
+// ---- fork ---------------------------------------------------------------
+
+namespace {
+
+// Runs `child` in a forked process; returns its exit code (-1: it crashed,
+// threw, or ran past `patience`).
+template <class F>
+int in_child(F child) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    int code = 99;
+    try {
+      code = child();
+    } catch (...) {
+      code = 98;
+    }
+    ::_exit(code);
+  }
+  if (pid < 0) return -2;
+  return beacon_test::wait_child(pid);
+}
+
+std::vector<int> tokens_of(std::span<const beacon::triggered<int>> ready) {
+  std::vector<int> t;
+  for (const auto& r : ready)
+    t.push_back(r.token);
+  std::sort(t.begin(), t.end());
+  return t;
+}
+
+}  // namespace
+
+// Issue 13, item 9, as documented in wait_context.hpp: a forked child's
+// wait_context is the parent's epoll set (epoll registrations belong to the
+// open file description, which fork shares), so the child's remove() and
+// add() change what the parent's wait reports.
+TEST(wait_context, forked_child_shares_the_parents_epoll_set) {
+  wait_context<int> ctx;
+  os_event first, second;  // both created before fork: same files in both
+  ctx.add(first, 1);
+  EXPECT_EQ(in_child([&] {
+              ctx.remove(first);
+              ctx.add(second, 2);
+              return 0;
+            }),
+            0);
+  first.signal();
+  second.signal();
+  // The child is gone, its changes stay: `first` is no longer reported,
+  // `second` is, with the child's token.
+  EXPECT_EQ(tokens_of(ctx.wait_for(patience)), std::vector<int>{2});
+  ctx.add(first, 1);  // the parent's own entry was the one removed
+  EXPECT_EQ(tokens_of(ctx.wait_for(patience)), (std::vector<int>{1, 2}));
+}
+
+// The documented way out: a child that needs its own set makes a new
+// wait_context (assigning it closes only the child's inherited descriptor).
+TEST(wait_context, forked_child_with_a_new_context_leaves_the_parents_alone) {
+  wait_context<int> ctx;
+  os_event ev;
+  ctx.add(ev, 1);
+  EXPECT_EQ(in_child([&] {
+              ctx = wait_context<int>{};
+              ctx.add(ev, 7);
+              ev.signal();
+              const bool own = tokens_of(ctx.wait_for(patience)) == std::vector<int>{7};
+              ctx.remove(ev);
+              return own ? 0 : 1;
+            }),
+            0);
+  EXPECT_EQ(tokens_of(ctx.wait_for(patience)), std::vector<int>{1});
+  EXPECT_TRUE(ev.try_wait());
 }

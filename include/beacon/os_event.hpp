@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <stop_token>
 
 #include "beacon/detail/deadline.hpp"
 
@@ -46,6 +47,15 @@ namespace beacon {
 /// processes: with the usual shared-memory rules; the syscalls are full
 /// barriers).
 ///
+/// Coroutines: an os_event is not awaitable itself (`co_await ev` does not
+/// compile, unlike the in-process primitives), because its signaller may be
+/// another process, which cannot resume a coroutine of this one. A coroutine
+/// awaits an os_event through whatever watches descriptors for it: a
+/// wait_context on a thread of its own that resumes the coroutine, or an
+/// executor's reactor (e.g. Asio's `posix::stream_descriptor::async_wait` on
+/// `native_handle()` for readability), followed by `try_wait()` to consume
+/// the signal (false: another waiter was faster; wait again).
+///
 /// Moved-from state: `native_handle()` is -1, the destructor and `release()`
 /// do nothing (`release()` returns -1), every other member throws
 /// std::system_error(EBADF). Assigning a new event makes it usable again.
@@ -55,6 +65,17 @@ namespace beacon {
 /// another thread of this process waits on it is undefined (as for any
 /// object); signal a clone instead. A signal is never lost by a waiter giving
 /// up: only a successful wait consumes.
+///
+/// Signal handlers: `signal()` is async-signal-safe, and it is beacon's way
+/// to wake a waiter from a signal handler: it makes one write(2), takes no
+/// lock, allocates nothing, and leaves errno as it found it. Signal an
+/// os_event in the handler and let a thread (or a wait_context) wait on it
+/// and do the rest. The in-process primitives' `set()` / `release()` /
+/// `notify*()` are not async-signal-safe (a handler can interrupt its own
+/// thread inside the parking lot and spin forever on a lock it holds). The
+/// other os_event members are not async-signal-safe either (they may throw
+/// or block). `signal()` throws only when it fails (a moved-from event, a
+/// closed descriptor), which a handler must rule out beforehand.
 ///
 /// fork(): the child inherits the descriptor and may use its copy of the
 /// os_event normally (signal, wait, clone, send, destroy): parent and child
@@ -90,11 +111,22 @@ class os_event {
   os_event& operator=(const os_event&) = delete;
 
   /// Makes the event signalled (wakes at least one waiter if any). Never
-  /// blocks; succeeds also when the counter is saturated.
+  /// blocks; succeeds also when the counter is saturated. Async-signal-safe:
+  /// may be called from a signal handler (see the class comment).
   void signal() const;
 
   /// Blocks until the event is signalled and consumes the signal.
   void wait() const { (void)wait_deadline(deadline::never()); }
+
+  /// Blocks until the event is signalled and consumes the signal (true), or
+  /// until a stop is requested through `stop` (false; nothing consumed, so a
+  /// signal that comes with the stop stays for the next wait). If the event
+  /// is signalled already, the wait succeeds even when a stop was requested
+  /// before the call. A token that can never be stopped makes it a plain
+  /// wait(). A wait that has to block with a stoppable token opens a private
+  /// eventfd for its duration (the stop callback signals it, waking only this
+  /// wait), so it can fail with std::system_error (EMFILE...).
+  bool wait(std::stop_token stop) const;
 
   /// Consumes the signal if the event is signalled; never blocks.
   bool try_wait() const;
@@ -132,11 +164,19 @@ class os_event {
     return fd;
   }
 
-  /// Adopts `fd` if it is an eventfd (checked through /proc/self/fd) and
-  /// makes it close-on-exec and non-blocking (O_NONBLOCK is shared with every
-  /// other descriptor of the same open file description). On failure throws
-  /// std::system_error (EBADF: not open; EINVAL: not an eventfd; another
-  /// errno if /proc cannot tell) and leaves `fd` untouched and the caller's.
+  /// Adopts `fd` if it is an eventfd in counter mode (checked through
+  /// /proc/self/fd and /proc/self/fdinfo) and makes it close-on-exec and
+  /// non-blocking (O_NONBLOCK is shared with every other descriptor of the
+  /// same open file description). On failure throws std::system_error
+  /// (EBADF: not open; EINVAL: not an eventfd, or a semaphore-mode one;
+  /// another errno if /proc cannot tell) and leaves `fd` untouched and the
+  /// caller's.
+  ///
+  /// A semaphore-mode eventfd (EFD_SEMAPHORE) is refused because each read
+  /// takes only 1 from it: signals would not collapse and reset() would leave
+  /// it signalled. Limitation: fdinfo shows the mode ("eventfd-semaphore:")
+  /// only since Linux 5.2; on older kernels nothing short of reading the
+  /// counter tells the modes apart, and such a descriptor is accepted.
   static os_event from_native_handle(int fd);
 
  private:
@@ -160,9 +200,16 @@ void send_os_event(int unix_socket, const os_event& event);
 
 /// Receives one event sent by send_os_event. The new descriptor is
 /// close-on-exec from the moment it exists (MSG_CMSG_CLOEXEC) and is checked
-/// to be an eventfd. Throws std::system_error: ECONNRESET when the peer closed
-/// the socket, EBADMSG when a message came without a descriptor, EINVAL when
-/// the descriptor is no eventfd (it is closed), other errno values from
+/// as `from_native_handle` checks (an eventfd in counter mode). The peer is
+/// not trusted: a message carrying several descriptors yields the first, and
+/// every other one is closed; no descriptor a message brings stays open
+/// unless it is in the returned event. Throws std::system_error, having
+/// closed every received descriptor: ECONNRESET when the peer closed the
+/// socket, EBADMSG when a message came without a descriptor, EINVAL when the
+/// descriptor is no eventfd or a semaphore-mode one, EMSGSIZE when the
+/// ancillary data came truncated (MSG_CTRUNC: other control messages beside
+/// the descriptors, such as credentials on a socket with SO_PASSCRED, or no
+/// room left in this process's descriptor table), other errno values from
 /// recvmsg().
 os_event receive_os_event(int unix_socket);
 

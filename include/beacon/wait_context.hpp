@@ -99,6 +99,17 @@ class epoll_set {
 ///    while some registered descriptor is ready, so a context can be
 ///    registered in another wait_context or in any event loop.
 ///
+/// fork(): a forked child's copy of a wait_context is the parent's epoll
+/// set, not a copy of it: epoll keeps its registrations in the open file
+/// description, which fork shares. add(), modify() and remove() in either
+/// process change what both processes' waits report (a child's remove()
+/// takes the entry away from the parent too), and both see the same
+/// readiness. A child that needs a set of its own assigns a new one
+/// (`ctx = wait_context<Token>{}`: this closes only the child's inherited
+/// descriptor) and adds what it wants; a child that only waits, changing
+/// nothing, may use the shared one. The library does not detect fork: it
+/// keeps no list of registrations from which it could rebuild the set.
+///
 /// Memory ordering: a signal() on a registered os_event happens-before the
 /// wait() that reports it (through the kernel's locks), and so before the
 /// try_wait() that then consumes it.

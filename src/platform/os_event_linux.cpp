@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <stop_token>
 #include <system_error>
 
 #include "fault.hpp"
@@ -54,9 +55,47 @@ bool try_consume(int fd, const char* what) {
   }
 }
 
-// 0 if `fd` is an open eventfd, else the errno value that says why not.
-// /proc/self/fd/N links to "anon_inode:[eventfd]" for an eventfd; no system
-// call short of /proc tells eventfd from timerfd, signalfd or epoll.
+// Whether the eventfd `fd` is in semaphore mode (EFD_SEMAPHORE: each read
+// takes 1 instead of zeroing the counter, so signals would not collapse and
+// reset() would leave it signalled). 0: counter mode, or this kernel does not
+// say (fdinfo shows "eventfd-semaphore:" since Linux 5.2; older kernels
+// cannot be asked at all, see os_event.hpp); EINVAL: semaphore mode; another
+// errno value when fdinfo cannot be read.
+int eventfd_mode_check(int fd) {
+  char path[48];
+  std::snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+  const int info = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (info < 0) return errno == ENOENT ? ENOTSUP : errno;  // fd is open: /proc is missing
+  // An eventfd's fdinfo is a few short lines (pos, flags, mnt_id, ino,
+  // eventfd-count, eventfd-id, eventfd-semaphore): 512 bytes hold it all.
+  char text[512];
+  std::size_t size = 0;
+  while (size < sizeof text - 1) {
+    const ssize_t n = ::read(info, text + size, sizeof text - 1 - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      (void)::close(info);
+      return err;
+    }
+    if (n == 0) break;
+    size += static_cast<std::size_t>(n);
+  }
+  (void)::close(info);
+  text[size] = '\0';
+  static constexpr char key[] = "\neventfd-semaphore:";
+  const char* at = std::strstr(text, key);
+  if (at == nullptr) return 0;  // an older kernel: cannot tell (documented)
+  at += sizeof key - 1;
+  while (*at == ' ' || *at == '\t')
+    ++at;
+  return *at == '0' ? 0 : EINVAL;
+}
+
+// 0 if `fd` is an open eventfd in counter mode, else the errno value that
+// says why not. /proc/self/fd/N links to "anon_inode:[eventfd]" for an
+// eventfd; no system call short of /proc tells eventfd from timerfd,
+// signalfd or epoll, nor counter mode from semaphore mode.
 int eventfd_check(int fd) {
   if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) return EBADF;
   char path[48];
@@ -68,7 +107,7 @@ int eventfd_check(int fd) {
   if (static_cast<std::size_t>(n) != sizeof expected - 1 ||
       std::memcmp(target, expected, sizeof expected - 1) != 0)
     return EINVAL;
-  return 0;
+  return eventfd_mode_check(fd);
 }
 
 void close_quietly(int fd) noexcept {
@@ -94,19 +133,27 @@ os_event& os_event::operator=(os_event&& other) noexcept {
   return *this;
 }
 
+// Async-signal-safe (documented in os_event.hpp): on success it makes one
+// system call that POSIX lists as safe, write(2), touches no lock, no
+// allocation and no thread-local state (but the fault-injection stream of
+// test builds), and gives errno back as it found it, because a handler that
+// changes errno corrupts the code it interrupted. Only failures (a
+// moved-from event, EBADF...) throw, which a handler must not let happen.
 void os_event::signal() const {
   const int fd = checked(fd_, "beacon::os_event::signal");
+  const int saved_errno = errno;
   const std::uint64_t one = 1;
   for (;;) {
     const ssize_t n = fault::interruptible([&] { return ::write(fd, &one, sizeof one); });
-    if (n == static_cast<ssize_t>(sizeof one)) return;
+    if (n == static_cast<ssize_t>(sizeof one)) break;
     if (n >= 0) throw_errno(EIO, "beacon::os_event::signal");
     if (errno == EINTR) continue;
     // EAGAIN: adding 1 would pass the counter's maximum, so it is non-zero,
     // i.e. the event is already signalled: the signal has its effect.
-    if (errno == EAGAIN) return;
+    if (errno == EAGAIN) break;
     throw_errno(errno, "beacon::os_event::signal");
   }
+  errno = saved_errno;
 }
 
 bool os_event::try_wait() const {
@@ -144,6 +191,49 @@ bool os_event::wait_deadline(deadline d) const {
     if (r == 0) continue;
     if (p.revents & POLLNVAL) throw_errno(EBADF, what);
     if (try_consume(fd, what)) return true;
+    // EAGAIN: another waiter consumed the signal between our poll and read.
+  }
+}
+
+bool os_event::wait(std::stop_token stop) const {
+  static constexpr const char* what = "beacon::os_event::wait";
+  const int fd = checked(fd_, what);
+  if (!stop.stop_possible()) return wait_deadline(deadline::never());
+  // Design §2.7: a wait that can succeed at once succeeds, stop or not.
+  if (try_consume(fd, what)) return true;
+  if (stop.stop_requested()) return false;
+  // A private eventfd that the stop callback signals, polled beside ours: a
+  // stop request wakes this wait and no other (signalling our own event would
+  // hand a stop to another waiter as if it were a signal).
+  const int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake < 0) throw_errno(errno, what);
+  struct closer {
+    int fd;
+    ~closer() { close_quietly(fd); }
+  } wake_owner{wake};
+  // Declared after wake_owner, so destroyed before it: ~stop_callback waits
+  // for a callback already running on another thread, so no write can reach
+  // `wake` after it is closed. If stop was requested since the check above,
+  // the callback runs here, at once, and the poll below returns at once.
+  const std::stop_callback on_stop(std::move(stop), [wake]() noexcept {
+    const std::uint64_t one = 1;
+    // Cannot fail: `wake` is open, and a write to an eventfd only fails when
+    // the counter is saturated, which one write per wait cannot reach.
+    (void)::write(wake, &one, sizeof one);
+  });
+  pollfd p[2] = {{fd, POLLIN, 0}, {wake, POLLIN, 0}};
+  for (;;) {
+    const int r = fault::interruptible([&] { return ::ppoll(p, 2, nullptr, nullptr); });
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(errno, what);
+    }
+    if (p[0].revents & POLLNVAL) throw_errno(EBADF, what);
+    // Our event first: when the signal and the stop are both there, the wait
+    // can succeed, so it does. Giving up never consumes, so a signal that
+    // lands after this look stays in the counter for the next wait.
+    if (p[0].revents != 0 && try_consume(fd, what)) return true;
+    if (p[1].revents != 0) return false;  // only the callback writes `wake`
     // EAGAIN: another waiter consumed the signal between our poll and read.
   }
 }
@@ -200,9 +290,14 @@ void send_os_event(int unix_socket, const os_event& event) {
 
 os_event receive_os_event(int unix_socket) {
   static constexpr const char* what = "beacon::receive_os_event";
+  // Room for the most descriptors one message can carry (Linux's SCM_MAX_FD),
+  // so whatever a peer sends arrives whole and every descriptor is accounted
+  // for below: the first is the event, the others are closed. A buffer of
+  // one descriptor's CMSG_SPACE also fits a second one, which leaked.
+  static constexpr std::size_t max_fds = 253;
   char byte;
   iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(max_fds * sizeof(int))] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -216,12 +311,29 @@ os_event receive_os_event(int unix_socket) {
         [&] { return ::recvmsg(unix_socket, &msg, MSG_CMSG_CLOEXEC); });
   } while (n < 0 && errno == EINTR);
   if (n < 0) throw_errno(errno, what);
+  // Every descriptor the kernel installed in this process is ours from here
+  // on: keep the first, close the rest, whatever happens next.
   int fd = -1;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    // The buffer holds one descriptor; more sent at once are dropped by the
-    // kernel (MSG_CTRUNC) and never reach this process.
-    if (c->cmsg_len >= CMSG_LEN(sizeof(int))) std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    const std::size_t count =
+        c->cmsg_len < CMSG_LEN(0) ? 0 : (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int received;
+      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof received);
+      if (fd < 0)
+        fd = received;
+      else
+        close_quietly(received);  // an extra one: a confused or hostile peer
+    }
+  }
+  // MSG_CTRUNC: ancillary data did not fit (credentials or security labels
+  // beside the descriptors) or a descriptor could not be installed (the
+  // table is full). The kernel dropped the rest; the message is not what was
+  // sent, so refuse it, closing what did arrive.
+  if (msg.msg_flags & MSG_CTRUNC) {
+    close_quietly(fd);
+    throw_errno(EMSGSIZE, what);
   }
   if (fd < 0) throw_errno(n == 0 ? ECONNRESET : EBADMSG, what);
   if (const int err = eventfd_check(fd)) {
