@@ -26,14 +26,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "beacon/detail/platform.hpp"
 
 namespace bench {
 
@@ -57,7 +56,17 @@ inline void keep(T v) {
   asm volatile("" : : "r"(v) : "memory");
 }
 inline void clobber() { asm volatile("" : : : "memory"); }
-inline void cpu_relax() { beacon::detail::platform::cpu_relax(); }
+// The spin-wait hint of the peers' spin loops (a local copy: the library's
+// own is a detail of its platform layer).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  asm volatile("yield" ::: "memory");
+#else
+  clobber();
+#endif
+}
 
 // A few nanoseconds of work the compiler cannot remove: the "critical
 // section" of contended benchmarks.
