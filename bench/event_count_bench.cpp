@@ -1,5 +1,5 @@
-// The eventcount benchmark: beacon::event_count beside its peers, in one run
-// (see bench/harness.hpp for the method).
+// The eventcount benchmark: beacon::event_count beside its peers (Google
+// Benchmark; see bench/harness.hpp).
 //
 // Scenarios:
 //   1. notify with no waiter, after a relaxed store to the predicate's
@@ -11,27 +11,12 @@
 //      2->2 and 8->8 threads: examples/event_count_channel.hpp (Vyukov ring +
 //      two event_counts) vs a std::mutex + two std::condition_variable queue
 //      of the same capacity (256); ns per item sent and received.
-//
-// Knobs (environment):
-//   BEACON_BENCH_REPS=<n>    repetitions per candidate (default 7)
-//   BEACON_BENCH_RUN_MS=<n>  target length of one timed run (default 40)
-//   BEACON_BENCH_QUICK=1     quick development run (3 repetitions, short runs)
-//   BEACON_BENCH_FILTER=<s>  run only the scenarios whose title contains s
-//   BEACON_BENCH_JSON=<file> append the medians as JSON lines
-// A watchdog ends the process with status 1 when one run takes longer than
-// 10 s: a hang in the benchmark is a bug.
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -43,19 +28,7 @@
 
 namespace {
 
-using bench::watchdog;
-
 using clock_type = std::chrono::steady_clock;
-
-double g_target_ms = 40;
-using bench::wanted;
-
-// A candidate whose body(n) performs n operations and returns ns per op; the
-// first call grows n until one run lasts about g_target_ms.
-bench::candidate calibrated(std::string name, bench::body_fn body) {
-  const std::string scenario = "event_count";
-  return bench::calibrated(scenario, std::move(name), std::move(body), g_target_ms);
-}
 
 // ---------------------------------------------------------------------------
 // Peers
@@ -76,7 +49,7 @@ class folly_style_event_count {
   void wake() noexcept {
     // The epoch is the futex word (upper half, little-endian).
     auto* epoch = reinterpret_cast<std::uint32_t*>(&val_) + 1;
-    syscall(SYS_futex, epoch, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+    bench::futex_wake(*reinterpret_cast<std::atomic<std::uint32_t>*>(epoch), 1);
   }
   std::atomic<std::uint64_t> val_{0};
 };
@@ -116,38 +89,37 @@ class mutex_condvar_queue {
 // Scenario 1: notify with nobody waiting
 
 template <class F>
-double notify_loop(long n, F&& notify) {
-  static std::atomic<long> state{0};  // the predicate's state, relaxed
-  return bench::ns_per_op(n, [&] {
-    state.store(state.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+void notify_loop(benchmark::State& state, F&& notify) {
+  std::atomic<long> predicate{0};  // the predicate's state, relaxed
+  for (auto _ : state) {
+    predicate.store(predicate.load(std::memory_order_relaxed) + 1,
+                    std::memory_order_relaxed);
     notify();
-  });
+  }
 }
 
-void notify_without_waiters(bench::report& r) {
-  auto ec = std::make_shared<beacon::event_count>();
-  auto folly = std::make_shared<folly_style_event_count>();
-  struct mcv {
+void notify_without_waiters() {
+  const std::string t = "notify, no waiter (after a relaxed store)";
+  bench::add(t, "beacon::event_count::notify_one", [](benchmark::State& s) {
+    beacon::event_count ec;
+    notify_loop(s, [&] { ec.notify_one(); });
+  });
+  bench::add(t, "folly-style notify (fetch_add)", [](benchmark::State& s) {
+    folly_style_event_count ec;
+    notify_loop(s, [&] { ec.notify(); });
+  });
+  bench::add(t, "mutex + condvar notify_one", [](benchmark::State& s) {
     std::mutex m;
     std::condition_variable cv;
     long flag = 0;
-  };
-  auto m = std::make_shared<mcv>();
-  r.scenario(
-      "notify, no waiter (after a relaxed store)",
-      {calibrated("beacon::event_count::notify_one",
-                  [=](long n) { return notify_loop(n, [&] { ec->notify_one(); }); }),
-       calibrated("folly-style notify (fetch_add)",
-                  [=](long n) { return notify_loop(n, [&] { folly->notify(); }); }),
-       calibrated("mutex + condvar notify_one", [=](long n) {
-         return notify_loop(n, [&] {
-           {
-             std::lock_guard g(m->m);
-             ++m->flag;
-           }
-           m->cv.notify_one();
-         });
-       })});
+    notify_loop(s, [&] {
+      {
+        std::lock_guard g(m);
+        ++flag;
+      }
+      cv.notify_one();
+    });
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -156,9 +128,9 @@ void notify_without_waiters(bench::report& r) {
 constexpr std::size_t channel_capacity = 256;
 
 // P producers send `per` items each, P consumers receive `per` each; returns
-// ns per item (wall time / total items).
+// the batch: its wall time and the items sent.
 template <class Channel>
-double channel_run(int pairs, long per) {
+bench::batch channel_run(int pairs, long per) {
   Channel ch(channel_capacity);
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
@@ -197,34 +169,30 @@ double channel_run(int pairs, long per) {
     std::fprintf(stderr, "channel lost or duplicated values\n");
     std::_Exit(1);
   }
-  return std::chrono::duration<double, std::nano>(stop - start).count() /
-         (static_cast<double>(per) * pairs);
+  return {std::chrono::duration<double, std::nano>(stop - start).count(), per * pairs};
 }
 
-void channel_throughput(bench::report& r, int pairs) {
+void channel_throughput(int pairs) {
   const std::string title = "bounded channel (capacity 256), " + std::to_string(pairs) +
                             " -> " + std::to_string(pairs) + " threads, ns per item";
-  if (!wanted(title)) return;
-  r.scenario(title,
-             {calibrated("ring + beacon::event_count",
-                         [=](long n) {
-                           return channel_run<example::bounded_channel<std::uint64_t>>(
-                               pairs, std::max(1L, n / pairs));
-                         }),
-              calibrated("mutex + 2 condvars", [=](long n) {
-                return channel_run<mutex_condvar_queue<std::uint64_t>>(
-                    pairs, std::max(1L, n / pairs));
-              })});
+  const long per = bench::scaled(100'000) / pairs;
+  bench::add(title, "ring + beacon::event_count", [=](benchmark::State& s) {
+    bench::timed_batches(s, [&] {
+      return channel_run<example::bounded_channel<std::uint64_t>>(pairs, per);
+    });
+  })->UseManualTime();
+  bench::add(title, "mutex + 2 condvars", [=](benchmark::State& s) {
+    bench::timed_batches(
+        s, [&] { return channel_run<mutex_condvar_queue<std::uint64_t>>(pairs, per); });
+  })->UseManualTime();
 }
 
 }  // namespace
 
-int main() {
-  g_target_ms = bench::run_ms(40);
-  std::printf("event_count benchmark: %d usable CPUs\n", bench::usable_cpus());
-  bench::report r("beacon::event_count");
-  notify_without_waiters(r);
-  for (int pairs : {1, 2, 8})
-    channel_throughput(r, pairs);
-  return 0;
+const char* const bench::report_title = "beacon::event_count";
+
+void bench::register_benchmarks() {
+  notify_without_waiters();
+  for (const int pairs : {1, 2, 8})
+    channel_throughput(pairs);
 }

@@ -1,4 +1,5 @@
-// os_event and wait_context beside the raw system calls they wrap.
+// os_event and wait_context beside the raw system calls they wrap (Google
+// Benchmark; see bench/harness.hpp).
 //
 //  * ping-pong: two threads (then two processes) pass a token back and forth
 //    through two events; ns per round trip. Peers: raw eventfds read
@@ -7,22 +8,22 @@
 //  * wait_context: N registered events, one signalled per operation
 //    (signal, wait, consume); ns per operation. Peers: raw epoll on the same
 //    descriptors, and poll() over all of them.
-// Knobs: BEACON_BENCH_REPS, BEACON_BENCH_QUICK (a tenth of the rounds),
-// BEACON_BENCH_JSON (see harness.hpp).
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "beacon/os_event.hpp"
@@ -110,47 +111,81 @@ struct pipe_channel {
   void wait_b() { take(b[0]); }
 };
 
-// The partner echoes `rounds + 1` times (one warm-up round first).
+// The partner echoes every ping on `a` with a ping on `b` until it finds
+// `stop` set after a ping (in shared memory: the partner may be a child
+// process).
 template <class Channel>
-void echo(Channel& ch, long rounds) {
-  for (long i = 0; i <= rounds; ++i) {
+void echo(Channel& ch, const std::atomic<bool>& stop) {
+  for (;;) {
     ch.wait_a();
+    if (stop.load(std::memory_order_acquire)) return;
     ch.ping_b();
   }
 }
 
-template <class Channel>
-double timed_rounds(Channel& ch, long rounds) {
-  ch.ping_a();  // warm-up round: the partner is running and has echoed once
-  ch.wait_b();
-  return bench::ns_per_op(rounds, [&] {
+// One round trip per iteration, with the partner started by `start` (which
+// returns what `finish` needs to wait for its end).
+template <class Channel, class Start, class Finish>
+void ping_pong(benchmark::State& state, Start start, Finish finish) {
+  // Shared memory for the stop flag: a forked partner sees it too.
+  void* mem = ::mmap(nullptr, sizeof(std::atomic<bool>), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) std::abort();
+  auto* stop = new (mem) std::atomic<bool>(false);
+  {
+    Channel ch;  // created before the partner: a child inherits the descriptors
+    auto partner = start(ch, *stop);
+    for (auto _ : state) {
+      ch.ping_a();
+      ch.wait_b();
+    }
+    stop->store(true, std::memory_order_release);
     ch.ping_a();
-    ch.wait_b();
-  });
-}
-
-template <class Channel>
-double ping_pong_threads(long rounds) {
-  Channel ch;
-  std::thread partner([&] { echo(ch, rounds); });
-  const double ns = timed_rounds(ch, rounds);
-  partner.join();
-  return ns;
-}
-
-template <class Channel>
-double ping_pong_processes(long rounds) {
-  Channel ch;  // created before fork: the child inherits the descriptors
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    echo(ch, rounds);
-    ::_exit(0);
+    finish(partner);
   }
-  if (pid < 0) std::abort();
-  const double ns = timed_rounds(ch, rounds);
-  int status;
-  ::waitpid(pid, &status, 0);
-  return ns;
+  ::munmap(mem, sizeof(std::atomic<bool>));
+}
+
+template <class Channel>
+void ping_pong_threads(benchmark::State& state) {
+  ping_pong<Channel>(
+      state,
+      [](Channel& ch, const std::atomic<bool>& stop) {
+        return std::make_unique<std::thread>([&ch, &stop] { echo(ch, stop); });
+      },
+      [](std::unique_ptr<std::thread>& t) { t->join(); });
+}
+
+template <class Channel>
+void ping_pong_processes(benchmark::State& state) {
+  ping_pong<Channel>(
+      state,
+      [](Channel& ch, const std::atomic<bool>& stop) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+          echo(ch, stop);
+          ::_exit(0);
+        }
+        if (pid < 0) std::abort();
+        return pid;
+      },
+      [](pid_t pid) {
+        int status;
+        ::waitpid(pid, &status, 0);
+      });
+}
+
+void ping_pong_scenario(const std::string& title, bool processes) {
+  auto add = [&](const char* impl, auto channel) {
+    using C = typename decltype(channel)::type;
+    bench::add(title, impl, processes ? ping_pong_processes<C> : ping_pong_threads<C>)
+        ->UseRealTime();
+  };
+  add("beacon::os_event", std::type_identity<beacon_channel>{});
+  add("raw eventfd (blocking read)", std::type_identity<eventfd_channel>{});
+  add("raw eventfd (non-blocking, poll+read)",
+      std::type_identity<eventfd_poll_channel>{});
+  add("pipe", std::type_identity<pipe_channel>{});
 }
 
 // ---- wait_context with N registered --------------------------------------
@@ -176,16 +211,14 @@ struct many_events {
   }
   ~many_events() { ::close(epfd); }
 
-  double beacon_op(long ops) {
-    return bench::ns_per_op(ops, [&] {
-      events[hot].signal();
-      for (const auto& t : ctx.wait())
-        if (!events[t.token].try_wait()) std::abort();
-    });
+  void beacon_op() {
+    events[hot].signal();
+    for (const auto& t : ctx.wait())
+      if (!events[t.token].try_wait()) std::abort();
   }
-  double epoll_op(long ops) {
+  void epoll_op() {
     const int fd = events[hot].native_handle();
-    return bench::ns_per_op(ops, [&] {
+    {
       const std::uint64_t one = 1;
       if (::write(fd, &one, sizeof one) != sizeof one) std::abort();
       const int n =
@@ -197,11 +230,11 @@ struct many_events {
                 &v, sizeof v) != sizeof v)
           std::abort();
       }
-    });
+    }
   }
-  double poll_op(long ops) {
+  void poll_op() {
     const int fd = events[hot].native_handle();
-    return bench::ns_per_op(ops, [&] {
+    {
       const std::uint64_t one = 1;
       if (::write(fd, &one, sizeof one) != sizeof one) std::abort();
       if (::poll(pfds.data(), pfds.size(), -1) < 1) std::abort();
@@ -210,7 +243,7 @@ struct many_events {
           std::uint64_t v;
           if (::read(p.fd, &v, sizeof v) != sizeof v) std::abort();
         }
-    });
+    }
   }
 };
 
@@ -222,52 +255,32 @@ void raise_fd_limit() {
   }
 }
 
+void wait_context_scenario(std::size_t n) {
+  rlimit lim{};
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur < n + 64) return;  // not enough descriptors: no such rows
+  const std::string title = "wait_context, one of N = " + std::to_string(n) +
+                            " signalled, ns per signal+wait+consume";
+  auto add = [&](const char* impl, void (many_events::*op)()) {
+    bench::add(title, impl, [=](benchmark::State& s) {
+      many_events m(n);
+      for (auto _ : s)
+        (m.*op)();
+    })->UseRealTime();
+  };
+  add("beacon::wait_context", &many_events::beacon_op);
+  add("raw epoll_wait", &many_events::epoll_op);
+  add("poll()", &many_events::poll_op);
+}
+
 }  // namespace
 
-int main() {
+const char* const bench::report_title = "os_event and wait_context";
+
+void bench::register_benchmarks() {
   raise_fd_limit();
-  // Round counts keep the whole report near 10 s on two busy cores.
-  {
-    bench::report r("os_event ping-pong (ns per round trip)");
-    const long rounds = bench::scaled(2500);
-    r.scenario(
-        "two threads",
-        {{"beacon::os_event", [=] { return ping_pong_threads<beacon_channel>(rounds); }},
-         {"raw eventfd (blocking read)",
-          [=] { return ping_pong_threads<eventfd_channel>(rounds); }},
-         {"raw eventfd (non-blocking, poll+read)",
-          [=] { return ping_pong_threads<eventfd_poll_channel>(rounds); }},
-         {"pipe", [=] { return ping_pong_threads<pipe_channel>(rounds); }}});
-    r.scenario("two processes",
-               {{"beacon::os_event",
-                 [=] { return ping_pong_processes<beacon_channel>(rounds); }},
-                {"raw eventfd (blocking read)",
-                 [=] { return ping_pong_processes<eventfd_channel>(rounds); }},
-                {"raw eventfd (non-blocking, poll+read)",
-                 [=] { return ping_pong_processes<eventfd_poll_channel>(rounds); }},
-                {"pipe", [=] { return ping_pong_processes<pipe_channel>(rounds); }}});
-  }
-  {
-    bench::report r("wait_context, one of N signalled (ns per signal+wait+consume)");
-    for (std::size_t n : {std::size_t{10}, std::size_t{1000}, std::size_t{10000}}) {
-      rlimit lim{};
-      ::getrlimit(RLIMIT_NOFILE, &lim);
-      if (lim.rlim_cur < n + 64) {
-        std::printf("N = %zu: skipped (descriptor limit %llu)\n", n,
-                    static_cast<unsigned long long>(lim.rlim_cur));
-        continue;
-      }
-      many_events m(n);
-      // poll() costs O(N): fewer operations keep each run near 100 ms.
-      const long fast_ops = bench::scaled(10000);
-      const long poll_ops = std::clamp<long>(
-          static_cast<long>(bench::scaled(2'000'000) / static_cast<long>(n)), 20,
-          fast_ops);
-      r.scenario("N = " + std::to_string(n),
-                 {{"beacon::wait_context", [&] { return m.beacon_op(fast_ops); }},
-                  {"raw epoll_wait", [&] { return m.epoll_op(fast_ops); }},
-                  {"poll()", [&] { return m.poll_op(poll_ops); }}});
-    }
-  }
-  return 0;
+  ping_pong_scenario("os_event ping-pong, two threads, ns per round trip", false);
+  ping_pong_scenario("os_event ping-pong, two processes, ns per round trip", true);
+  for (const std::size_t n : {std::size_t{10}, std::size_t{1000}, std::size_t{10000}})
+    wait_context_scenario(n);
 }

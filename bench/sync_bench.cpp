@@ -1,25 +1,22 @@
-// countdown_event and semaphore beside their peers, in one run:
+// countdown_event and semaphore beside their peers (Google Benchmark; see
+// bench/harness.hpp):
 //   countdown tick (no waiter) vs std::latch::count_down;
-//   countdown of T tickers releasing a blocked waiter vs std::latch;
+//   countdown of T tickers releasing a blocked waiter vs std::latch
+//     (T = the usable CPUs, at least 2);
 //   uncontended semaphore acquire+release vs POSIX sem_t,
 //     std::counting_semaphore and a mutex+condvar semaphore;
-//   T threads contending for 1 permit (each run lasts BEACON_BENCH_RUN_MS,
-//     default 100), for every T of BEACON_BENCH_THREADS
-//     (default 1, 2, 4, 8, 16: the "latency vs thread count" series; above
-//     the usable CPUs it is oversubscribed, and the title says so);
+//   T threads contending for 1 permit (each timed batch lasts 20 ms), for
+//     every T of BEACON_BENCH_THREADS (default 1, 2, 4, 8, 16: the "latency
+//     vs thread count" series; above the usable CPUs it is oversubscribed,
+//     and the title says so);
 //   T threads contending for T/2 permits, for the same T from 4 up.
-// BEACON_BENCH_T=<threads> sets the countdown's T (default: usable CPUs, at
-// least 2).
-// Knobs shared by every benchmark: see harness.hpp (BEACON_BENCH_QUICK
-// divides the operation counts by 10).
 #include <semaphore.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
-#include <cstdlib>
+#include <cstdint>
 #include <latch>
 #include <memory>
 #include <mutex>
@@ -33,10 +30,6 @@
 #include "harness.hpp"
 
 namespace {
-
-using bench::env_int;
-
-const long ticks_per_run = bench::scaled(4'000'000);
 
 // A counting semaphore from a mutex and a condition variable: the classic peer.
 class cv_semaphore {
@@ -91,12 +84,12 @@ struct std_sem {
 
 // T threads acquire, do a few nanoseconds of work and release, over and over
 // for `run` (they start together and stop together); ns per acquire+release
-// over all threads: wall time / operations. A fixed time, not a fixed count
-// per thread: every thread contends to the end (with fixed counts, threads
-// that finish early leave the rest to run uncontended, more so the more
-// threads share the work), and a convoy cannot stretch the run.
+// over all threads: wall time / operations (the batch's time and count). A fixed time,
+// not a fixed count per thread: every thread contends to the end (with fixed counts,
+// threads that finish early leave the rest to run uncontended, more so the more threads
+// share the work), and a convoy cannot stretch the run.
 template <class Sem>
-double contended(int threads, unsigned permits, std::chrono::milliseconds run) {
+bench::batch contended(int threads, unsigned permits, std::chrono::milliseconds run) {
   Sem sem(permits);
   std::atomic<int> ready{0};
   std::atomic<bool> go{false}, stop{false};
@@ -129,13 +122,13 @@ double contended(int threads, unsigned permits, std::chrono::milliseconds run) {
   long ops = 0;
   for (const long n : done)
     ops += n;
-  return ns.count() / static_cast<double>(std::max(1L, ops));
+  return {ns.count(), ops};
 }
 
 // T tickers count a countdown of T * per down to zero; a waiter blocked on
-// it is released. Per round, ns.
+// it is released. The batch: the round's time and its ticks.
 template <class Make>
-double countdown_round(int tickers, long per, Make&& make) {
+bench::batch countdown_round(int tickers, long per, Make&& make) {
   auto [count_down, wait] = make(tickers * per);
   std::thread waiter([&] { wait(); });
   std::vector<std::thread> pool;
@@ -148,114 +141,96 @@ double countdown_round(int tickers, long per, Make&& make) {
   for (auto& t : pool)
     t.join();
   waiter.join();
-  return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() -
-                                                  start)
-      .count();
+  return {
+      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start)
+          .count(),
+      tickers * per};
+}
+
+// Uncontended: one thread, acquire and release through `Sem`'s interface.
+template <class Sem>
+void uncontended(benchmark::State& state) {
+  Sem s(1);
+  for (auto _ : state) {
+    s.acquire();
+    s.release();
+  }
+}
+
+// Registers T threads contending for `permits` through `Sem`; a batch lasts
+// 20 ms (5 in a quick run).
+template <class Sem>
+void add_contended(const std::string& title, const char* impl, int threads,
+                   unsigned permits) {
+  const std::chrono::milliseconds run{bench::quick() ? 5 : 20};
+  bench::add(title, impl, [=](benchmark::State& s) {
+    bench::timed_batches(s, [&] { return contended<Sem>(threads, permits, run); });
+  })->UseManualTime();
+}
+
+void contended_scenario(int threads, unsigned permits) {
+  const std::string title =
+      "T = " + std::to_string(threads) + (threads == 1 ? " thread, " : " threads, ") +
+      std::to_string(permits) + " permit" + (permits == 1 ? "" : "s") +
+      ", ns per acquire+release" + bench::oversubscription(threads);
+  add_contended<beacon_sem>(title, "beacon::semaphore", threads, permits);
+  add_contended<posix_semaphore>(title, "POSIX sem_t", threads, permits);
+  add_contended<std_sem>(title, "std::counting_semaphore", threads, permits);
+  add_contended<cv_semaphore>(title, "mutex + condvar semaphore", threads, permits);
 }
 
 }  // namespace
 
-int main() {
-  const int cpus = bench::usable_cpus();
-  const int t = std::max(2, env_int("BEACON_BENCH_T", cpus));
-  std::printf("beacon countdown/semaphore benchmark: %d usable CPUs, T = %d\n", cpus, t);
-  bench::report rep("beacon countdown_event and semaphore");
+const char* const bench::report_title = "beacon countdown_event and semaphore";
 
-  rep.scenario("countdown tick, no waiter, ns per tick",
-               {{"beacon::countdown_event::tick",
-                 [] {
-                   auto c = std::make_unique<beacon::countdown_event>(ticks_per_run + 1);
-                   return bench::ns_per_op(ticks_per_run, [&] { c->tick(); });
-                 }},
-                {"std::latch::count_down", [] {
-                   auto l = std::make_unique<std::latch>(ticks_per_run + 1);
-                   return bench::ns_per_op(ticks_per_run, [&] { l->count_down(); });
-                 }}});
+void bench::register_benchmarks() {
+  const std::string tick = "countdown tick, no waiter, ns per tick";
+  bench::add(tick, "beacon::countdown_event::tick", [](benchmark::State& s) {
+    beacon::countdown_event c(static_cast<std::size_t>(s.max_iterations) + 1);
+    for (auto _ : s)
+      c.tick();
+  });
+  bench::add(tick, "std::latch::count_down", [](benchmark::State& s) {
+    std::latch l(static_cast<std::ptrdiff_t>(s.max_iterations) + 1);
+    for (auto _ : s)
+      l.count_down();
+  });
 
+  const int t = std::max(2, bench::usable_cpus());
   const long per = bench::scaled(200'000) / t;
-  rep.scenario(
-      "countdown of T tickers releasing a blocked waiter, ns per tick",
-      {{"beacon::countdown_event",
-        [&] {
-          return countdown_round(
-                     t, per,
-                     [](long n) {
-                       auto c = std::make_shared<beacon::countdown_event>(
-                           static_cast<std::size_t>(n));
-                       return std::pair{[c] { c->tick(); }, [c] { c->wait(); }};
-                     }) /
-                 static_cast<double>(t * per);
-        }},
-       {"std::latch", [&] {
-          return countdown_round(
-                     t, per,
-                     [](long n) {
-                       auto l = std::make_shared<std::latch>(n);
-                       return std::pair{[l] { l->count_down(); }, [l] { l->wait(); }};
-                     }) /
-                 static_cast<double>(t * per);
-        }}});
+  const std::string released =
+      "countdown of T tickers releasing a blocked waiter, ns per tick";
+  bench::add(released, "beacon::countdown_event", [=](benchmark::State& s) {
+    bench::timed_batches(s, [&] {
+      return countdown_round(t, per, [](long n) {
+        auto c = std::make_shared<beacon::countdown_event>(static_cast<std::size_t>(n));
+        return std::pair{[c] { c->tick(); }, [c] { c->wait(); }};
+      });
+    });
+  })->UseManualTime();
+  bench::add(released, "std::latch", [=](benchmark::State& s) {
+    bench::timed_batches(s, [&] {
+      return countdown_round(t, per, [](long n) {
+        auto l = std::make_shared<std::latch>(n);
+        return std::pair{[l] { l->count_down(); }, [l] { l->wait(); }};
+      });
+    });
+  })->UseManualTime();
 
-  const long uncontended_ops = bench::scaled(2'000'000);
-  rep.scenario("uncontended acquire + release, ns per pair",
-               {{"beacon::semaphore (guard)",
-                 [=] {
-                   beacon::semaphore s(1, 1);
-                   return bench::ns_per_op(uncontended_ops, [&] { auto g = s.wait(); });
-                 }},
-                {"POSIX sem_t",
-                 [=] {
-                   posix_semaphore s(1);
-                   return bench::ns_per_op(uncontended_ops, [&] {
-                     s.acquire();
-                     s.release();
-                   });
-                 }},
-                {"std::counting_semaphore",
-                 [=] {
-                   std_sem s(1);
-                   return bench::ns_per_op(uncontended_ops, [&] {
-                     s.acquire();
-                     s.release();
-                   });
-                 }},
-                {"mutex + condvar semaphore", [=] {
-                   cv_semaphore s(1);
-                   return bench::ns_per_op(uncontended_ops, [&] {
-                     s.acquire();
-                     s.release();
-                   });
-                 }}});
+  const std::string pair = "uncontended acquire + release, ns per pair";
+  bench::add(pair, "beacon::semaphore (guard)", [](benchmark::State& s) {
+    beacon::semaphore sem(1, 1);
+    for (auto _ : s)
+      auto g = sem.wait();
+  });
+  bench::add(pair, "POSIX sem_t", uncontended<posix_semaphore>);
+  bench::add(pair, "std::counting_semaphore", uncontended<std_sem>);
+  bench::add(pair, "mutex + condvar semaphore", uncontended<cv_semaphore>);
 
-  // The series: 1 permit, T threads for every T of BEACON_BENCH_THREADS.
-  const std::chrono::milliseconds run{bench::run_ms(100)};
-  auto contended_scenario = [&](int threads, unsigned permits, bench::series_point at) {
-    const std::string title =
-        "T = " + std::to_string(threads) + (threads == 1 ? " thread, " : " threads, ") +
-        std::to_string(permits) + " permit" + (permits == 1 ? "" : "s") +
-        ", ns per acquire+release" + bench::oversubscription(threads);
-    rep.scenario(title,
-                 {{"beacon::semaphore",
-                   [=] { return contended<beacon_sem>(threads, permits, run); }},
-                  {"POSIX sem_t",
-                   [=] { return contended<posix_semaphore>(threads, permits, run); }},
-                  {"std::counting_semaphore",
-                   [=] { return contended<std_sem>(threads, permits, run); }},
-                  {"mutex + condvar semaphore",
-                   [=] { return contended<cv_semaphore>(threads, permits, run); }}},
-                 at);
-  };
+  // The series: 1 permit, T threads for every T of BEACON_BENCH_THREADS; and
+  // T/2 permits (issue #3's T = 16, 8 permits), from T = 4.
   for (const int threads : bench::thread_counts())
-    contended_scenario(threads, 1,
-                       {"semaphore, T threads contending for 1 permit "
-                        "(ns per acquire+release)",
-                        threads, threads > cpus});
-  // And T/2 permits (issue #3's T = 16, 8 permits), from T = 4.
+    contended_scenario(threads, 1);
   for (const int threads : bench::thread_counts())
-    if (threads >= 4)
-      contended_scenario(threads, static_cast<unsigned>(threads / 2),
-                         {"semaphore, T threads contending for T/2 permits "
-                          "(ns per acquire+release)",
-                          threads, threads > cpus});
-  return 0;
+    if (threads >= 4) contended_scenario(threads, static_cast<unsigned>(threads / 2));
 }

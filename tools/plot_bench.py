@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Plots beacon's benchmark report (the JSON that `cmake --workflow --preset
-bench` writes to build/bench/bench_report.json).
+bench` writes to build/bench/bench_report.json, made by tools/bench_report.py
+from Google Benchmark's JSON).
 
 Writes, into docs/bench/ by default:
   latency_vs_threads.svg   every "latency vs thread count" series: median ns
@@ -14,13 +15,12 @@ Writes, into docs/bench/ by default:
 Every figure is labelled with the machine, the date, and "QUICK RUN" or
 "machine busy" when the report says so.
 
-usage: tools/plot_bench.py [report.json] [--out DIR] [--format svg|png]
-                           [--note TEXT] [--doc docs/benchmarks.md]
-With --doc it also puts the run's table and figures into the document,
-between its "<!-- bench-report:begin -->" and "<!-- bench-report:end -->".
+usage: tools/plot_bench.py [report.json] [--out DIR] [--format svg|png] [--note TEXT]
+(tools/bench_report.py --report FILE --doc docs/benchmarks.md also puts the
+table and these figures into the document.)
 
-Needs python3 with matplotlib; on Debian: sudo apt-get install python3-matplotlib
-(exit status 2 when it is missing).
+Needs matplotlib (Debian: apt-get install python3-matplotlib); without it
+the plots are skipped with a message (exit status 2 from the command line).
 """
 
 import argparse
@@ -35,33 +35,20 @@ INSTALL_HINT = "install it with: sudo apt-get install python3-matplotlib"
 
 
 def import_matplotlib():
-    """matplotlib.pyplot with the Agg backend; when this interpreter lacks it
-    but Debian's /usr/bin/python3 (where python3-matplotlib installs) is
-    another one, runs this script there instead; else exits with status 2."""
+    """matplotlib and pyplot with the Agg backend, or None with a message."""
     try:
-        import matplotlib
+        import matplotlib  # pylint: disable=import-outside-toplevel
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
 
         return matplotlib, plt
     except ImportError:
-        system = "/usr/bin/python3"
-        if (
-            os.environ.get("BEACON_PLOT_REEXEC") != "1"
-            and os.path.exists(system)
-            and os.path.realpath(sys.executable) != os.path.realpath(system)
-        ):
-            os.environ["BEACON_PLOT_REEXEC"] = "1"
-            try:
-                os.execv(system, [system, os.path.abspath(__file__)] + sys.argv[1:])
-            except OSError:
-                pass
-        sys.stderr.write(
-            "plot_bench.py: python3 module matplotlib not found (interpreter %s)\n"
-            "%s\n" % (sys.executable, INSTALL_HINT)
+        print(
+            "plot_bench.py: plots skipped: python3 module matplotlib not found "
+            "(interpreter %s); %s" % (sys.executable, INSTALL_HINT)
         )
-        sys.exit(2)
+        return None
 
 
 def slug(text):
@@ -236,39 +223,45 @@ def plot_ratios(plt, report, rows, title):
     return fig
 
 
-BEGIN = "<!-- bench-report:begin -->"
-END = "<!-- bench-report:end -->"
+def plot_all(report, out_dir, fmt="svg", note=""):
+    """Draws every figure of `report` into `out_dir`; returns their paths
+    ([] when matplotlib is missing)."""
+    global NOTE
+    NOTE = note
+    mpl = import_matplotlib()
+    if mpl is None:
+        return []
+    matplotlib, plt = mpl
+    matplotlib.rcParams.update(
+        {
+            "svg.fonttype": "none",  # text stays text: small, searchable SVG
+            "svg.hashsalt": "beacon-bench",  # stable ids: diffs show real changes
+            "font.size": 8,
+        }
+    )
+    os.makedirs(out_dir, exist_ok=True)
+    results = report.get("results", [])
+    written = []
 
+    def save(fig, name):
+        path = os.path.join(out_dir, "%s.%s" % (name, fmt))
+        meta = {"Date": None} if fmt == "svg" else {}
+        fig.savefig(path, metadata=meta, dpi=120)
+        plt.close(fig)
+        written.append(path)
 
-def update_doc(doc, report_path, report, out_dir, figures):
-    """Replaces the text between BEGIN and END in `doc` with the run's table
-    (bench_report.md beside the JSON) and links to its figures."""
-    table_path = os.path.splitext(report_path)[0] + ".md"
-    try:
-        with open(table_path, encoding="utf-8") as f:
-            table = f.read().strip()
-        with open(doc, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        sys.stderr.write("plot_bench.py: %s: %s\n" % (e.filename, e.strerror))
-        return 1
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        sys.stderr.write(
-            "plot_bench.py: %s has no %s ... %s section\n" % (doc, BEGIN, END)
-        )
-        return 1
-    doc_dir = os.path.dirname(os.path.abspath(doc))
-    lines = [BEGIN, "", "### The table", "", table, "", "### The figures", ""]
-    for path in figures:
-        name = os.path.splitext(os.path.basename(path))[0]
-        rel = os.path.relpath(os.path.abspath(path), doc_dir)
-        lines += ["![%s](%s)" % (name.replace("_", " "), rel), ""]
-    text = text[:start] + "\n".join(lines) + "\n" + text[end:]
-    with open(doc, "w", encoding="utf-8") as f:
-        f.write(text)
-    print("updated", doc)
-    return 0
+    fig = plot_series(plt, report, results, "latency_vs_threads")
+    if fig is not None:
+        save(fig, "latency_vs_threads")
+    for binary in ordered(r.get("binary", "") for r in results):
+        rows = [r for r in results if r.get("binary", "") == binary]
+        title = "; ".join(ordered(r["report"] for r in rows))
+        fig = plot_ratios(plt, report, rows, "%s (%s)" % (title, binary))
+        if fig is not None:
+            save(fig, "ratios_" + slug(re.sub(r"_bench$", "", binary) or "all"))
+    for p in written:
+        print(p)
+    return written
 
 
 def main():
@@ -290,19 +283,7 @@ def main():
     parser.add_argument(
         "--note", default="", help="text added to every figure's caption"
     )
-    parser.add_argument(
-        "--doc",
-        metavar="MARKDOWN",
-        help="also update this document (docs/benchmarks.md): the report's table "
-        "(the .md written beside the JSON) and the run's figures between its "
-        "'<!-- bench-report:begin -->' and '<!-- bench-report:end -->' lines",
-    )
     args = parser.parse_args()
-    global NOTE
-    NOTE = args.note
-    if args.doc and args.format != "svg":
-        parser.error("--doc shows the SVG figures: leave --format at svg")
-
     try:
         with open(args.report, encoding="utf-8") as f:
             report = json.load(f)
@@ -320,42 +301,7 @@ def main():
             "plot_bench.py: %s is not a beacon benchmark report\n" % args.report
         )
         return 1
-    results = report.get("results", [])
-
-    matplotlib, plt = import_matplotlib()
-    matplotlib.rcParams.update(
-        {
-            "svg.fonttype": "none",  # text stays text: small, searchable SVG
-            "svg.hashsalt": "beacon-bench",  # stable ids: diffs show real changes
-            "font.size": 8,
-        }
-    )
-    os.makedirs(args.out, exist_ok=True)
-    written = []
-
-    def save(fig, name):
-        path = os.path.join(args.out, "%s.%s" % (name, args.format))
-        meta = {"Date": None} if args.format == "svg" else {}
-        fig.savefig(path, metadata=meta, dpi=120)
-        plt.close(fig)
-        written.append(path)
-
-    fig = plot_series(plt, report, results, "latency_vs_threads")
-    if fig is not None:
-        save(fig, "latency_vs_threads")
-
-    for binary in ordered(r.get("binary", "") for r in results):
-        rows = [r for r in results if r.get("binary", "") == binary]
-        title = "; ".join(ordered(r["report"] for r in rows))
-        fig = plot_ratios(plt, report, rows, "%s (%s)" % (title, binary))
-        if fig is not None:
-            save(fig, "ratios_" + slug(re.sub(r"_bench$", "", binary) or "all"))
-
-    for p in written:
-        print(p)
-    if args.doc:
-        return update_doc(args.doc, args.report, report, args.out, written)
-    return 0
+    return 0 if plot_all(report, args.out, args.format, args.note) else 2
 
 
 if __name__ == "__main__":
