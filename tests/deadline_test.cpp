@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <limits>
 
 #include "beacon/auto_reset_event.hpp"
@@ -126,6 +127,73 @@ TEST(deadline, wait_until_clock_rearms_until_its_clock_says_so) {
   EXPECT_GE(attempts, 1);
 }
 
+// Clocks whose epoch is far from now (design: "any clock"). A FILETIME-style
+// clock counts 100 ns ticks since 1601; a double-seconds clock sits 1e12 s
+// from its epoch. Regression: deadline::at converted t and Clock::now() to
+// nanoseconds separately; both saturated, so every deadline had "passed".
+struct filetime_clock {
+  using rep = std::int64_t;
+  using period = std::ratio<1, 10'000'000>;
+  using duration = std::chrono::duration<rep, period>;
+  using time_point = std::chrono::time_point<filetime_clock>;
+  static constexpr bool is_steady = false;
+  static time_point now() noexcept {
+    // 1601-01-01 to 1970-01-01 in 100 ns ticks, as Win32's FILETIME.
+    constexpr rep offset = 116'444'736'000'000'000;
+    return time_point(duration_cast<duration>(system_clock::now().time_since_epoch()) +
+                      duration(offset));
+  }
+};
+struct far_double_clock {
+  using duration = std::chrono::duration<double>;
+  using rep = duration::rep;
+  using period = duration::period;
+  using time_point = std::chrono::time_point<far_double_clock>;
+  static constexpr bool is_steady = false;
+  static time_point now() noexcept {
+    return time_point(duration(1e12) +
+                      duration_cast<duration>(steady_clock::now().time_since_epoch()));
+  }
+};
+
+template <class Clock>
+void expect_an_hour_ahead() {
+  const deadline d = deadline::at(Clock::now() + 1h);
+  // A double 1e12 s from its epoch has ~0.1 ms steps: within a minute is plenty.
+  EXPECT_GT(d.remaining_ns(), duration_cast<nanoseconds>(59min).count());
+  EXPECT_LE(d.remaining_ns(), duration_cast<nanoseconds>(61min).count());
+  EXPECT_TRUE(deadline::at(Clock::now() - 1h).passed());
+}
+
+TEST(deadline, at_a_clock_far_from_its_epoch_keeps_the_remaining_time) {
+  expect_an_hour_ahead<filetime_clock>();
+  expect_an_hour_ahead<far_double_clock>();
+}
+
+// t - Clock::now() must not overflow when t is at the far end of a coarse
+// representation (73 billion years of seconds, the hours limits).
+TEST(deadline, at_the_limits_of_a_coarse_representation_saturates) {
+  EXPECT_TRUE(deadline::at(time_point<system_clock, seconds>::min()).passed());
+  EXPECT_TRUE(deadline::at(time_point<system_clock, hours>::min()).passed());
+  EXPECT_TRUE(deadline::at(time_point<system_clock, seconds>::max()).is_never());
+  EXPECT_TRUE(deadline::at(time_point<system_clock, hours>::max()).is_never());
+  EXPECT_TRUE(deadline::at(time_point<filetime_clock, hours>::max()).is_never());
+  EXPECT_TRUE(deadline::at(time_point<filetime_clock, hours>::min()).passed());
+}
+
+template <class Clock>
+void expect_wait_until_waits(beacon::auto_reset_event& e) {
+  const auto start = steady_clock::now();
+  EXPECT_FALSE(e.wait_until(Clock::now() + 30ms));
+  EXPECT_GE(steady_clock::now() - start, 29ms);  // the double clock's ~0.1 ms steps
+}
+
+TEST(deadline, wait_until_on_a_clock_far_from_its_epoch_waits) {
+  beacon::auto_reset_event e;
+  expect_wait_until_waits<filetime_clock>(e);
+  expect_wait_until_waits<far_double_clock>(e);
+}
+
 #ifdef __linux__
 // Regression: wait_context::wait_until re-armed while `Clock::now() < t`,
 // a comparison that overflows for a coarse time point near its limits (the
@@ -139,6 +207,21 @@ TEST(deadline, wait_context_wait_until_a_coarse_time_point_at_its_limit_tries_on
   const auto t = system_clock::now() + 20ms;
   EXPECT_TRUE(ctx.wait_until(t).empty());
   EXPECT_GE(system_clock::now(), t);  // and never gives up early
+}
+// Regression: with a clock far from its epoch wait_context::wait_until
+// re-armed a wait that had "passed" at once, in a busy loop (a 300 ms wait
+// burnt ~300 ms of CPU). It now sleeps in one kernel wait.
+TEST(deadline, wait_context_wait_until_a_far_epoch_clock_sleeps) {
+  beacon::wait_context<int> ctx;
+  const std::clock_t cpu0 = std::clock();
+  const auto start = steady_clock::now();
+  EXPECT_TRUE(ctx.wait_until(filetime_clock::now() + 300ms).empty());
+  EXPECT_GE(steady_clock::now() - start, 299ms);
+  const double cpu_ms =
+      1000.0 * static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
+  EXPECT_LT(cpu_ms, 100.0);  // a busy loop burns ~300 ms (less only if starved)
+  // 73 billion years back on a seconds clock: returns at once, no overflow.
+  EXPECT_TRUE(ctx.wait_until(time_point<system_clock, seconds>::min()).empty());
 }
 #endif
 

@@ -123,25 +123,60 @@ deadline deadline_after(const std::chrono::duration<Rep, Period>& d) noexcept {
   return {now + rel};
 }
 
+// Nanoseconds from `now` to `t` of the same clock (negative: `t` has
+// passed), rounded up and saturated. The difference is taken in the clock's
+// own representation, before any conversion: converting `t` and `now` to
+// nanoseconds separately saturates both for a clock far from its epoch (a
+// FILETIME-style clock counting 100 ns ticks since 1601, a double-seconds
+// clock at 1e12 s), and the difference of two saturated values is 0. Integer
+// counts are scaled to their common tick exactly in 128 bits, where neither
+// the scaling nor the subtraction can overflow (each side is below 2^126);
+// floating-point ones subtract as they are (±inf and NaN saturate).
+template <class Clock, class Duration>
+std::int64_t ns_until(const std::chrono::time_point<Clock, Duration>& t,
+                      const typename Clock::time_point& now) noexcept {
+  using common = std::common_type_t<Duration, typename Clock::duration>;
+  using rep = typename common::rep;
+  if constexpr (std::is_floating_point_v<rep>) {
+    return saturating_ns(common(t.time_since_epoch()) - common(now.time_since_epoch()));
+  } else {
+#if defined(__SIZEOF_INT128__)
+    __extension__ using wide = __int128;  // GCC and Clang, 64-bit targets
+#else
+    using wide = long double;  // exact for the differences that matter
+#endif
+    // Each period is a whole multiple of the common one (std::common_type).
+    constexpr auto scale_t =
+        std::ratio_divide<typename Duration::period, typename common::period>::num;
+    constexpr auto scale_now =
+        std::ratio_divide<typename Clock::duration::period, typename common::period>::num;
+    const wide diff = static_cast<wide>(t.time_since_epoch().count()) * scale_t -
+                      static_cast<wide>(now.time_since_epoch().count()) * scale_now;
+    using ticks = std::chrono::duration<std::int64_t, typename common::period>;
+    if (diff >= static_cast<wide>(std::numeric_limits<std::int64_t>::min()) &&
+        diff <= static_cast<wide>(std::numeric_limits<std::int64_t>::max()))
+      return saturating_ns(ticks(static_cast<std::int64_t>(diff)));
+    using wide_ticks = std::chrono::duration<long double, typename common::period>;
+    return saturating_ns(wide_ticks(static_cast<long double>(diff)));
+  }
+}
+
 // The steady-clock deadline that corresponds to `t`. For the steady clock it
-// is exact; for any other clock it is now + (t - Clock::now()), and callers
-// re-check `Clock::now() < t` after a time-out (see `wait_until_clock` in
-// detail/deadline.hpp), so a clock that jumps does not end a wait early.
+// is exact; for any other clock it is now + (t - Clock::now()) (see
+// ns_until), and callers re-check that clock after a time-out (see
+// `wait_until_clock` in detail/deadline.hpp), so a clock that jumps does not
+// end a wait early.
 template <class Clock, class Duration>
 deadline deadline_at(const std::chrono::time_point<Clock, Duration>& t) noexcept {
   if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
     const std::int64_t ns = saturating_ns(t.time_since_epoch());
     return {ns < 0 ? 0 : ns};
   } else {
-    const auto now = Clock::now();
-    // Compute t - now without overflowing either representation.
-    const std::int64_t target = saturating_ns(t.time_since_epoch());
-    const std::int64_t current = saturating_ns(now.time_since_epoch());
-    if (target <= current) return deadline::now();
-    constexpr auto max = std::numeric_limits<std::int64_t>::max();
-    if (target == max || (current < 0 && target > max + current))
-      return deadline::never();
-    return deadline_after(std::chrono::nanoseconds(target - current));
+    // time_point::max() is the conventional "forever", whatever now is.
+    if (t == std::chrono::time_point<Clock, Duration>::max()) return deadline::never();
+    const std::int64_t left = ns_until(t, Clock::now());
+    if (left <= 0) return deadline::now();
+    return deadline_after(std::chrono::nanoseconds(left));  // saturates to never()
   }
 }
 

@@ -21,10 +21,9 @@ auto wait_until_clock(const std::chrono::time_point<Clock, Duration>& t,
                       Attempt&& attempt) {
   auto r = attempt(deadline_at(t));
   if constexpr (!std::is_same_v<Clock, std::chrono::steady_clock>) {
-    // Compared as saturated nanoseconds: `Clock::now() < t` itself would
-    // overflow for a `t` of a coarser duration near its limits.
-    const std::int64_t target = saturating_ns(t.time_since_epoch());
-    while (!r && saturating_ns(Clock::now().time_since_epoch()) < target)
+    // `Clock::now() < t` itself would overflow for a `t` of a coarser
+    // duration near its limits; ns_until takes the difference safely.
+    while (!r && ns_until(t, Clock::now()) > 0)
       r = attempt(deadline_at(t));
   }
   return r;
