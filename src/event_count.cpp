@@ -155,10 +155,17 @@ parking_lot::park_status event_count::park(std::uint64_t key, deadline until,
 }
 
 detail::ec_async_base::~ec_async_base() {
-  // A coroutine destroyed while queued leaves the queue (and the count):
-  // no notification can have been delivered to it, since a notify dequeues
-  // the entry it notifies and resumes it before returning.
-  parking_lot::cancel(entry_, [this](bool) { ec_.unregister_waiter(); });
+  // Destroyed while queued: leave the queue (and the count); no notify has
+  // chosen us. Destroyed after a notify chose us but before our internal
+  // coroutine ran (it is pending on this thread's resume queue, e.g. an
+  // earlier coroutine resumed by the same notify destroys us): that notify
+  // took our registration with the dequeue and counted us among the woken,
+  // so it is ours to pass on, exactly once, as a notify of one; otherwise a
+  // waiter queued behind us would sleep through it. A notify that finds
+  // nobody registered does nothing, as the original would have done.
+  if (parking_lot::cancel(entry_, [this](bool) { ec_.unregister_waiter(); }) ==
+      parking_lot::cancel_status::woken)
+    ec_.notify_one();
   if (resumer_) resumer_.destroy();
 }
 

@@ -77,6 +77,25 @@ TEST(event_count, result_types_follow_the_predicate) {
   EXPECT_EQ(ec.wait(o), 1);
 }
 
+// Regression: wait(p) was noexcept whenever p() was, though it returns the
+// predicate's value by moving it: a move that throws terminated the program.
+struct throws_on_move {
+  bool armed = false;
+  explicit throws_on_move(bool a) : armed(a) {}
+  throws_on_move(throws_on_move&& o) : armed(o.armed) {
+    if (armed) throw std::runtime_error("move");
+  }
+};
+TEST(event_count, wait_whose_result_move_may_throw_is_not_noexcept) {
+  event_count ec;
+  auto p = []() noexcept { return std::optional<throws_on_move>(std::in_place, true); };
+  static_assert(!noexcept(ec.wait(p)));
+  static_assert(!noexcept(ec.wait_for(1ms, p)));
+  auto plain = []() noexcept { return true; };
+  static_assert(noexcept(ec.wait(plain)));
+  EXPECT_THROW(ec.wait(p), std::runtime_error);
+}
+
 TEST(event_count, wait_returns_at_once_when_the_predicate_holds) {
   event_count ec;
   int calls = 0;
@@ -553,6 +572,39 @@ TEST(event_count, destroyed_coroutine_passes_its_notification_on) {
   EXPECT_EQ(ec.waiters(), 1u);
   tk.give(ec);
   EXPECT_TRUE(second.finished());
+  EXPECT_EQ(tk.n.load(), 0);
+  EXPECT_EQ(ec.waiters(), 0u);
+}
+
+// Regression: a coroutine that a notify had chosen, destroyed before it
+// ran (when_any style: notify(2) picks A and B, A's body destroys B),
+// swallowed its notification; a thread queued behind them never woke.
+TEST(event_count, coroutine_destroyed_after_a_notify_chose_it_passes_it_on) {
+  event_count ec;
+  tokens tk;
+  task second;
+  auto first_body = [&]() -> task {
+    co_await ec.async_wait([&] { return tk.take(); });
+    second.destroy();  // chosen by the same notify, not resumed yet
+  };
+  auto second_body = [&]() -> task { co_await ec.async_wait([&] { return tk.take(); }); };
+  task first = first_body();
+  second = second_body();
+  std::atomic<bool> thread_woke{false};
+  steady_clock::duration waited{};
+  scoped_thread behind([&] {
+    const auto start = steady_clock::now();
+    thread_woke = ec.wait_for(patience, [&] { return tk.take(); });
+    waited = steady_clock::now() - start;
+  });
+  ASSERT_TRUE(queued_eventually(key(ec), 3));
+  tk.give(ec, 2);  // notify(2): the two coroutines
+  EXPECT_TRUE(first.finished());
+  behind.join();
+  EXPECT_TRUE(thread_woke.load());
+  // Notified, not rescued by the final look of a timed-out wait (the token
+  // is still there after `patience`, so only the time tells them apart).
+  EXPECT_LT(waited, patience / 2);
   EXPECT_EQ(tk.n.load(), 0);
   EXPECT_EQ(ec.waiters(), 0u);
 }

@@ -141,7 +141,7 @@ class event_count {
 
   /// Blocks until p() succeeds; returns void (bool p) or T (optional<T> p).
   template <class Pred>
-  auto wait(Pred p) noexcept(std::is_nothrow_invocable_v<Pred&>) {
+  auto wait(Pred p) noexcept(detail::ec_nothrow_wait<Pred>) {
     static_assert(detail::ec_valid_outcome<detail::ec_outcome<Pred>>,
                   "an event_count predicate returns bool or std::optional<T>");
     auto r = wait_impl(p, deadline::never(), nullptr);
@@ -155,7 +155,7 @@ class event_count {
   /// std::optional<T>. Zero or negative: p() once.
   template <class Pred, class Rep, class Period>
   auto wait_for(const std::chrono::duration<Rep, Period>& d,
-                Pred p) noexcept(std::is_nothrow_invocable_v<Pred&>) {
+                Pred p) noexcept(detail::ec_nothrow_wait<Pred>) {
     return wait_impl(p, deadline::after(d), nullptr);
   }
 
@@ -163,7 +163,7 @@ class event_count {
   /// std::optional<T>. A past time: p() once.
   template <class Pred, class Clock, class Duration>
   auto wait_until(const std::chrono::time_point<Clock, Duration>& t,
-                  Pred p) noexcept(std::is_nothrow_invocable_v<Pred&>) {
+                  Pred p) noexcept(detail::ec_nothrow_wait<Pred>) {
     return detail::wait_until_clock(t,
                                     [&](deadline d) { return wait_impl(p, d, nullptr); });
   }
@@ -171,7 +171,7 @@ class event_count {
   /// Blocks until p() succeeds or a stop is requested; bool or
   /// std::optional<T> (false / nullopt: stopped).
   template <class Pred>
-  auto wait(std::stop_token stop, Pred p) noexcept(std::is_nothrow_invocable_v<Pred&>) {
+  auto wait(std::stop_token stop, Pred p) noexcept(detail::ec_nothrow_wait<Pred>) {
     return wait_impl(p, deadline::never(), &stop);
   }
 

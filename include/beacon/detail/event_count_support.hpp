@@ -24,6 +24,13 @@ template <class R>
 inline constexpr bool ec_valid_outcome =
     std::is_same_v<R, bool> || is_std_optional<R>::value;
 
+// Whether a wait with predicate `Pred` cannot throw: the predicate cannot,
+// and neither can moving its outcome into the wait's result (a value whose
+// move may throw must not terminate the program from a noexcept wait).
+template <class Pred>
+inline constexpr bool ec_nothrow_wait = std::is_nothrow_invocable_v<Pred&>&&
+    std::is_nothrow_move_constructible_v<ec_outcome<Pred>>;
+
 // Stores a satisfied outcome into `dst` (optional<T> needs only a move
 // constructor, not assignment).
 template <class R>
