@@ -26,6 +26,11 @@ namespace beacon {
 /// thread whose wait consumes that set state (set is a release, a successful
 /// wait an acquire). reset() orders nothing.
 ///
+/// Signal handlers: set() is not async-signal-safe: it may take a
+/// parking-lot bucket lock, and a handler that interrupts its own thread
+/// while that thread holds the lock spins forever. From a handler, call
+/// os_event::signal() (os_event.hpp) and let a thread waiting on it act.
+///
 /// Lifetime: not copyable or movable (the address is its identity). It may be
 /// destroyed once no thread is inside a member function and no coroutine is
 /// suspended on it; in particular a thread may destroy it right after its

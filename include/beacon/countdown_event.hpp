@@ -30,6 +30,11 @@ namespace beacon {
 /// Memory ordering: everything a thread did before its tick() or reset() is
 /// visible to a thread whose wait returns because it saw that zero.
 ///
+/// Signal handlers: tick() and increment() is not async-signal-safe: it may take a
+/// parking-lot bucket lock, and a handler that interrupts its own thread
+/// while that thread holds the lock spins forever. From a handler, call
+/// os_event::signal() (os_event.hpp) and let a thread waiting on it act.
+///
 /// Lifetime: not copyable or movable; destroy it once no thread is in a
 /// member function and no coroutine is suspended on it.
 ///

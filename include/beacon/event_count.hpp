@@ -91,6 +91,11 @@ namespace beacon {
 /// as a lock-free structure does anyway. A waiter woken by a notify also
 /// sees everything the notifier did before it (parking_lot hand-off).
 ///
+/// Signal handlers: notify*() is not async-signal-safe: it may take a
+/// parking-lot bucket lock, and a handler that interrupts its own thread
+/// while that thread holds the lock spins forever. From a handler, call
+/// os_event::signal() (os_event.hpp) and let a thread waiting on it act.
+///
 /// Lifetime: not copyable or movable (its address is its identity). Destroy
 /// it once no thread is inside a member function and no coroutine waits on
 /// it. A waiter that returns does not know that the notifier has returned

@@ -19,6 +19,11 @@ namespace beacon {
 /// Memory ordering: everything a thread did before set() is visible to every
 /// thread whose wait (or is_set() returning true) observes that set state.
 ///
+/// Signal handlers: set() is not async-signal-safe: it may take a
+/// parking-lot bucket lock, and a handler that interrupts its own thread
+/// while that thread holds the lock spins forever. From a handler, call
+/// os_event::signal() (os_event.hpp) and let a thread waiting on it act.
+///
 /// Lifetime: not copyable or movable. It may be destroyed once no thread is
 /// inside a member function and no coroutine is suspended on it, e.g. right
 /// after the last waiter returned, even if set() is still returning.

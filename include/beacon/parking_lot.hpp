@@ -49,6 +49,10 @@
 /// the waiter it woke. The queue lock orders every validate / timed_out /
 /// unpark callback on one address in a single total order.
 ///
+/// Signal handlers: no operation of the lot is async-signal-safe (a handler
+/// that interrupts its own thread while it holds a bucket lock would spin on
+/// that lock forever). Signal from a handler with os_event::signal().
+///
 /// Lifetime: a waiter entry lives on the parked thread's stack or in the
 /// coroutine frame; nothing is allocated per park. The table is static and
 /// never freed, so parking works during static initialisation and teardown.

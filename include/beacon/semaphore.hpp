@@ -40,6 +40,11 @@ class semaphore_guard;
 /// Memory ordering: a permit's release (guard destruction or release())
 /// happens-before the acquisition that obtains that permit.
 ///
+/// Signal handlers: release() (and a guard's destruction) is not async-signal-safe: it
+/// may take a parking-lot bucket lock, and a handler that interrupts its own thread while
+/// that thread holds the lock spins forever. From a handler, call os_event::signal()
+/// (os_event.hpp) and let a thread waiting on it act.
+///
 /// Lifetime: not copyable or movable; destroy it once no guard is alive, no
 /// thread is in a member function and no coroutine is suspended on it.
 ///
