@@ -1,4 +1,4 @@
-// The rsevents README example (reference/rsevents-announcement.txt), in
+// The rsevents README example (the rsevents README), in
 // beacon: a worker thread performs a task and signals ONE waiting thread,
 // through an auto-reset event, that the result is ready. rsevents shares the
 // event through an Arc; here it lives on main's stack, which outlives the

@@ -1,11 +1,11 @@
-// The rsevents-extra README example of CountdownEvent
-// (reference/rsevents-announcement.txt), in beacon: a worker thread blocks
+// The rsevents-extra README example of CountdownEvent (the crate's
+// announcement, "rsevents-extra: CountdownEvent"), in beacon: a worker thread blocks
 // until a countdown of 42 has elapsed, while the main thread ticks it down
 // from inside a longer loop (on every i with i % 7 == 3).
 //
 // The loop stops at i = 294, i.e. after exactly 42 ticks: ticking a beacon
 // countdown below zero is a precondition violation (asserted in debug
-// builds; design §2.3), not a no-op.
+// builds; see countdown_event.hpp), not a no-op.
 #include <beacon/countdown_event.hpp>
 
 #include <chrono>

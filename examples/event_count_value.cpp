@@ -1,5 +1,5 @@
 // The async-event README example "Send a non-zero value asynchronously"
-// (reference/async-event-readme.txt), in beacon: a thread stores a value in
+// (the async-event crate's README), in beacon: a thread stores a value in
 // an atomic and notifies an event_count; a coroutine waits until the value is
 // non-zero and takes it. Then the same wait from a blocked thread, which
 // async-event (async only) does not have.

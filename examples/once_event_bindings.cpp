@@ -1,4 +1,4 @@
-// The `events` crate's README examples (reference/events-once-docs.txt), in
+// The `events` crate's README examples (docs.rs/events, module `once`), in
 // beacon: one-shot events bound by reference, by shared pointer (the crate's
 // Arc and Rc forms) and rented from pools, each in the thread-safe
 // (once_event, OnceEvent) and the single-thread (local_once_event,

@@ -1,5 +1,5 @@
-// crosvm's base::Event with base::WaitContext (reference/os-event-docs.txt),
-// in beacon: an os_event signalled by another process and waited on through a
+// crosvm's base::Event with base::WaitContext (crosvm base::Event and base::WaitContext
+// docs), in beacon: an os_event signalled by another process and waited on through a
 // wait_context, next to a second descriptor (crosvm's WaitContext with an
 // EventToken; Win32's WaitForMultipleObjects).
 //

@@ -26,7 +26,7 @@ namespace beacon {
 /// blocking channel with two of them), at the cost of a fence and a load per
 /// notification when nobody waits.
 ///
-/// Contract (design §2.4, §2.7; async-event's Event::wait_until):
+/// Contract (after async-event's Event::wait_until):
 /// * A wait takes a predicate `p` returning `bool` or `std::optional<T>`
 ///   (engaged = satisfied). It calls `p()` until it succeeds: once at once,
 ///   then after registering as a waiter (so a change made meanwhile is not

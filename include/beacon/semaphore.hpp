@@ -19,7 +19,7 @@ class semaphore_guard;
 
 /// A counting semaphore bounded by a maximum, FIFO, with RAII permits.
 ///
-/// Contract (design §2.3, §2.7):
+/// Contract:
 /// * capacity = permits available + permits held by live guards; it never
 ///   exceeds max(). semaphore(initial, max) starts with `initial` available
 ///   (initial > max: std::invalid_argument). A guard's destruction returns

@@ -14,7 +14,7 @@ namespace beacon {
 /// contextually convertible to bool: true means the wait succeeded (for most
 /// primitives it is `bool`; a semaphore returns `std::optional<guard>`).
 ///
-/// Shared rules (design §2.1, §2.7):
+/// Shared rules:
 /// * Zero or negative durations and past deadlines mean "try once".
 ///   `duration::max()`, `duration<double>::max()`, deadlines centuries ahead
 ///   and `time_point::min()` neither overflow nor misbehave.
