@@ -61,6 +61,29 @@ std::optional<int> take(Rx& rx) {
   return v->v;
 }
 
+// Regression: reserve(n) computed the slab's size as offset + n * sizeof(slot)
+// without an overflow check; reserve(SIZE_MAX) allocated 8 bytes and built
+// slots past their end (heap corruption). Sizes that cannot be allocated
+// throw and change nothing.
+TYPED_TEST(pool_test, reserve_beyond_memory_throws_and_changes_nothing) {
+  TypeParam pool;
+  pool.reserve(3);
+  const std::size_t capacity = pool.capacity();
+  for (const std::size_t n : {SIZE_MAX, SIZE_MAX / 2, SIZE_MAX / 64 + 3}) {
+    try {
+      pool.reserve(n);
+      ADD_FAILURE() << "reserve(" << n << ") succeeded";
+    } catch (const std::bad_alloc&) {  // std::bad_array_new_length is one
+    } catch (const std::length_error&) {
+    }
+    EXPECT_EQ(pool.capacity(), capacity);
+    EXPECT_EQ(pool.size(), 0u);
+  }
+  auto [tx, rx] = pool.bind_by_ref();  // still usable
+  std::move(tx).emplace(7);
+  EXPECT_EQ(take(rx), 7);
+}
+
 TYPED_TEST(pool_test, an_event_returns_when_both_ends_are_gone) {
   TypeParam pool;
   EXPECT_EQ(pool.size(), 0u);
