@@ -529,8 +529,13 @@ class once_slab_store {
     std::lock_guard g(lock_);
     return capacity_;
   }
-  // Grows by one slab so that `n` events fit without allocating.
+  // Grows by one slab so that `n` events fit without allocating. A count no
+  // slab could hold (as std::vector, PTRDIFF_MAX bytes) throws
+  // std::length_error before anything is allocated or changed.
   void reserve(std::size_t n) {
+    constexpr std::size_t max_slots = PTRDIFF_MAX / sizeof(slot);
+    if (n > max_slots)
+      throw std::length_error("beacon: once event pool reserve() too large");
     if (const std::size_t have = capacity(); have < n) grow(n - have);
   }
 
