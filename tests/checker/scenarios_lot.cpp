@@ -83,6 +83,27 @@ const registrar gate{
            }};
      }}};
 
+// A rehash racing a park and an unpark: the gate's untimed waiter must be
+// released whichever table it queued in and whichever the opener searched
+// (a lost wake-up is a deadlock). The table is made small (4 buckets) before
+// the threads start, so that the rehash's locking of every bucket is a few
+// scheduling points; the tables retired by the previous schedule are freed
+// then, while no thread is inside the lot.
+const registrar rehash_race{
+    {"parking_lot: rehash vs park vs unpark", 2, [] {
+       lot::detail::rehash_for_testing(4);
+       lot::detail::free_retired_tables_for_testing();
+       auto s = std::make_shared<gate_state>();
+       return execution{{[s] { s->through0 = s->wait(deadline::never()); },
+                         [s] { s->open(); }, [] { lot::detail::rehash_for_testing(8); }},
+                        [s] {
+                          expect(s->through0, "the waiter was not released");
+                          expect(lot::queued(&s->state) == 0, "an entry was left queued");
+                          expect(lot::detail::bucket_count_for_testing() == 8,
+                                 "the rehash did not happen");
+                        }};
+     }}};
+
 // Coroutine entries: two coroutines queued on one address before the
 // threads start; the first to be resumed withdraws the other (the when_any
 // pattern), on the resuming thread, while a thread parks and times out on
