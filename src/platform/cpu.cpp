@@ -1,9 +1,9 @@
 // The CPU facts the spin policy (include/beacon/detail/spin.hpp) builds on:
 // how many CPUs the process may use, whether that is more than one, and how
-// to give a CPU away (see platform.hpp); and the fork handlers' registration. On Linux,
-// how many CPUs the process may use comes from its affinity mask and its cgroup's CPU
-// quota (containers, taskset, systemd CPUQuota=); elsewhere from
-// std::thread::hardware_concurrency().
+// to give a CPU away (see platform.hpp); and the registration of fork
+// handlers (at_fork). On Linux, how many CPUs the process may use comes from
+// its affinity mask and its cgroup's CPU quota (containers, taskset, systemd
+// CPUQuota=); elsewhere from std::thread::hardware_concurrency().
 #include <algorithm>
 #include <atomic>
 #include <charconv>
