@@ -1,5 +1,6 @@
-// The parking lot: a static table of buckets, each a lock and a FIFO list of
-// waiters keyed by address. See include/beacon/parking_lot.hpp for the
+// The parking lot: a table of buckets (static at first, replaced by bigger
+// ones as the queued addresses grow), each a lock and one FIFO queue of
+// waiters per address. See include/beacon/parking_lot.hpp for the
 // protocol and the contract.
 #include "beacon/parking_lot.hpp"
 
@@ -7,7 +8,9 @@
 #include <cassert>
 #include <cstdint>
 #include <mutex>  // std::lock_guard, over the bucket's spin_lock
+#include <new>
 #include <optional>
+#include <utility>
 
 #include "beacon/detail/platform.hpp"
 #include "beacon/detail/spin_lock.hpp"
@@ -19,6 +22,7 @@ namespace platform = beacon::detail::platform;
 struct access {
   static waiter*& next(waiter& w) noexcept { return w.next_; }
   static waiter*& prev(waiter& w) noexcept { return w.prev_; }
+  static waiter*& queue_next(waiter& w) noexcept { return w.queue_next_; }
   static const void*& address(waiter& w) noexcept { return w.address_; }
   static token& park_token(waiter& w) noexcept { return w.park_token_; }
   static token& unpark_token(waiter& w) noexcept { return w.unpark_token_; }
@@ -39,42 +43,81 @@ constexpr std::uint32_t sleeping = 0;
 constexpr std::uint32_t woken = 1;
 constexpr std::uint32_t interrupted = 2;
 
-// One bucket of the table. This lock protects the whole bucket: never read
-// or change `head`, `tail`, `fair_at` or the links of a queued waiter
-// without holding it.
+// One bucket of a table. This lock protects the whole bucket: never read or
+// change `queues`, `fair_at`, or the links of a waiter queued here without
+// holding it (and having checked, in bucket_guard, that its table is the
+// current one).
+//
+// The bucket holds one FIFO queue per address that hashes here and has
+// waiters (see waiter's links in parking_lot.hpp): `queues` points at the
+// first queue's head, each head's queue_next_ at the next queue's head. A
+// waiter is found through its address's queue, so what an unpark scans is
+// the bucket's queues (about three at most, see table::crowded), never the
+// waiters of other addresses.
 struct alignas(64) bucket {
   beacon::detail::spin_lock lock;  // short sections: spins, then yields
-  waiter* head = nullptr;
-  waiter* tail = nullptr;
+  waiter* queues = nullptr;
   std::int64_t fair_at = 0;  // steady ns after which the next unpark is "fair"
   std::uint64_t seed = 0;    // xorshift state for the fairness timer
 
-  void push_back(waiter& w) noexcept {
-    access::next(w) = nullptr;
-    access::prev(w) = tail;
-    if (tail)
-      access::next(*tail) = &w;
-    else
-      head = &w;
-    tail = &w;
-    access::where(w).store(access::in_queue, std::memory_order_relaxed);
+  // The link that points at the head of `address`'s queue (`queues` or the
+  // previous head's queue_next_), or, when `address` has no queue here, the
+  // null link that ends the list (where a new queue is appended).
+  waiter** find(const void* address) noexcept {
+    waiter** link = &queues;
+    while (*link && access::address(**link) != address)
+      link = &access::queue_next(**link);
+    return link;
   }
 
-  void remove(waiter& w) noexcept {
-    waiter* n = access::next(w);
-    waiter* p = access::prev(w);
-    (p ? access::next(*p) : head) = n;
-    (n ? access::prev(*n) : tail) = p;
-    access::next(w) = access::prev(w) = nullptr;
+  // Appends `w` to its address's queue, creating the queue (at the end of
+  // the list) if it has none. Returns whether it created a queue in a bucket
+  // that already held one (a collision: see table::crowded).
+  bool enqueue(waiter& w) noexcept {
+    waiter** link = find(access::address(w));
+    access::next(w) = nullptr;
+    access::queue_next(w) = nullptr;
+    access::where(w).store(access::in_queue, std::memory_order_relaxed);
+    if (waiter* head = *link) {
+      waiter* tail = access::prev(*head);
+      access::next(*tail) = &w;
+      access::prev(w) = tail;
+      access::prev(*head) = &w;
+      return false;
+    }
+    access::prev(w) = &w;  // a head alone: its own tail
+    *link = &w;
+    return link != &queues;
+  }
+
+  // Removes `w` from the queue whose head `*link` points at (from find()).
+  // Returns whether that emptied the queue (which then is unlinked, and
+  // `*link` points at the next queue's head, or is null).
+  bool remove(waiter** link, waiter& w) noexcept {
+    waiter* head = *link;
+    waiter* next = access::next(w);
+    bool emptied = false;
+    if (&w == head) {
+      if (next) {
+        // `next` becomes the head: it takes over the tail (the head's prev_,
+        // which is `next` itself when it is the tail) and the bucket link.
+        access::prev(*next) = access::prev(w);
+        access::queue_next(*next) = access::queue_next(w);
+        *link = next;
+      } else {
+        *link = access::queue_next(w);
+        emptied = true;
+      }
+    } else {
+      waiter* prev = access::prev(w);
+      access::next(*prev) = next;
+      (next ? access::prev(*next) : access::prev(*head)) = prev;
+    }
+    access::next(w) = access::prev(w) = access::queue_next(w) = nullptr;
     // Release: a coroutine's owner that sees the entry idle (acquire, in
     // waiter::waiting()) also sees the unlinking above.
     access::where(w).store(access::idle, std::memory_order_release);
-  }
-
-  bool has(const void* address) const noexcept {
-    for (waiter* w = head; w; w = access::next(*w))
-      if (access::address(*w) == address) return true;
-    return false;
+    return emptied;
   }
 
   // About once a millisecond per bucket (randomised, as in WebKit), tell the
@@ -91,14 +134,219 @@ struct alignas(64) bucket {
   }
 };
 
-constexpr std::size_t bucket_count = 1024;         // a power of two
-constinit std::array<bucket, bucket_count> table;  // usable at any time, never destroyed
+// A table of buckets. The first is static; growth (grow()) replaces the
+// current table with a bigger one and retires the old one, which is never
+// freed (after parking_lot_core): a thread that loaded the old table's
+// address may still lock one of its buckets, find the table replaced, and go
+// on to the new one, so that memory must stay valid.
+struct table {
+  bucket* buckets;
+  std::size_t size;  // a power of two
+  unsigned shift;    // 64 - log2(size)
+  table* previous;   // the table this one replaced (kept for fork and tests)
+  bool allocated;    // false for the static first table
+  // The queued addresses beyond the first of each bucket (the sum over the
+  // buckets of queues - 1, for buckets with queues): about twice the number
+  // of buckets when the queued addresses outnumber the buckets three to one,
+  // which is when the table grows. Changed only under a bucket lock of this
+  // table while it is current (so a rehash, holding them all, can set it);
+  // read without a lock as a hint. Collisions rather than addresses are
+  // counted so that a park on an address alone in its bucket (the common
+  // case) writes no shared counter.
+  std::atomic<std::size_t> crowded{0};
 
-bucket& bucket_for(const void* address) noexcept {
-  // Fibonacci hashing of the address; the top bits are the best mixed.
-  const auto h = reinterpret_cast<std::uintptr_t>(address) * UINT64_C(0x9E3779B97F4A7C15);
-  return table[static_cast<std::size_t>(h >> 54) & (bucket_count - 1)];
+  bucket& bucket_for(const void* address) const noexcept {
+    // Fibonacci hashing of the address; the top bits are the best mixed.
+    const auto h =
+        reinterpret_cast<std::uintptr_t>(address) * UINT64_C(0x9E3779B97F4A7C15);
+    return buckets[static_cast<std::size_t>(h >> shift)];
+  }
+  bool overfull() const noexcept {
+    return crowded.load(std::memory_order_relaxed) > 2 * size;
+  }
+};
+
+constexpr std::size_t first_size = 1024;  // a power of two
+constinit bucket first_buckets[first_size];
+constinit table first_table{first_buckets, first_size, 54, nullptr, false, 0};
+// The current table. States: &first_table, then each grown table in turn;
+// never goes back. Stored (release) by a rehash while it holds every bucket
+// lock of the table it replaces.
+constinit std::atomic<table*> current{&first_table};
+
+// Holds the lock of `address`'s bucket in the current table (after
+// parking_lot_core's lock_bucket): lock the bucket of the table we loaded,
+// then check that the table is still current. A rehash holds every bucket
+// lock of the old table while it publishes the new one, so if we got the
+// lock after the rehash, the lock's acquire made its store of `current`
+// visible (the relaxed re-load sees the new table and we retry there); if we
+// got it before, the rehash waits for us, and moves our changes with the
+// queues. So every change to a queue is made in the current table.
+class bucket_guard {
+ public:
+  explicit bucket_guard(const void* address) noexcept {
+    for (;;) {
+      // Acquire: pairs with the rehash's release store, so the new table's
+      // buckets and queues are visible.
+      table* t = current.load(std::memory_order_acquire);
+      bucket& b = t->bucket_for(address);
+      b.lock.lock();
+      if (current.load(std::memory_order_relaxed) == t) {
+        table_ = t;
+        bucket_ = &b;
+        return;
+      }
+      b.lock.unlock();
+    }
+  }
+  bucket_guard(const bucket_guard&) = delete;
+  bucket_guard& operator=(const bucket_guard&) = delete;
+  ~bucket_guard() { bucket_->lock.unlock(); }
+
+  bucket& b() const noexcept { return *bucket_; }
+  table& t() const noexcept { return *table_; }
+
+  // Queues `w`; returns whether the table should grow now (after unlocking).
+  bool enqueue(waiter& w) noexcept {
+    if (!bucket_->enqueue(w)) return false;
+    return table_->crowded.fetch_add(1, std::memory_order_relaxed) + 1 > 2 * table_->size;
+  }
+  // Removes `w` (queued on `address`) given its queue's link from find();
+  // returns whether other waiters remain on `address`.
+  bool remove(waiter** link, waiter& w) noexcept {
+    if (!bucket_->remove(link, w)) return true;
+    if (bucket_->queues) table_->crowded.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+
+ private:
+  table* table_;
+  bucket* bucket_;
+};
+
+// Locks every bucket of the current table, in index order (the one order
+// used by every thread that takes more than one bucket lock: rehashes and
+// the fork handler; everyone else holds one at a time), and returns it. Holds
+// them with the table current: nothing can change in the lot until
+// unlock_all().
+table* lock_all() noexcept {
+  for (;;) {
+    table* t = current.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < t->size; ++i)
+      t->buckets[i].lock.lock();
+    // A rehash publishes only while holding all of these: if `t` is still
+    // current now, it stays so until we unlock.
+    if (current.load(std::memory_order_relaxed) == t) return t;
+    for (std::size_t i = 0; i < t->size; ++i)
+      t->buckets[i].lock.unlock();
+  }
 }
+
+void unlock_all(table* t) noexcept {
+  for (std::size_t i = 0; i < t->size; ++i)
+    t->buckets[i].lock.unlock();
+}
+
+table* make_table(std::size_t size) noexcept {
+  unsigned bits = 0;
+  while ((std::size_t{1} << bits) < size)
+    ++bits;
+  auto* buckets = new (std::nothrow) bucket[std::size_t{1} << bits];
+  if (!buckets) return nullptr;
+  auto* t = new (std::nothrow)
+      table{buckets, std::size_t{1} << bits, 64 - bits, nullptr, true, 0};
+  if (!t) delete[] buckets;
+  return t;
+}
+
+// Moves every queue of `from` (whose locks the caller holds) into `to` (not
+// yet published: no lock needed) and publishes `to`. A queue moves whole, by
+// its head: its waiters' links do not change. No waiter is lost or doubled:
+// each queue is unlinked from one bucket and linked into exactly one other,
+// all while no other thread can see either table's queues.
+void move_and_publish(table* from, table* to) noexcept {
+  std::size_t crowded = 0;
+  for (std::size_t i = 0; i < from->size; ++i) {
+    bucket& old = from->buckets[i];
+    while (waiter* head = old.queues) {
+      old.queues = access::queue_next(*head);
+      bucket& b = to->bucket_for(access::address(*head));
+      crowded += b.queues != nullptr;
+      access::queue_next(*head) = b.queues;
+      b.queues = head;
+    }
+  }
+  to->crowded.store(crowded, std::memory_order_relaxed);
+  to->previous = from;
+  // Release: pairs with bucket_guard's acquire load.
+  current.store(to, std::memory_order_release);
+}
+
+// Replaces `seen` with a table of `size` buckets, unless another rehash
+// replaced it first. The new table is allocated before any lock is taken (a
+// failed allocation leaves the lot as it is: slower, still correct).
+bool rehash(table* seen, std::size_t size) noexcept {
+  table* fresh = make_table(size);
+  if (!fresh) return false;
+  table* t = lock_all();
+  if (t != seen) {
+    unlock_all(t);
+    delete[] fresh->buckets;
+    delete fresh;
+    return false;
+  }
+  move_and_publish(t, fresh);
+  unlock_all(t);
+  return true;
+}
+
+// Grows the table after an enqueue found it overfull (outside every lock).
+void grow() noexcept {
+  table* t = current.load(std::memory_order_acquire);
+  if (!t->overfull()) return;  // another thread grew it meanwhile
+  // At most crowded + size addresses are queued: give each a bucket.
+  const std::size_t addresses = t->crowded.load(std::memory_order_relaxed) + t->size;
+  std::size_t size = t->size * 2;
+  while (size < addresses)
+    size *= 2;
+  rehash(t, size);
+}
+
+// fork(): the child has only the forking thread. before_fork (in the parent)
+// holds every bucket lock across the fork, so no queue is half changed and no
+// rehash is under way when the address space is copied; the parent then
+// releases them. The child drops the entries of parked threads (those
+// threads do not exist in the child: a wake-up handed to one would be lost),
+// keeps the coroutine entries (their frames were copied), and releases the
+// locks, including any lock of a retired table that a vanished thread held
+// while it retried on the current one.
+table* forking = nullptr;  // the table locked by before_fork (one fork at a time)
+
+void before_fork() noexcept { forking = lock_all(); }
+void after_fork_in_parent() noexcept { unlock_all(forking); }
+void after_fork_in_child() noexcept {
+  table* t = forking;
+  std::size_t crowded = 0;
+  for (std::size_t i = 0; i < t->size; ++i) {
+    bucket& b = t->buckets[i];
+    waiter* queues = std::exchange(b.queues, nullptr);
+    while (waiter* head = queues) {
+      queues = access::queue_next(*head);
+      for (waiter* w = head; w;) {
+        waiter* next = access::next(*w);
+        if (access::coroutine(*w)) crowded += b.enqueue(*w);
+        w = next;
+      }
+    }
+  }
+  t->crowded.store(crowded, std::memory_order_relaxed);
+  for (table* old = t->previous; old; old = old->previous)
+    unlock_all(old);
+  unlock_all(t);
+}
+
+[[maybe_unused]] const bool fork_handler_registered =
+    (platform::at_fork(before_fork, after_fork_in_parent, after_fork_in_child), true);
 
 // Coroutines made ready on this thread, resumed in FIFO order by the
 // outermost drain(). A coroutine resumed by drain() that unparks another one
@@ -170,24 +418,26 @@ struct wake_list {
   }
 };
 
-// Removes from `b` the waiters on `address` that `choose(waiter&)` accepts
-// (it returns a filter_op), in FIFO order.
+// Removes from the queue of `address` the waiters that `choose(waiter&)`
+// accepts (it returns a filter_op), in FIFO order. Visits only that queue.
+// Sets `have_more` to whether waiters remain on `address`.
 template <class Choose>
-wake_list dequeue(bucket& b, const void* address, Choose&& choose) noexcept {
+wake_list dequeue(bucket_guard& g, const void* address, bool& have_more,
+                  Choose&& choose) noexcept {
   wake_list out;
-  for (waiter* w = b.head; w;) {
+  waiter** link = g.b().find(address);
+  have_more = *link != nullptr;
+  for (waiter* w = *link; w;) {
     waiter* next = access::next(*w);
-    if (access::address(*w) == address) {
-      const filter_op op = choose(*w);
-      if (op == filter_op::stop) break;
-      if (op == filter_op::unpark) {
-        b.remove(*w);
-        // A coroutine entry stays "waiting" until it is resumed, so that
-        // cancel() can still withdraw it (see cancel_status::woken).
-        if (access::coroutine(*w))
-          access::where(*w).store(access::resume_pending, std::memory_order_relaxed);
-        out.push(*w);
-      }
+    const filter_op op = choose(*w);
+    if (op == filter_op::stop) break;
+    if (op == filter_op::unpark) {
+      have_more = g.remove(link, *w);
+      // A coroutine entry stays "waiting" until it is resumed, so that
+      // cancel() can still withdraw it (see cancel_status::woken).
+      if (access::coroutine(*w))
+        access::where(*w).store(access::resume_pending, std::memory_order_relaxed);
+      out.push(*w);
     }
     w = next;
   }
@@ -216,13 +466,16 @@ park_result park(const void* address, function_ref<bool()> validate,
   waiter self;
   access::address(self) = address;
   access::park_token(self) = park_token;
-  bucket& b = bucket_for(address);
+  bool grow_now;
   {
-    std::lock_guard g(b.lock);
+    bucket_guard g(address);
     if (!validate()) return {park_status::invalid, default_token};
-    b.push_back(self);
+    grow_now = g.enqueue(self);
   }
   before_sleep();
+  // A rehash moves our queue whole, under every bucket lock: an unparker
+  // finds us in whichever table is current when it takes its lock.
+  if (grow_now) grow();
 
   park_status why = park_status::timed_out;
   {
@@ -244,12 +497,13 @@ park_result park(const void* address, function_ref<bool()> validate,
 
   // Timed out or stopped: take ourselves out of the queue, unless an
   // unparker dequeued us first, in which case its wake is on its way and it
-  // is ours (a wake-up is never dropped on the floor).
+  // is ours (a wake-up is never dropped on the floor). The table may have
+  // grown since we parked: bucket_guard locks the current one.
   {
-    std::lock_guard g(b.lock);
+    bucket_guard g(address);
     if (access::where(self).load(std::memory_order_relaxed) == access::in_queue) {
-      b.remove(self);
-      timed_out(!b.has(address));
+      const bool more = g.remove(g.b().find(address), self);
+      timed_out(!more);
       return {why, default_token};
     }
   }
@@ -266,10 +520,14 @@ bool park_async(const void* address, function_ref<bool()> validate, waiter& entr
   access::address(entry) = address;
   access::park_token(entry) = park_token;
   access::coroutine(entry) = coroutine;
-  bucket& b = bucket_for(address);
-  std::lock_guard g(b.lock);
-  if (!validate()) return false;
-  b.push_back(entry);
+  bool grow_now;
+  {
+    bucket_guard g(address);
+    if (!validate()) return false;
+    grow_now = g.enqueue(entry);
+  }
+  // `entry` may be resumed and gone by now; grow() does not touch it.
+  if (grow_now) grow();
   return true;
 }
 
@@ -307,32 +565,30 @@ cancel_status cancel(waiter& entry, function_ref<void(bool)> on_removed) noexcep
     return cancel_status::woken;
   }
   const void* address = access::address(entry);
-  bucket& b = bucket_for(address);
-  std::lock_guard g(b.lock);
+  bucket_guard g(address);
   if (access::where(entry).load(std::memory_order_relaxed) != access::in_queue)
     return cancel_status::not_waiting;
-  b.remove(entry);
-  on_removed(!b.has(address));
+  const bool more = g.remove(g.b().find(address), entry);
+  on_removed(!more);
   return cancel_status::removed;
 }
 
 unpark_result unpark_one(const void* address,
                          function_ref<token(unpark_result)> callback) noexcept {
-  bucket& b = bucket_for(address);
   unpark_result r;
   wake_list list;
   {
-    std::lock_guard g(b.lock);
-    bool taken = false;
-    list = dequeue(b, address, [&](waiter&) {
+    bucket_guard g(address);
+    bool taken = false, more = false;
+    list = dequeue(g, address, more, [&](waiter&) {
       if (taken) return filter_op::stop;
       taken = true;
       return filter_op::unpark;
     });
     r.unparked = list.count;
     if (r.unparked) {
-      r.have_more = b.has(address);
-      r.be_fair = b.fair_due();
+      r.have_more = more;
+      r.be_fair = g.b().fair_due();
     }
     list.set_token(callback(r));
   }
@@ -341,11 +597,11 @@ unpark_result unpark_one(const void* address,
 }
 
 std::size_t unpark_all(const void* address, token unpark_token) noexcept {
-  bucket& b = bucket_for(address);
   wake_list list;
   {
-    std::lock_guard g(b.lock);
-    list = dequeue(b, address, [](waiter&) { return filter_op::unpark; });
+    bucket_guard g(address);
+    bool more = false;
+    list = dequeue(g, address, more, [](waiter&) { return filter_op::unpark; });
     list.set_token(unpark_token);
   }
   const std::size_t n = list.count;
@@ -355,15 +611,16 @@ std::size_t unpark_all(const void* address, token unpark_token) noexcept {
 
 unpark_result unpark_filter(const void* address, function_ref<filter_op(token)> filter,
                             function_ref<token(unpark_result)> callback) noexcept {
-  bucket& b = bucket_for(address);
   unpark_result r;
   wake_list list;
   {
-    std::lock_guard g(b.lock);
-    list = dequeue(b, address, [&](waiter& w) { return filter(access::park_token(w)); });
+    bucket_guard g(address);
+    bool more = false;
+    list = dequeue(g, address, more,
+                   [&](waiter& w) { return filter(access::park_token(w)); });
     r.unparked = list.count;
-    r.have_more = b.has(address);
-    if (r.unparked) r.be_fair = b.fair_due();
+    r.have_more = more;
+    if (r.unparked) r.be_fair = g.b().fair_due();
     list.set_token(callback(r));
   }
   wake(list.head);
@@ -371,12 +628,34 @@ unpark_result unpark_filter(const void* address, function_ref<filter_op(token)> 
 }
 
 std::size_t queued_at(const void* address) noexcept {
-  bucket& b = bucket_for(address);
-  std::lock_guard g(b.lock);
+  bucket_guard g(address);
   std::size_t n = 0;
-  for (waiter* w = b.head; w; w = access::next(*w))
-    n += access::address(*w) == address;
+  for (waiter* w = *g.b().find(address); w; w = access::next(*w))
+    ++n;
   return n;
+}
+
+void rehash_for_testing(std::size_t buckets) noexcept {
+  // Retried only when another rehash got in first; gives up if allocation fails.
+  for (int tries = 0; tries < 100; ++tries)
+    if (rehash(current.load(std::memory_order_acquire), buckets)) return;
+}
+
+std::size_t bucket_count_for_testing() noexcept {
+  return current.load(std::memory_order_acquire)->size;
+}
+
+void free_retired_tables_for_testing() noexcept {
+  table* t = current.load(std::memory_order_acquire);
+  table* old = std::exchange(t->previous, nullptr);
+  while (old) {
+    table* next = old->previous;
+    if (old->allocated) {
+      delete[] old->buckets;
+      delete old;
+    }
+    old = next;
+  }
 }
 
 }  // namespace detail

@@ -54,8 +54,19 @@
 /// that lock forever). Signal from a handler with os_event::signal().
 ///
 /// Lifetime: a waiter entry lives on the parked thread's stack or in the
-/// coroutine frame; nothing is allocated per park. The table is static and
-/// never freed, so parking works during static initialisation and teardown.
+/// coroutine frame; nothing is allocated per park. The first table is static
+/// (constant-initialised) and no table is ever freed, so parking works during
+/// static initialisation and teardown.
+///
+/// Scale: each bucket keeps one FIFO queue per address, so an unpark costs the
+/// same however many waiters other addresses have; the table grows (rarely, a
+/// new table allocated and every queue moved) when the queued addresses
+/// outnumber its buckets about three to one, as in parking_lot_core.
+///
+/// fork(): a handler registered with pthread_atfork takes every bucket lock
+/// before the fork and, in the child, drops the entries of parked threads
+/// (the child does not have those threads); suspended coroutines' entries
+/// stay, since their frames exist in the child too.
 ///
 /// Example: a one-shot gate (a simplified manual-reset event).
 /// @code
@@ -164,8 +175,15 @@ class waiter {
 
  private:
   friend struct access;
-  waiter* next_ = nullptr;  // queue links; guarded by the queue lock
+  // Queue links, guarded by the queue lock. The waiters of one address form
+  // a FIFO queue: next_ is the next waiter (null at the tail), prev_ the
+  // previous one, except in the queue's first waiter (its head), whose prev_
+  // is the tail (itself when alone) and whose queue_next_ links the heads of
+  // the other addresses' queues in the same bucket. So an unpark finds its
+  // address's queue among the queues of a bucket, not among all their waiters.
+  waiter* next_ = nullptr;
   waiter* prev_ = nullptr;
+  waiter* queue_next_ = nullptr;
   const void* address_ = nullptr;
   token park_token_ = default_token;
   token unpark_token_ = default_token;  // written under the lock, before the wake
@@ -201,6 +219,13 @@ std::size_t queued_at(const void* address) noexcept;
 // thread); until then cancel(entry) withdraws it (`woken`). For primitives
 // that wake a coroutine without a queue (local_once_event).
 void resume_here(waiter& entry, std::coroutine_handle<> coroutine) noexcept;
+// Test hooks (tests and the interleaving checker): rehash the table into a
+// new one of `buckets` buckets (a power of two), as a growth does; the
+// number of buckets of the current table; and freeing the tables that
+// rehashes retired, which is safe only while no thread is inside the lot.
+void rehash_for_testing(std::size_t buckets) noexcept;
+std::size_t bucket_count_for_testing() noexcept;
+void free_retired_tables_for_testing() noexcept;
 }  // namespace detail
 
 /// Parks the calling thread on `address` if `validate()` (run under the queue

@@ -1,9 +1,9 @@
 // The CPU facts the spin policy (include/beacon/detail/spin.hpp) builds on:
 // how many CPUs the process may use, whether that is more than one, and how
-// to give a CPU away (see platform.hpp). On Linux, how many CPUs the process
-// may use comes from its affinity mask and its cgroup's CPU quota
-// (containers, taskset, systemd CPUQuota=); elsewhere from
-// std::thread::hardware_concurrency().
+// to give a CPU away (see platform.hpp); and the registration of fork
+// handlers (at_fork). On Linux, how many CPUs the process may use comes from
+// its affinity mask and its cgroup's CPU quota (containers, taskset, systemd
+// CPUQuota=); elsewhere from std::thread::hardware_concurrency().
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -14,6 +14,9 @@
 
 #include "beacon/detail/platform.hpp"
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#endif
 #ifdef __linux__
 #include <fcntl.h>
 #include <sched.h>
@@ -228,5 +231,15 @@ const decide_at_load decided;
 bool multi_cpu() noexcept { return many_cpus.load(std::memory_order_relaxed); }
 
 void yield() noexcept { std::this_thread::yield(); }
+
+void at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept {
+#if defined(__unix__) || defined(__APPLE__)
+  // Fails only with ENOMEM; then the lot is as it was before the handler
+  // existed (a child forked while a bucket lock is held may hang).
+  (void)pthread_atfork(prepare, parent, child);
+#else
+  (void)prepare, (void)parent, (void)child;  // no fork() here
+#endif
+}
 
 }  // namespace beacon::detail::platform

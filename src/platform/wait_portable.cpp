@@ -8,6 +8,8 @@
 // under the same mutex and only then blocks on the condition variable
 // (releasing the mutex atomically). So either the waiter sees the new value
 // and returns, or it is already blocked when the waker notifies.
+//
+// fork(): see the handlers below; the child gets an unlocked, empty table.
 #include <array>
 #include <chrono>
 #include <condition_variable>
@@ -27,14 +29,38 @@ struct alignas(64) bucket {
 };
 
 constexpr std::size_t bucket_count = 64;
+using table_type = std::array<bucket, bucket_count>;
+
+// Never destroyed: a thread may still be parked at exit (detached), and
+// destroying a condition variable it waits on blocks forever in glibc.
+// Built in static storage, so no wait ever calls operator new either.
+alignas(table_type) unsigned char storage[sizeof(table_type)];
+
+// fork(): prepare takes every bucket mutex (in index order; a thread holds
+// at most one), so none is held by a thread the child will not have; the
+// parent releases them; the child builds the table afresh: its mutexes
+// unlocked, and condition variables with none of the vanished threads
+// recorded as waiting (the child's only thread waits on none of them, and
+// the lot above wakes only waiters that exist in the child).
+table_type& the_table() noexcept {
+  return *std::launder(reinterpret_cast<table_type*>(storage));
+}
+void lock_all() noexcept {
+  for (bucket& b : the_table())
+    b.mutex.lock();
+}
+void unlock_all() noexcept {
+  for (bucket& b : the_table())
+    b.mutex.unlock();
+}
+void rebuild_in_child() noexcept { ::new (static_cast<void*>(storage)) table_type; }
 
 bucket& bucket_for(const void* address) noexcept {
-  // Never destroyed: a thread may still be parked at exit (detached), and
-  // destroying a condition variable it waits on blocks forever in glibc.
-  // Built in static storage, so no wait ever calls operator new either.
-  using table_type = std::array<bucket, bucket_count>;
-  alignas(table_type) static unsigned char storage[sizeof(table_type)];
-  static table_type& table = *::new (static_cast<void*>(storage)) table_type;
+  static table_type& table = []() -> table_type& {
+    auto& t = *::new (static_cast<void*>(storage)) table_type;
+    at_fork(lock_all, unlock_all, rebuild_in_child);
+    return t;
+  }();
   auto h = reinterpret_cast<std::uintptr_t>(address);
   h = (h >> 2) * UINT64_C(0x9E3779B97F4A7C15);
   return table[(h >> 32) % bucket_count];

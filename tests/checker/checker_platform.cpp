@@ -36,5 +36,7 @@ void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
 
 bool multi_cpu() noexcept { return false; }
 void yield() noexcept { checker::hooks::yield(); }
+// The checker never forks.
+void at_fork(void (*)(), void (*)(), void (*)()) noexcept {}
 
 }  // namespace beacon::detail::platform

@@ -54,8 +54,10 @@ beacon_checker_mutant(permit_handed_and_kept)
 # parking lot: unpark_one reports that nobody is left queued, so the event
 # clears its parked bit over a waiter that still sleeps.
 set(mutant_file src/parking_lot.cpp)
-set(mutant_find [=[      r.have_more = b.has(address);]=])
-set(mutant_replace [=[      r.have_more = false;  // mutant]=])
+set(mutant_find [=[      r.have_more = more;
+      r.be_fair = g.b().fair_due();]=])
+set(mutant_replace [=[      r.have_more = false;  // mutant
+      r.be_fair = g.b().fair_due();]=])
 set(mutant_scenarios scenarios_events.cpp)
 set(mutant_only "auto_reset: two waiters (one timed), two sets")
 beacon_checker_mutant(lot_forgets_more_waiters)
@@ -68,6 +70,19 @@ set(mutant_replace [=[  if (false) {  // mutant]=])
 set(mutant_scenarios scenarios_lot.cpp)
 set(mutant_only "parking_lot: coroutines, unpark_all vs cancel vs timed park")
 beacon_checker_mutant(cancel_misses_woken)
+
+# parking lot: bucket_guard does not check, after locking a bucket, that its
+# table is still the current one, so a park or an unpark racing a rehash
+# works in a retired table (the waiter is moved away from the unparker, or
+# queued where no unparker looks).
+set(mutant_file src/parking_lot.cpp)
+set(mutant_find [=[      if (current.load(std::memory_order_relaxed) == t) {
+        table_ = t;]=])
+set(mutant_replace [=[      if (true) {  // mutant
+        table_ = t;]=])
+set(mutant_scenarios scenarios_lot.cpp)
+set(mutant_only "parking_lot: rehash vs park vs unpark")
+beacon_checker_mutant(lot_uses_a_retired_table)
 
 # event_count: validation ignores the epoch, so a waiter registered but not
 # yet queued when a notify found the queue short sleeps through it.

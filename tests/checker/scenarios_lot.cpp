@@ -1,6 +1,7 @@
 // Checker scenarios: the parking lot itself (park / unpark / time-out and
 // the coroutine entries' cancel), driven through its public API.
 #include <atomic>
+#include <cstdint>
 #include <memory>
 
 #include "beacon/parking_lot.hpp"
@@ -81,6 +82,39 @@ const registrar gate{
              expect(s->through0, "the untimed waiter was not released");
              expect(lot::queued(&s->state) == 0, "an entry was left queued");
            }};
+     }}};
+
+// A rehash racing a park and an unpark: the gate's untimed waiter must be
+// released whichever table it queued in and whichever the opener searched
+// (a lost wake-up is a deadlock). The table is made small (4 buckets) before
+// the threads start, so that the rehash's locking of every bucket is a few
+// scheduling points; the tables retired by the previous schedule are freed
+// then, while no thread is inside the lot. The gate is one whose address
+// falls in bucket 0 of both tables, so that every run (and a replay, in
+// another process) contends on the same buckets: the schedules are the same.
+gate_state* gate_in_bucket_zero() {
+  static gate_state slots[256];
+  for (gate_state& g : slots) {
+    const auto h =
+        reinterpret_cast<std::uintptr_t>(&g.state) * UINT64_C(0x9E3779B97F4A7C15);
+    if (h >> 61 == 0) return std::construct_at(&g);
+  }
+  fail("no gate in bucket 0");
+}
+
+const registrar rehash_race{
+    {"parking_lot: rehash vs park vs unpark", 2, [] {
+       lot::detail::rehash_for_testing(4);
+       lot::detail::free_retired_tables_for_testing();
+       gate_state* s = gate_in_bucket_zero();
+       return execution{{[s] { s->through0 = s->wait(deadline::never()); },
+                         [s] { s->open(); }, [] { lot::detail::rehash_for_testing(8); }},
+                        [s] {
+                          expect(s->through0, "the waiter was not released");
+                          expect(lot::queued(&s->state) == 0, "an entry was left queued");
+                          expect(lot::detail::bucket_count_for_testing() == 8,
+                                 "the rehash did not happen");
+                        }};
      }}};
 
 // Coroutine entries: two coroutines queued on one address before the

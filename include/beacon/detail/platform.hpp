@@ -11,7 +11,7 @@
 //                                   std::condition_variable in a hashed table
 //                                   (after folly's EmulatedFutex)
 //   src/platform/cpu.cpp            multi_cpu, usable_cpus, the cgroup
-//                                   quota parsing, yield
+//                                   quota parsing, yield, at_fork
 // the wait/wake file selected by the CMake option BEACON_PLATFORM.
 // tests/checker/checker_platform.cpp replaces all of them with a
 // deterministic scheduler's implementation, to explore interleavings.
@@ -117,6 +117,13 @@ unsigned cpus_of_cpu_max(std::string_view text) noexcept;
 // direct std::this_thread::yield(), so that the interleaving checker's
 // platform (tests/checker/) can turn it into a switch to another thread.
 void yield() noexcept;
+
+// Registers handlers run around fork() (pthread_atfork where there is
+// fork(); nothing elsewhere): `prepare` in the parent before the fork, then
+// `parent` in the parent and `child` in the child after it. For the locks of
+// the parking lot and of the portable parker: prepare takes them all, so the
+// child's copy of them is consistent; the child resets them.
+void at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept;
 
 // The processor's spin-loop hint.
 inline void cpu_relax() noexcept {

@@ -1,0 +1,116 @@
+// The parking lot's scale (issue 14 part 1, issue 13 item 12): what an
+// unpark costs as the waiters of other addresses grow (Google Benchmark; see
+// bench/harness.hpp).
+//
+// Scenarios, each a set() on an auto_reset_event that resumes the coroutine
+// awaiting it (which awaits again), in ns per set():
+//   1. one coroutine per event, N events parked (N = 1k ... 262k), the
+//      events set in a random order; the peer is the same at 1k events, so
+//      the ratio is the growth of the cost with N (goal: at most 2x);
+//   2. the event shares its bucket with an address that has 100k coroutine
+//      waiters; the peer is the same with no other waiter (goal: 1x).
+#include <algorithm>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <new>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "beacon/auto_reset_event.hpp"
+#include "harness.hpp"
+
+namespace {
+
+// A coroutine that starts at once and is destroyed by its owner.
+class loop_task {
+ public:
+  struct promise_type {
+    loop_task get_return_object() {
+      return loop_task{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_always final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+  loop_task(loop_task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  ~loop_task() {
+    if (h_) h_.destroy();  // withdraws its entry from the lot
+  }
+
+ private:
+  explicit loop_task(std::coroutine_handle<promise_type> h) : h_(h) {}
+  std::coroutine_handle<promise_type> h_;
+};
+
+loop_task await_forever(beacon::auto_reset_event& e) {
+  for (;;)
+    co_await e;
+}
+
+// Scenario 1: n events, one coroutine each.
+void one_per_event(benchmark::State& state, std::size_t n) {
+  std::vector<beacon::auto_reset_event> events(n);
+  std::vector<loop_task> tasks;
+  tasks.reserve(n);
+  for (auto& e : events)
+    tasks.push_back(await_forever(e));
+  std::vector<std::uint32_t> order(n);
+  for (std::size_t i = 0; i < n; ++i)
+    order[i] = static_cast<std::uint32_t>(i);
+  std::shuffle(order.begin(), order.end(), std::mt19937{42});
+  std::size_t i = 0;
+  for (auto _ : state) {
+    events[order[i]].set();
+    if (++i == n) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Scenario 2: `waiters` coroutines on an address in the same bucket as the
+// event set (for every table up to 2^20 buckets: the lot indexes its table
+// by the top bits of a Fibonacci hash of the address).
+void bucket_mate(benchmark::State& state, std::size_t waiters) {
+  constexpr std::size_t span = std::size_t{1} << 23;
+  auto memory = std::make_unique<unsigned char[]>(span);
+  const auto top = [](const void* a) {
+    return (reinterpret_cast<std::uintptr_t>(a) * UINT64_C(0x9E3779B97F4A7C15)) >> 44;
+  };
+  std::size_t mate_at = 0;
+  for (std::size_t d = 1; d < span && !mate_at; ++d)
+    if (top(memory.get() + d) == top(memory.get())) mate_at = d;
+  if (!mate_at) {
+    state.SkipWithError("no bucket mate found");
+    return;
+  }
+  auto* crowded = ::new (memory.get()) beacon::auto_reset_event;
+  auto* mate = ::new (memory.get() + mate_at) beacon::auto_reset_event;
+  std::vector<loop_task> tasks;
+  tasks.reserve(waiters + 1);
+  for (std::size_t i = 0; i < waiters; ++i)
+    tasks.push_back(await_forever(*crowded));
+  tasks.push_back(await_forever(*mate));
+  for (auto _ : state)
+    mate->set();
+  state.SetItemsProcessed(state.iterations());
+}
+
+}  // namespace
+
+const char* const bench::report_title = "beacon parking lot scale";
+
+void bench::register_benchmarks() {
+  for (std::size_t n = 1024; n <= (std::size_t{1} << 18); n *= 4) {
+    const std::string scenario =
+        "set + resume, one coroutine per event, " + std::to_string(n / 1024) + "k parked";
+    bench::add(scenario, "beacon", [n](benchmark::State& s) { one_per_event(s, n); });
+    bench::add(scenario, "beacon at 1k parked",
+               [](benchmark::State& s) { one_per_event(s, 1024); });
+  }
+  const std::string mate = "set + resume, bucket mate of 100k waiters";
+  bench::add(mate, "beacon", [](benchmark::State& s) { bucket_mate(s, 100'000); });
+  bench::add(mate, "beacon, empty table", [](benchmark::State& s) { bucket_mate(s, 0); });
+}
