@@ -5,13 +5,28 @@
 // undefined made defined: any number of waiters, close-on-exec everywhere,
 // EINTR-proof deadlines, and adoption that checks what it adopts.
 //
-// Linux only. The system calls live in src/platform/os_event_linux.cpp.
+// Three backends (design §2.10), chosen when beacon is built:
+//  * eventfd (Linux): src/platform/os_event_linux.cpp, described below;
+//  * pipe (macOS, the BSDs, and Linux with -DBEACON_OS_EVENT_BACKEND=posix):
+//    src/platform/os_event_posix.cpp, see "POSIX backend" below;
+//  * Win32 (Windows): src/platform/os_event_win32.cpp, see "Windows" below.
 #pragma once
 
 #include <chrono>
 #include <stop_token>
 
 #include "beacon/detail/deadline.hpp"
+
+// Which backend this build of beacon uses (one of the three is 1). The pipe
+// backend is forced on Linux by CMake, which then defines BEACON_OS_EVENT_POSIX
+// for beacon and every target linking it.
+#if defined(_WIN32)
+#define BEACON_OS_EVENT_WIN32 1
+#elif defined(BEACON_OS_EVENT_POSIX) || !defined(__linux__)
+#define BEACON_OS_EVENT_PIPE 1
+#else
+#define BEACON_OS_EVENT_EVENTFD 1
+#endif
 
 namespace beacon {
 
@@ -87,6 +102,34 @@ namespace beacon {
 /// before exec (dup2 clears close-on-exec) and adopt it there with
 /// `from_native_handle`.
 ///
+/// POSIX backend (BEACON_OS_EVENT_PIPE): the event is a pipe, both ends
+/// non-blocking and close-on-exec (pipe2 where it exists, else pipe + fcntl).
+/// `signal()` writes one byte unless the pipe is readable already (a poll()
+/// with zero timeout, then a write(), both async-signal-safe; a full pipe is
+/// signalled); a consuming wait reads the pipe empty, so signals collapse as
+/// with eventfd and each consumption releases one waiter. `native_handle()` is
+/// the read end (readable = signalled, for poll or an event loop);
+/// `write_handle()` the write end. `try_clone` duplicates both ends,
+/// `send_os_event` sends both in one SCM_RIGHTS message and
+/// `receive_os_event` expects two. `from_native_handle(fd)` cannot adopt a
+/// pipe from one end and throws std::system_error(EINVAL), leaving `fd`
+/// untouched; `from_native_handles(read_fd, write_fd)` adopts both ends of a
+/// pipe. `release()` returns the read end and closes the write end (a
+/// wait-only descriptor); `release_handles()` gives up both.
+///
+/// Windows (BEACON_OS_EVENT_WIN32): the event is a Win32 auto-reset event
+/// (CreateEventW), and `native_handle_type` is HANDLE (void*; nullptr when
+/// moved-from, where the other backends say -1). Its handle is not
+/// inheritable unless made with `os_event(os_event::inheritable)`; clones are
+/// never inheritable. `duplicate_to(process)` gives another process its own
+/// handle to the event (DuplicateHandle) in place of SCM_RIGHTS; that process
+/// adopts it with `from_native_handle`, which accepts only auto-reset events
+/// (NtQueryEvent tells the kind; a manual-reset event would not consume).
+/// Errors are std::system_error carrying GetLastError() values
+/// (ERROR_INVALID_HANDLE where the POSIX backends say EBADF). `signal()` is
+/// SetEvent; the collapse of signals and "one consumption releases one
+/// waiter" are the auto-reset event's own rules.
+///
 /// Example:
 /// @code
 ///  beacon::os_event ready;
@@ -99,12 +142,38 @@ namespace beacon {
 /// @endcode
 class os_event {
  public:
+#if BEACON_OS_EVENT_WIN32
+  /// A Win32 HANDLE.
+  using native_handle_type = void*;
+  /// What `native_handle()` says when moved-from.
+  static constexpr native_handle_type invalid_handle = nullptr;
+  /// Tag: `os_event(os_event::inheritable)` makes an inheritable handle.
+  struct inheritable_t {
+    explicit inheritable_t() = default;
+  };
+  static constexpr inheritable_t inheritable{};
+  /// A new, unsignalled event whose handle child processes created with
+  /// bInheritHandles inherit. Throws std::system_error.
+  explicit os_event(inheritable_t);
+#else
+  /// A file descriptor.
+  using native_handle_type = int;
+  /// What `native_handle()` says when moved-from.
+  static constexpr native_handle_type invalid_handle = -1;
+#endif
+
   /// A new, unsignalled event. Throws std::system_error (EMFILE, ENFILE, ...).
   os_event();
   /// Closes the descriptor (nothing when moved-from).
   ~os_event();
   /// Takes over `other`'s descriptor; `other` is left moved-from.
-  os_event(os_event&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  os_event(os_event&& other) noexcept : fd_(other.fd_) {
+    other.fd_ = invalid_handle;
+#if BEACON_OS_EVENT_PIPE
+    write_fd_ = other.write_fd_;
+    other.write_fd_ = -1;
+#endif
+  }
   /// Closes this event's descriptor, then takes over `other`'s.
   os_event& operator=(os_event&& other) noexcept;
   os_event(const os_event&) = delete;
@@ -154,15 +223,53 @@ class os_event {
 
   /// The eventfd descriptor (-1 when moved-from), for poll/epoll/io_uring or
   /// to pass to another process. It stays owned by *this: do not close it.
-  int native_handle() const noexcept { return fd_; }
+  native_handle_type native_handle() const noexcept { return fd_; }
 
+#if BEACON_OS_EVENT_PIPE
+  /// Gives up ownership: returns the pipe's read end (-1 when moved-from),
+  /// closes its write end, and leaves *this moved-from. The caller closes the
+  /// read end.
+  [[nodiscard]] int release() noexcept;
+
+  /// The pipe's write end (-1 when moved-from); owned by *this.
+  int write_handle() const noexcept { return write_fd_; }
+  /// Both ends of the pipe.
+  struct pipe_handles {
+    int read;
+    int write;
+  };
+  /// Gives up ownership of both ends (-1, -1 when moved-from) and leaves
+  /// *this moved-from. The caller closes them.
+  [[nodiscard]] pipe_handles release_handles() noexcept {
+    const pipe_handles h{fd_, write_fd_};
+    fd_ = write_fd_ = -1;
+    return h;
+  }
+  /// Adopts the two ends of a pipe (both must be FIFOs, `read_fd` open for
+  /// reading, `write_fd` for writing; on Linux also checked to be one pipe)
+  /// and makes both close-on-exec and non-blocking. On failure throws
+  /// std::system_error (EBADF, EINVAL) and leaves both untouched and the
+  /// caller's.
+  static os_event from_native_handles(int read_fd, int write_fd);
+#else
   /// Gives up ownership: returns the descriptor (-1 when moved-from) and
   /// leaves *this moved-from. The caller closes it.
-  [[nodiscard]] int release() noexcept {
-    const int fd = fd_;
-    fd_ = -1;
+  [[nodiscard]] native_handle_type release() noexcept {
+    const native_handle_type fd = fd_;
+    fd_ = invalid_handle;
     return fd;
   }
+#endif
+
+#if BEACON_OS_EVENT_WIN32
+  /// Duplicates the event's handle into `process` (a process handle with
+  /// PROCESS_DUP_HANDLE access) and returns the handle value valid in that
+  /// process (meaningless in this one): the Windows way to hand an event to
+  /// another process, which adopts it with `from_native_handle`. Not
+  /// inheritable unless `inheritable_in_target`. Throws std::system_error.
+  native_handle_type duplicate_to(native_handle_type process,
+                                  bool inheritable_in_target = false) const;
+#endif
 
   /// Adopts `fd` if it is an eventfd in counter mode (checked through
   /// /proc/self/fd and /proc/self/fdinfo) and makes it close-on-exec and
@@ -177,21 +284,42 @@ class os_event {
   /// it signalled. Limitation: fdinfo shows the mode ("eventfd-semaphore:")
   /// only since Linux 5.2; on older kernels nothing short of reading the
   /// counter tells the modes apart, and such a descriptor is accepted.
-  static os_event from_native_handle(int fd);
+  ///
+  /// Windows: adopts `fd` (a HANDLE) if it is an auto-reset event with
+  /// EVENT_QUERY_STATE, SYNCHRONIZE and EVENT_MODIFY_STATE access; the handle
+  /// keeps its inheritability. Otherwise throws std::system_error
+  /// (ERROR_INVALID_HANDLE: not a handle; ERROR_INVALID_PARAMETER: not an
+  /// event, or a manual-reset one) and leaves it untouched.
+  ///
+  /// POSIX backend: throws std::system_error(EINVAL) (a pipe cannot be
+  /// adopted from one end; see from_native_handles), EBADF for -1.
+  static os_event from_native_handle(native_handle_type fd);
 
  private:
   struct adopt_t {};
-  os_event(adopt_t, int fd) noexcept : fd_(fd) {}
+  os_event(adopt_t, native_handle_type fd) noexcept : fd_(fd) {}
+#if BEACON_OS_EVENT_PIPE
+  os_event(adopt_t, int read_fd, int write_fd) noexcept
+      : fd_(read_fd), write_fd_(write_fd) {}
+#endif
   // Waits until consumed (true) or `d` passed (false). Non-template, so the
   // system calls stay in src/platform.
   bool wait_deadline(deadline d) const;
 
-  // The owned eventfd; -1 when moved-from or released.
-  int fd_;
+  // The owned eventfd, the pipe's read end, or the event HANDLE;
+  // invalid_handle when moved-from or released.
+  native_handle_type fd_;
+#if BEACON_OS_EVENT_PIPE
+  // The pipe's write end; -1 when moved-from or released.
+  int write_fd_ = -1;
+#endif
 
+#if !BEACON_OS_EVENT_WIN32
   friend os_event receive_os_event(int unix_socket);
+#endif
 };
 
+#if !BEACON_OS_EVENT_WIN32
 /// Sends a copy of `event`'s descriptor over the connected Unix-domain socket
 /// `unix_socket` (SCM_RIGHTS, with one byte of data so stream sockets carry
 /// it; MSG_NOSIGNAL, so a closed peer gives EPIPE rather than SIGPIPE).
@@ -212,5 +340,6 @@ void send_os_event(int unix_socket, const os_event& event);
 /// room left in this process's descriptor table), other errno values from
 /// recvmsg().
 os_event receive_os_event(int unix_socket);
+#endif
 
 }  // namespace beacon

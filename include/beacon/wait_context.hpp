@@ -4,7 +4,10 @@
 // base::WaitContext, with an idempotent remove and a result buffer that grows
 // with the number of registered descriptors.
 //
-// Linux only. The system calls live in src/platform/wait_context_linux.cpp.
+// Backends (as os_event's, os_event.hpp): epoll on Linux
+// (src/platform/wait_context_linux.cpp), poll() where os_event is a pipe
+// (src/platform/wait_context_posix.cpp), WaitForMultipleObjects on Windows
+// (src/platform/wait_context_win32.cpp); see "Other backends" below.
 #pragma once
 
 #include <chrono>
@@ -37,20 +40,51 @@ struct triggered {
 
 namespace detail {
 
-// The non-template core of wait_context: an epoll set whose tokens are 64
-// bits. Thread-safe: add/modify/remove from any thread, also while one
-// thread waits; wait() from one thread at a time.
-class epoll_set {
- public:
-  struct ready {
-    std::uint64_t token;
-    bool readable, writable, hungup, error;
-  };
+// One ready entry of a wait set (the token as 64 bits).
+struct wait_ready {
+  std::uint64_t token;
+  bool readable, writable, hungup, error;
+};
 
-  epoll_set();  // throws std::system_error
-  ~epoll_set();
-  epoll_set(epoll_set&&) noexcept;
-  epoll_set& operator=(epoll_set&&) noexcept;
+#if BEACON_OS_EVENT_WIN32
+// The non-template core of wait_context on Windows: up to 63 handles with
+// 64-bit tokens (WaitForMultipleObjects takes 64; one is the set's own
+// wake-up event). Thread-safe as the others; wait() from one thread at a time.
+class wait_set {
+ public:
+  using ready = wait_ready;
+  using handle = void*;
+  static constexpr std::size_t max_handles = 63;
+
+  wait_set();  // throws std::system_error
+  ~wait_set();
+  wait_set(wait_set&&) noexcept;
+  wait_set& operator=(wait_set&&) noexcept;
+
+  // `is_os_event`: an auto-reset event whose signal a wait must not consume
+  // (it is set again after the wait that saw it).
+  void add(handle h, bool is_os_event, std::uint64_t token);
+  void modify(handle h, std::uint64_t token);
+  void remove(handle h);
+  std::span<const ready> wait(deadline d);
+
+ private:
+  struct state;
+  std::unique_ptr<state> state_;
+};
+#else
+// The non-template core of wait_context: an epoll set (Linux) or a poll()
+// list (the POSIX backend) whose tokens are 64 bits. Thread-safe:
+// add/modify/remove from any thread, also while one thread waits; wait() from
+// one thread at a time.
+class wait_set {
+ public:
+  using ready = wait_ready;
+
+  wait_set();  // throws std::system_error
+  ~wait_set();
+  wait_set(wait_set&&) noexcept;
+  wait_set& operator=(wait_set&&) noexcept;
 
   void add(int fd, io_interest interest, std::uint64_t token);
   void modify(int fd, io_interest interest, std::uint64_t token);
@@ -62,9 +96,10 @@ class epoll_set {
   int native_handle() const noexcept;
 
  private:
-  struct state;                   // epoll descriptor, registration count, buffers
+  struct state;                   // epoll descriptor or poll list, buffers
   std::unique_ptr<state> state_;  // null when moved-from
 };
+#endif
 
 }  // namespace detail
 
@@ -121,6 +156,33 @@ class epoll_set {
 /// descriptors stay open and the caller's. A moved-from context has
 /// native_handle() == -1 and its other members throw std::system_error(EBADF).
 ///
+/// Other backends:
+///  * POSIX (BEACON_OS_EVENT_PIPE): the registrations live in the process
+///    (a list handed to poll(), with a private pipe that wakes a waiting
+///    poll when the list changes). The contract above holds, except that
+///    there is no descriptor to nest: native_handle() is -1 (register the
+///    inner descriptors in the outer context instead); add() accepts any
+///    open descriptor poll() accepts (regular files are always ready); a
+///    descriptor closed without remove() is dropped at the next wait (poll
+///    says POLLNVAL), as epoll drops it. A forked child gets a copy of the
+///    list: its changes and the parent's are independent (unlike epoll).
+///  * Windows (BEACON_OS_EVENT_WIN32): a context waits on os_events and on
+///    any waitable HANDLE (process, thread, waitable timer, mutex,
+///    semaphore, event) with WaitForMultipleObjects: `add(handle, token)`,
+///    `modify(handle, token)`, `remove(handle)`; no io_interest, and
+///    `triggered::readable` means signalled (the other flags stay false but
+///    `error`, set for an abandoned mutex). At most 63 handles per context
+///    (WaitForMultipleObjects' 64, less the context's own wake-up event):
+///    add() beyond throws std::length_error. A wait does not consume an
+///    os_event's signal (it sets the event again after WaitForMultipleObjects
+///    took it, so a concurrent try_wait elsewhere may miss it in that
+///    instant), but it does what any Win32 wait does to other handles: it
+///    takes an auto-reset event's signal, a semaphore's count, a mutex.
+///    There is no native handle (no nesting). A handle must be removed
+///    before it is closed (a closed one fails the wait with
+///    ERROR_INVALID_HANDLE). Errors are std::system_error with
+///    GetLastError() values.
+///
 /// Example:
 /// @code
 ///  enum class source : std::uint8_t { stop, job };
@@ -149,6 +211,27 @@ class wait_context {
   wait_context(const wait_context&) = delete;
   wait_context& operator=(const wait_context&) = delete;
 
+#if BEACON_OS_EVENT_WIN32
+  /// Registers `event`: reported readable while signalled (not consumed).
+  /// Throws std::length_error past 63 handles, std::system_error if it is
+  /// registered already or moved-from.
+  void add(const os_event& event, Token token) {
+    set_.add(event.native_handle(), true, bits(token));
+  }
+  /// Registers any waitable HANDLE `handle` (see "Other backends").
+  void add(os_event::native_handle_type handle, Token token) {
+    set_.add(handle, false, bits(token));
+  }
+  /// Changes the token of the registered `handle`; throws std::system_error
+  /// if it is not registered.
+  void modify(os_event::native_handle_type handle, Token token) {
+    set_.modify(handle, bits(token));
+  }
+  /// Unregisters `handle`; does nothing if it is not registered.
+  void remove(os_event::native_handle_type handle) { set_.remove(handle); }
+  /// Unregisters `event`; does nothing if it is not registered.
+  void remove(const os_event& event) { set_.remove(event.native_handle()); }
+#else
   /// Registers `event` for readability (= signalled).
   void add(const os_event& event, Token token) {
     set_.add(event.native_handle(), io_interest::read, bits(token));
@@ -167,6 +250,7 @@ class wait_context {
   void remove(int fd) { set_.remove(fd); }
   /// Unregisters `event`; does nothing if it is not registered.
   void remove(const os_event& event) { set_.remove(event.native_handle()); }
+#endif
 
   /// Blocks until a registered descriptor is ready; returns every ready one
   /// (valid until the next wait or the context's destruction).
@@ -187,7 +271,7 @@ class wait_context {
     // to the steady one, so a time-out counts only once that clock says `t`
     // has passed, compared without overflow (detail::wait_until_clock).
     struct batch {  // a wait's result; true (the wait is over) when not empty
-      std::span<const detail::epoll_set::ready> ready;
+      std::span<const detail::wait_ready> ready;
       explicit operator bool() const noexcept { return !ready.empty(); }
     };
     return convert(detail::wait_until_clock(t, [this](deadline d) {
@@ -195,9 +279,12 @@ class wait_context {
                    }).ready);
   }
 
+#if !BEACON_OS_EVENT_WIN32
   /// The epoll descriptor (close-on-exec), readable while a registered
-  /// descriptor is ready; -1 when moved-from.
+  /// descriptor is ready; -1 when moved-from, and always -1 on the POSIX
+  /// backend (no nesting there).
   int native_handle() const noexcept { return set_.native_handle(); }
+#endif
 
  private:
   static std::uint64_t bits(const Token& token) noexcept {
@@ -214,14 +301,14 @@ class wait_context {
     return *std::launder(reinterpret_cast<Token*>(raw));
   }
 
-  std::span<const triggered<Token>> convert(std::span<const detail::epoll_set::ready> r) {
+  std::span<const triggered<Token>> convert(std::span<const detail::wait_ready> r) {
     out_.clear();  // keeps the capacity: allocates only past every earlier count
     for (const auto& e : r)
       out_.push_back({token_of(e.token), e.readable, e.writable, e.hungup, e.error});
     return {out_.data(), out_.size()};
   }
 
-  detail::epoll_set set_;
+  detail::wait_set set_;
   std::vector<triggered<Token>> out_;  // the span returned by the last wait
 };
 

@@ -3,7 +3,8 @@
 // to give a CPU away (see platform.hpp); and the registration of fork
 // handlers (at_fork). On Linux, how many CPUs the process may use comes from
 // its affinity mask and its cgroup's CPU quota (containers, taskset, systemd
-// CPUQuota=); elsewhere from std::thread::hardware_concurrency().
+// CPUQuota=); elsewhere from std::thread::hardware_concurrency(); on Windows
+// (cpu_win32.cpp) from the process affinity mask.
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -202,7 +203,7 @@ unsigned usable_cpus() noexcept {
   char buf[8192];
   return tighter(cpus, cgroup_cpu_limit(read_small_file("/proc/self/cgroup", buf)));
 }
-#else
+#elif !defined(_WIN32)  // Windows: cpu_win32.cpp
 unsigned cgroup_cpu_limit(std::string_view, std::string_view) noexcept { return 0; }
 unsigned usable_cpus() noexcept { return std::thread::hardware_concurrency(); }
 #endif
@@ -230,7 +231,9 @@ const decide_at_load decided;
 
 bool multi_cpu() noexcept { return many_cpus.load(std::memory_order_relaxed); }
 
+#ifndef _WIN32  // Windows: SwitchToThread, in cpu_win32.cpp
 void yield() noexcept { std::this_thread::yield(); }
+#endif
 
 void at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept {
 #if defined(__unix__) || defined(__APPLE__)

@@ -1,4 +1,4 @@
-// wait_context on Linux: detail::epoll_set, the non-template core behind
+// wait_context on Linux: detail::wait_set, the non-template core behind
 // beacon::wait_context<Token>. See include/beacon/wait_context.hpp.
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -48,7 +48,7 @@ std::atomic<bool> pwait2_usable{true};
 
 }  // namespace
 
-struct epoll_set::state {
+struct wait_set::state {
   int epfd = -1;
   // Descriptors added and not yet removed through this set: sizes `events`.
   // An estimate, never a correctness input: a descriptor closed without
@@ -66,18 +66,18 @@ struct epoll_set::state {
   }
 };
 
-epoll_set::epoll_set() : state_(std::make_unique<state>()) {
+wait_set::wait_set() : state_(std::make_unique<state>()) {
   state_->epfd = ::epoll_create1(EPOLL_CLOEXEC);
   if (state_->epfd < 0) throw_errno(errno, "beacon::wait_context: epoll_create1");
 }
 
-epoll_set::~epoll_set() = default;
-epoll_set::epoll_set(epoll_set&&) noexcept = default;
-epoll_set& epoll_set::operator=(epoll_set&&) noexcept = default;
+wait_set::~wait_set() = default;
+wait_set::wait_set(wait_set&&) noexcept = default;
+wait_set& wait_set::operator=(wait_set&&) noexcept = default;
 
-int epoll_set::native_handle() const noexcept { return state_ ? state_->epfd : -1; }
+int wait_set::native_handle() const noexcept { return state_ ? state_->epfd : -1; }
 
-void epoll_set::add(int fd, io_interest interest, std::uint64_t token) {
+void wait_set::add(int fd, io_interest interest, std::uint64_t token) {
   if (!state_) throw_errno(EBADF, "beacon::wait_context::add");
   epoll_event ev{};
   ev.events = epoll_events_of(interest);
@@ -87,7 +87,7 @@ void epoll_set::add(int fd, io_interest interest, std::uint64_t token) {
   state_->registered.fetch_add(1, std::memory_order_relaxed);
 }
 
-void epoll_set::modify(int fd, io_interest interest, std::uint64_t token) {
+void wait_set::modify(int fd, io_interest interest, std::uint64_t token) {
   if (!state_) throw_errno(EBADF, "beacon::wait_context::modify");
   epoll_event ev{};
   ev.events = epoll_events_of(interest);
@@ -96,7 +96,7 @@ void epoll_set::modify(int fd, io_interest interest, std::uint64_t token) {
     throw_errno(errno, "beacon::wait_context::modify");
 }
 
-void epoll_set::remove(int fd) {
+void wait_set::remove(int fd) {
   if (!state_) throw_errno(EBADF, "beacon::wait_context::remove");
   epoll_event unused{};  // kernels before 2.6.9 required a non-null pointer
   if (::epoll_ctl(state_->epfd, EPOLL_CTL_DEL, fd, &unused) == 0) {
@@ -114,7 +114,7 @@ void epoll_set::remove(int fd) {
   }
 }
 
-std::span<const epoll_set::ready> epoll_set::wait(deadline d) {
+std::span<const wait_set::ready> wait_set::wait(deadline d) {
   static constexpr const char* what = "beacon::wait_context::wait";
   if (!state_) throw_errno(EBADF, what);
   state& s = *state_;
