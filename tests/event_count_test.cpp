@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <stop_token>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -75,6 +76,80 @@ TEST(event_count, result_types_follow_the_predicate) {
   static_assert(!noexcept(ec.wait(b)));
   ec.wait(b);
   EXPECT_EQ(ec.wait(o), 1);
+}
+
+// Predicates may return anything boolean-testable (int, pointers, a
+// bool-convertible class), treated as bool; std::optional keeps its value;
+// types only explicitly convertible to bool are refused.
+// (The refusal is a static_assert in every wait, on this trait.)
+template <class P>
+constexpr bool ec_accepts = beacon::detail::ec_valid_predicate<P>;
+struct implicit_flag {
+  bool v;
+  operator bool() const noexcept { return v; }
+};
+TEST(event_count, boolean_testable_predicates_are_bool_like) {
+  event_count ec;
+  int n = 0;
+  int target = 5;
+  auto counter = [&] { return n++; };  // int
+  auto pointer = [&]() -> int* { return n > 3 ? &target : nullptr; };
+  auto flag = [&] { return implicit_flag{n > 6}; };  // class, implicit operator bool
+  auto cref_opt = [o = std::optional<int>(4)]() -> const std::optional<int>& {
+    return o;
+  };
+  static_assert(std::is_void_v<decltype(ec.wait(counter))>);
+  static_assert(std::is_void_v<decltype(ec.wait(pointer))>);
+  static_assert(std::is_same_v<decltype(ec.wait_for(1ms, counter)), bool>);
+  static_assert(
+      std::is_same_v<decltype(ec.wait_until(steady_clock::now(), pointer)), bool>);
+  static_assert(std::is_same_v<decltype(ec.wait(std::stop_token{}, flag)), bool>);
+  static_assert(std::is_void_v<decltype(ec.async_wait(pointer).await_resume())>);
+  static_assert(std::is_same_v<decltype(ec.wait(cref_opt)), int>);
+  static_assert(ec_accepts<bool (*)()>);
+  static_assert(ec_accepts<int (*)()>);
+  static_assert(ec_accepts<const char* (*)()>);
+  static_assert(ec_accepts<std::optional<std::string> (*)()>);
+  static_assert(!ec_accepts<std::unique_ptr<int> (*)()>, "explicit bool only: refused");
+  static_assert(!ec_accepts<void (*)()>);
+  static_assert(!ec_accepts<std::string (*)()>);
+
+  EXPECT_FALSE(ec.wait_for(0s, counter));  // 0 is false
+  ec.wait(counter);                        // 1 is true
+  EXPECT_EQ(n, 2);
+  EXPECT_FALSE(ec.wait_for(0s, pointer));  // n == 2: nullptr
+  n = 4;
+  EXPECT_TRUE(ec.wait_for(0s, pointer));
+  std::stop_source stopped;
+  stopped.request_stop();
+  EXPECT_FALSE(ec.wait(stopped.get_token(), [] { return implicit_flag{false}; }));
+  EXPECT_EQ(ec.wait(cref_opt), 4);
+
+  // A thread blocked on an int predicate is released by a notify.
+  std::atomic<int> items{0};
+  scoped_thread t([&] {
+    ASSERT_TRUE(queued_eventually(key(ec), 1));
+    items.store(3, std::memory_order_relaxed);
+    ec.notify_one();
+  });
+  ec.wait([&] { return items.load(std::memory_order_relaxed); });
+  EXPECT_EQ(items.load(), 3);
+}
+
+TEST(event_count, co_await_on_a_pointer_predicate) {
+  event_count ec;
+  int slot = 0;
+  int* ready = nullptr;
+  bool done = false;
+  auto coro = [&]() -> task {
+    co_await ec.async_wait([&] { return ready; });
+    done = true;
+  };
+  task t = coro();
+  EXPECT_FALSE(done);
+  ready = &slot;
+  ec.notify_one();
+  EXPECT_TRUE(done);
 }
 
 // Regression: wait(p) was noexcept whenever p() was, though it returns the

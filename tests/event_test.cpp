@@ -10,10 +10,12 @@
 #include <cstdlib>
 
 #include <chrono>
+#include <concepts>
 #include <memory>
 #include <optional>
 #include <stop_token>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "beacon/auto_reset_event.hpp"
@@ -51,6 +53,32 @@ TEST(event, constinit_globals_work) {
 TYPED_TEST(event, starts_unset_by_default) {
   TypeParam e;
   EXPECT_FALSE(e.try_wait());
+}
+
+// P0935: the default constructor is not explicit, so aggregates of events
+// value-initialise with `= {}` and are default_initializable; the state
+// constructor stays explicit (a state is not an event).
+struct events_aggregate {
+  beacon::auto_reset_event ready;
+  beacon::manual_reset_event stop;
+};
+static_assert(std::default_initializable<beacon::auto_reset_event>);
+static_assert(std::default_initializable<beacon::manual_reset_event>);
+static_assert(std::default_initializable<events_aggregate>);
+static_assert(std::is_aggregate_v<events_aggregate>);
+static_assert(!std::is_convertible_v<state, beacon::auto_reset_event>);
+static_assert(!std::is_convertible_v<state, beacon::manual_reset_event>);
+static_assert(std::is_nothrow_default_constructible_v<beacon::auto_reset_event>);
+static_assert(std::is_nothrow_default_constructible_v<beacon::manual_reset_event>);
+
+TEST(event, aggregate_of_events_copy_list_initialises_unset) {
+  events_aggregate s = {};
+  EXPECT_FALSE(s.ready.try_wait());
+  EXPECT_FALSE(s.stop.is_set());
+  beacon::auto_reset_event e = {};  // copy-list-init uses the default constructor
+  EXPECT_FALSE(e.try_wait());
+  s.ready.set();
+  EXPECT_TRUE(s.ready.try_wait());
 }
 
 TYPED_TEST(event, starts_set_when_asked) {

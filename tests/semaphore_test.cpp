@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <stop_token>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -75,6 +76,47 @@ TEST(semaphore, forget_removes_the_permit_from_the_capacity) {
   s.release();  // capacity back to 1
   EXPECT_EQ(s.count(), 1u);
   EXPECT_THROW(s.release(), std::invalid_argument);
+}
+
+TEST(semaphore, guard_release_gives_the_permit_back_early_once) {
+  semaphore s(1, 1);
+  semaphore_guard g = s.wait();
+  EXPECT_EQ(s.count(), 0u);
+  g.release();
+  EXPECT_FALSE(g);  // empty now
+  EXPECT_EQ(s.count(), 1u);
+  g.release();  // idempotent: nothing more is given back
+  EXPECT_EQ(s.count(), 1u);
+  {
+    auto again = s.try_wait();
+    ASSERT_TRUE(again);
+    EXPECT_EQ(s.count(), 0u);
+  }
+  EXPECT_EQ(s.count(), 1u);  // g's destruction gives nothing either
+  static_assert(noexcept(g.release()));
+}
+
+TEST(semaphore, guard_release_wakes_a_waiter) {
+  semaphore s(1, 1);
+  semaphore_guard g = s.wait();
+  std::atomic<bool> got{false};
+  std::thread waiter([&] {
+    semaphore_guard w = s.wait();
+    got.store(true);
+  });
+  g.release();
+  waiter.join();
+  EXPECT_TRUE(got.load());
+  EXPECT_EQ(s.count(), 1u);
+}
+
+// std::counting_semaphore::acquire() keeps the permit: wait().forget() here.
+TEST(semaphore, wait_forget_is_acquire) {
+  semaphore s(2, 2);
+  s.wait().forget();
+  EXPECT_EQ(s.count(), 1u);
+  s.release();  // std::counting_semaphore::release()
+  EXPECT_EQ(s.count(), 2u);
 }
 
 TEST(semaphore, release_past_max_throws_and_changes_nothing) {

@@ -9,9 +9,17 @@ Writes, into docs/bench/ by default:
                            thread count (log-log; whiskers: min..max of the
                            repetitions; hollow markers: more runnable threads
                            than usable CPUs, i.e. oversubscribed);
-  ratios_<benchmark>.svg   per benchmark binary, one bar per scenario and
-                           peer: the ratio beacon / peer (log scale; left of
-                           1 = beacon faster).
+  ratios_<benchmark>.svg   per benchmark binary, one row per scenario and
+                           implementation, two panels: left, the median ns
+                           of beacon and of each peer with min..max whiskers
+                           (log axis); right, the ratio beacon / peer on a
+                           linear axis around 1 (left of 1 = beacon faster),
+                           clipped to [0, RATIO_MAX] with the true value
+                           written at the clipped end. Rows comparing beacon
+                           with another form of beacon (pooled vs unpooled,
+                           stack vs heap) are grouped apart, below the
+                           peers, and drawn in neutral grey: they are
+                           variants, not wins or losses.
 Every figure is labelled with the machine, the date, and "QUICK RUN" or
 "machine busy" when the report says so.
 
@@ -56,6 +64,7 @@ def slug(text):
 
 
 NOTE = ""  # --note: appended to every figure's caption
+ticker = None  # matplotlib.ticker, once imported
 
 
 def caption(report):
@@ -162,6 +171,13 @@ def plot_series(plt, report, results, path):
         xs = sorted({r["threads"] for r in rows})
         ax.set_xticks(xs)
         ax.set_xticklabels([str(v) for v in xs])
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+        # 1-2-5 labels on the log y axis: a series spanning less than a
+        # decade still gets several labelled ticks.
+        ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: format_ns(v)))
+        ax.yaxis.set_minor_locator(ticker.LogLocator(base=10, subs=(3.0, 4.0, 6.0, 7.0, 8.0, 9.0)))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_xlabel("threads")
         ax.set_ylabel("median ns per operation (log)")
         ax.set_title(name, fontsize=10)
@@ -174,52 +190,116 @@ def plot_series(plt, report, results, path):
     return fig
 
 
+RATIO_MAX = 2.0  # the ratio axis runs from 0 to this; larger ratios are clipped
+
+
+def format_ns(ns):
+    """A tick or bar label: 0.29, 11.5, 463, 19 093 (ns)."""
+    if ns >= 1000:
+        return "{:,.0f}".format(ns).replace(",", "\u2009")
+    if ns >= 100 or (ns >= 10 and abs(ns - round(ns)) < 1e-9):
+        return "%.0f" % ns
+    if ns >= 10:
+        return "%.1f" % ns
+    return "%.2g" % ns
+
+
+def is_beacon(impl):
+    return "beacon" in impl.lower()
+
+
 def plot_ratios(plt, report, rows, title):
-    """Horizontal bars from 1, one per (scenario, peer): beacon / peer."""
-    labels, values, heads = [], [], []  # heads: (row, text) in bold
+    """Per (scenario, implementation): median ns with min..max whiskers, and
+    the ratio beacon / peer on a linear axis around 1."""
+    # Entries: ("head", text) | ("row", record, ratio, variant?, is the reference)
+    peers, variants = [], []
     for rep in ordered(r["report"] for r in rows):
         for sc in ordered(r["scenario"] for r in rows if r["report"] == rep):
             cands = [r for r in rows if r["report"] == rep and r["scenario"] == sc]
             if len(cands) < 2:
                 continue
-            text = "%s  [beacon: %s]" % (sc, cands[0]["impl"])
-            for line in textwrap.wrap(text, 105):
-                heads.append((len(labels), line))
-                labels.append("")
-                values.append(None)
-            for p in cands[1:]:
-                labels.append(p["impl"])
-                values.append(p["beacon_over_impl"])
-    if not labels:
+            ref, others = cands[0], cands[1:]
+            for group, keep in ((peers, lambda p: not is_beacon(p["impl"])),
+                                (variants, lambda p: is_beacon(p["impl"]))):
+                chosen = [p for p in others if keep(p)]
+                if not chosen:
+                    continue
+                for line in textwrap.wrap(sc, 110):
+                    group.append(("head", line))
+                group.append(("row", ref, None, group is variants, True))
+                for p in chosen:
+                    group.append(("row", p, p["beacon_over_impl"], group is variants, False))
+    if variants:
+        variants.insert(0, ("section", "beacon forms compared with each other "
+                            "(variants: neither win nor loss)"))
+    entries = peers + variants
+    if not entries:
         return None
-    n = len(labels)
-    fig, ax = plt.subplots(figsize=(11, 1.2 + 0.22 * n))
-    finite = [v for v in values if v]
-    lo = min(finite + [1.0]) / 3
-    hi = max(finite + [1.0]) * 3
-    for y, v in enumerate(values):
-        if v is None or v <= 0:
+    n = len(entries)
+    fig, (axn, axr) = plt.subplots(
+        1, 2, figsize=(13, 1.4 + 0.2 * n), sharey=True,
+        gridspec_kw={"width_ratios": [1.15, 1.0], "wspace": 0.04})
+    labels = []
+    all_ns = [e[1]["median_ns"] for e in entries if e[0] == "row" and e[1]["median_ns"] > 0]
+    lo_ns = min(all_ns + [1.0]) / 2.5
+    for y, e in enumerate(entries):
+        if e[0] != "row":
+            labels.append("")
+            style = {"fontweight": "bold", "fontsize": 7.2, "va": "center"}
+            if e[0] == "section":
+                style.update(color="#2f4b7c", fontsize=7.8)
+            axn.text(0.005, y, e[1], transform=axn.get_yaxis_transform(), **style,
+                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
             continue
-        color = "#3a7d44" if v < 1 else "#b5443a"
-        ax.barh(y, v - 1, left=1, color=color, height=0.7)
-        if v < 1:
-            ax.text(v / 1.06, y, "%.3g" % v, va="center", ha="right", fontsize=7)
+        _, r, ratio, variant, is_ref = e
+        labels.append(("= " if is_ref else "") + r["impl"])
+        med = r["median_ns"]
+        lo = med - r.get("min_ns", med)
+        hi = r.get("max_ns", med) - med
+        color = "#555555" if is_ref else ("#8c8c8c" if variant else "#4c72b0")
+        if is_ref and not variant:
+            color = "#1b1b1b"
+        axn.errorbar([med], [y], xerr=[[max(lo, 0)], [max(hi, 0)]], fmt="o",
+                     color=color, markersize=3.5, capsize=2, linewidth=1)
+        axn.text(med, y - 0.38, format_ns(med), fontsize=6, ha="center", color="0.25")
+        if ratio is None:
+            continue
+        if variant:
+            bar_color = "#9e9e9e"
         else:
-            ax.text(v * 1.06, y, "%.3g" % v, va="center", ha="left", fontsize=7)
-    for y, text in heads:
-        ax.text(lo * 1.05, y, text, fontsize=7.5, fontweight="bold", va="center",
-                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6})
-    ax.set_xscale("log")
-    ax.set_xlim(lo, hi)
-    ax.axvline(1.0, color="black", linewidth=1)
-    ax.set_yticks(range(n))
-    ax.set_yticklabels(labels, fontsize=7)
-    ax.tick_params(axis="y", length=0)
-    ax.set_ylim(n - 0.5, -0.7)
-    ax.set_xlabel("beacon / peer (log scale): left of 1 = beacon faster, right = slower")
-    ax.grid(True, axis="x", which="major", alpha=0.3)
-    ax.set_title("%s\n%s" % (title, caption(report)), fontsize=9)
-    fig.tight_layout()
+            bar_color = "#3a7d44" if ratio < 1 else "#b5443a"
+        shown = min(max(ratio, 0.0), RATIO_MAX)
+        axr.barh(y, shown - 1, left=1, color=bar_color, height=0.68)
+        text = "%.3g" % ratio
+        if ratio > RATIO_MAX:
+            axr.text(RATIO_MAX * 0.995, y, "\u2192 %s (clipped)" % text, va="center",
+                     ha="right", fontsize=6.5, color="white", fontweight="bold")
+        elif shown < 0.2:
+            axr.text(0.02, y, text, va="center", ha="left", fontsize=6.5, color="white",
+                     fontweight="bold")
+        elif ratio < 1:
+            axr.text(shown - 0.01, y, text, va="center", ha="right", fontsize=6.5)
+        else:
+            axr.text(shown + 0.01, y, text, va="center", ha="left", fontsize=6.5)
+    axn.set_xscale("log")
+    axn.set_xlim(left=lo_ns)
+    axn.set_yticks(range(n))
+    axn.set_yticklabels(labels, fontsize=6.8)
+    axn.tick_params(axis="y", length=0)
+    axn.set_ylim(n - 0.5, -0.7)
+    axn.set_xlabel("median ns (log); whiskers: min..max of the repetitions;\n"
+                   "'=' marks the beacon form the ratios use")
+    axn.grid(True, axis="x", which="major", alpha=0.3)
+    axr.set_xlim(0, RATIO_MAX)
+    axr.axvline(1.0, color="black", linewidth=1)
+    axr.set_xticks([0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0])
+    axr.set_xlabel("beacon / peer (linear): left of 1 = beacon faster;\n"
+                   "ratios over %g are clipped, their value written" % RATIO_MAX)
+    axr.grid(True, axis="x", alpha=0.3)
+    axr.tick_params(axis="y", length=0)
+    fig.suptitle("%s\n%s" % (title, caption(report)), fontsize=9)
+    fig.subplots_adjust(left=0.25, right=0.99, top=1 - 0.9 / (1.4 + 0.2 * n),
+                        bottom=0.75 / (1.4 + 0.2 * n))
     return fig
 
 
@@ -232,6 +312,8 @@ def plot_all(report, out_dir, fmt="svg", note=""):
     if mpl is None:
         return []
     matplotlib, plt = mpl
+    global ticker  # pylint: disable=global-statement
+    import matplotlib.ticker as ticker  # pylint: disable=import-outside-toplevel
     matplotlib.rcParams.update(
         {
             "svg.fonttype": "none",  # text stays text: small, searchable SVG

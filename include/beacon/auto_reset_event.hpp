@@ -1,6 +1,8 @@
 // beacon/auto_reset_event.hpp — Win32 / rsevents auto-reset event, one byte.
 #pragma once
 
+#include <concepts>
+
 #include "beacon/detail/basic_waitable.hpp"
 #include "beacon/detail/event_cores.hpp"
 #include "beacon/waitable.hpp"
@@ -43,13 +45,17 @@ namespace beacon {
 /// @endcode
 class auto_reset_event : public detail::basic_event<detail::auto_reset_core> {
  public:
-  /// An event in state `initial` (unset by default); constexpr, so it can be
-  /// constinit.
-  constexpr explicit auto_reset_event(state initial = state::unset) noexcept
-      : basic_event(initial) {}
+  /// An unset event; constexpr, so it can be constinit. Not explicit
+  /// (P0935), so an aggregate holding events can be `S s = {};` and is
+  /// std::default_initializable.
+  constexpr auto_reset_event() noexcept : basic_event(state::unset) {}
+  /// An event in state `initial`; explicit, so a state does not convert to
+  /// an event.
+  constexpr explicit auto_reset_event(state initial) noexcept : basic_event(initial) {}
 };
 
 static_assert(sizeof(auto_reset_event) == 1, "an auto_reset_event is one byte");
 static_assert(waitable<auto_reset_event>);
+static_assert(std::default_initializable<auto_reset_event>);
 
 }  // namespace beacon

@@ -27,8 +27,17 @@ namespace beacon {
 /// notification when nobody waits.
 ///
 /// Contract (after async-event's Event::wait_until):
-/// * A wait takes a predicate `p` returning `bool` or `std::optional<T>`
-///   (engaged = satisfied). It calls `p()` until it succeeds: once at once,
+/// * A wait takes a predicate `p`, called as `p()` (an lvalue; it may be
+///   mutable), that returns either
+///   - `std::optional<T>` (cv-ref qualified or not): engaged = satisfied, and
+///     the value is the wait's result; or
+///   - anything boolean-testable: `bool`, integers, raw pointers, any type
+///     implicitly convertible to `bool` whose `!` is too. It is converted to
+///     `bool` at once (true = satisfied); the value itself is not kept.
+///   Anything else is refused at compile time, including types only
+///   explicitly convertible to bool (std::unique_ptr, std::function): return
+///   `std::optional` to get such a value out of the wait.
+///   It calls `p()` until it succeeds: once at once,
 ///   then after registering as a waiter (so a change made meanwhile is not
 ///   missed), then after every notification that reaches it. The predicate
 ///   may consume what it finds (pop an item, claim a slot): its success ends
@@ -36,11 +45,12 @@ namespace beacon {
 ///   waiting thread (for a coroutine woken by a notification: on the
 ///   notifying thread), never under a lock of beacon's, so it may itself
 ///   call notify*(). It should not block.
-/// * Results. For `bool`: wait(p) returns void; wait_for, wait_until and
-///   wait(std::stop_token, p) return bool; `co_await async_wait(p)` yields
-///   void. For `std::optional<T>`: wait(p) returns T; the timed and stoppable
-///   waits return std::optional<T>; `co_await` yields T. An exception thrown
-///   by `p` ends the wait and propagates (from co_await for a coroutine).
+/// * Results. For a boolean-testable result: wait(p) returns void;
+///   wait_for, wait_until and wait(std::stop_token, p) return bool;
+///   `co_await async_wait(p)` yields void. For `std::optional<T>`: wait(p)
+///   returns T; the timed and stoppable waits return std::optional<T>;
+///   `co_await` yields T. An exception thrown by `p` ends the wait and
+///   propagates (from co_await for a coroutine).
 /// * notify_one() wakes the longest-queued waiter, notify(n) wakes n more
 ///   (event_listener's notify_additional), notify_all() every waiter
 ///   registered at that moment. Queued waiters, threads and coroutines
@@ -144,11 +154,12 @@ class event_count {
   /// Wakes every waiter registered now.
   void notify_all() noexcept { notify(std::numeric_limits<std::size_t>::max()); }
 
-  /// Blocks until p() succeeds; returns void (bool p) or T (optional<T> p).
+  /// Blocks until p() succeeds; returns void (bool-like p) or T (optional<T> p).
   template <class Pred>
   auto wait(Pred p) noexcept(detail::ec_nothrow_wait<Pred>) {
-    static_assert(detail::ec_valid_outcome<detail::ec_outcome<Pred>>,
-                  "an event_count predicate returns bool or std::optional<T>");
+    static_assert(detail::ec_valid_predicate<Pred>,
+                  "an event_count predicate returns std::optional<T> or a "
+                  "boolean-testable type (bool, int, a pointer; not std::unique_ptr)");
     auto r = wait_impl(p, deadline::never(), nullptr);
     if constexpr (std::is_same_v<decltype(r), bool>)
       return;
@@ -184,7 +195,7 @@ class event_count {
   class async_waiter;
 
   /// `co_await ec.async_wait(p)` suspends the coroutine until p() succeeds;
-  /// yields void (bool p) or T (optional<T> p).
+  /// yields void (bool-like p) or T (optional<T> p).
   template <class Pred>
   [[nodiscard]] async_waiter<Pred> async_wait(Pred p) {
     return async_waiter<Pred>(*this, std::move(p));
@@ -248,9 +259,10 @@ class event_count {
   detail::ec_outcome<Pred> wait_impl(Pred& p, deadline until,
                                      const std::stop_token* stop) {
     using R = detail::ec_outcome<Pred>;
-    static_assert(detail::ec_valid_outcome<R>,
-                  "an event_count predicate returns bool or std::optional<T>");
-    if (R r = p()) return r;
+    static_assert(detail::ec_valid_predicate<Pred>,
+                  "an event_count predicate returns std::optional<T> or a "
+                  "boolean-testable type (bool, int, a pointer; not std::unique_ptr)");
+    if (R r = detail::ec_call(p)) return r;
     if (until.passed() || (stop && stop->stop_requested())) return R{};
     for (;;) {
       const std::uint64_t key = register_waiter();
@@ -261,7 +273,7 @@ class event_count {
             if (ec) ec->unregister_waiter();
           }
         } guard{this};
-        R r = p();
+        R r = detail::ec_call(p);
         guard.ec = nullptr;
         if (r) {
           unregister_waiter();
@@ -273,7 +285,7 @@ class event_count {
       // failed (a notify came between our registration and the queue), or
       // gave up (time-out, stop): in every case look once more, so a
       // notification that reached us is never dropped.
-      if (R r = p()) return r;
+      if (R r = detail::ec_call(p)) return r;
       if (s == parking_lot::park_status::timed_out ||
           s == parking_lot::park_status::stopped || until.passed() ||
           (stop && stop->stop_requested()))
@@ -332,8 +344,9 @@ class ec_async_base {
 template <class Pred>
 class event_count::async_waiter : private detail::ec_async_base {
   using R = detail::ec_outcome<Pred>;
-  static_assert(detail::ec_valid_outcome<R>,
-                "an event_count predicate returns bool or std::optional<T>");
+  static_assert(detail::ec_valid_predicate<Pred>,
+                "an event_count predicate returns std::optional<T> or a boolean-testable "
+                "type (bool, int, a pointer; not std::unique_ptr)");
 
  public:
   /// Made by event_count::async_wait(p).
@@ -343,7 +356,7 @@ class event_count::async_waiter : private detail::ec_async_base {
 
   /// Calls p() once: true (no suspension) if it succeeded.
   bool await_ready() {
-    R r = pred_();
+    R r = detail::ec_call(pred_);
     if (!r) return false;
     detail::ec_store(result_, std::move(r));
     return true;
@@ -351,7 +364,7 @@ class event_count::async_waiter : private detail::ec_async_base {
   /// Registers and queues the coroutine; false (it goes on at once) if p()
   /// succeeded meanwhile.
   bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }
-  /// The wait's result: void (bool p) or T (optional<T> p); rethrows what p()
+  /// The wait's result: void (bool-like p) or T (optional<T> p); rethrows what p()
   /// threw.
   auto await_resume() {
     if (error_) std::rethrow_exception(error_);
@@ -365,7 +378,7 @@ class event_count::async_waiter : private detail::ec_async_base {
   static bool check(ec_async_base& b) noexcept {
     auto& self = static_cast<async_waiter&>(b);
     try {
-      R r = self.pred_();
+      R r = detail::ec_call(self.pred_);
       if (!r) return false;
       detail::ec_store(self.result_, std::move(r));
     } catch (...) {

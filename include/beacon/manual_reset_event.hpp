@@ -1,6 +1,8 @@
 // beacon/manual_reset_event.hpp — Win32 / rsevents manual-reset event, one byte.
 #pragma once
 
+#include <concepts>
+
 #include "beacon/detail/basic_waitable.hpp"
 #include "beacon/detail/event_cores.hpp"
 #include "beacon/waitable.hpp"
@@ -35,10 +37,13 @@ namespace beacon {
 /// @endcode
 class manual_reset_event : public detail::basic_event<detail::manual_reset_core> {
  public:
-  /// An event in state `initial` (unset by default); constexpr, so it can be
-  /// constinit.
-  constexpr explicit manual_reset_event(state initial = state::unset) noexcept
-      : basic_event(initial) {}
+  /// An unset event; constexpr, so it can be constinit. Not explicit
+  /// (P0935), so an aggregate holding events can be `S s = {};` and is
+  /// std::default_initializable.
+  constexpr manual_reset_event() noexcept : basic_event(state::unset) {}
+  /// An event in state `initial`; explicit, so a state does not convert to
+  /// an event.
+  constexpr explicit manual_reset_event(state initial) noexcept : basic_event(initial) {}
 
   /// Whether the event is set now (an acquire load).
   bool is_set() const noexcept { return core_.is_set(); }
@@ -46,5 +51,6 @@ class manual_reset_event : public detail::basic_event<detail::manual_reset_core>
 
 static_assert(sizeof(manual_reset_event) == 1, "a manual_reset_event is one byte");
 static_assert(waitable<manual_reset_event>);
+static_assert(std::default_initializable<manual_reset_event>);
 
 }  // namespace beacon

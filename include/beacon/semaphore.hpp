@@ -3,10 +3,13 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <utility>
 
 #include "beacon/detail/basic_waitable.hpp"
@@ -31,6 +34,9 @@ class semaphore_guard;
 ///   while threads or coroutines are queued, try_wait() cannot take it.
 /// * Waits: wait() → semaphore_guard; try_wait(), wait_for(), wait_until(),
 ///   wait(stop_token) → std::optional<semaphore_guard>; co_await → guard.
+///   The waits are [[nodiscard]]: a discarded guard gives its permit back
+///   at once. guard.release() gives a permit back early; wait().forget()
+///   is std::counting_semaphore's acquire() (the permit stays taken).
 ///   A timed wait ends at its deadline, however often it is woken.
 /// * Counts are limited to max_supported() (2^32 - 1); larger values are
 ///   rejected with std::invalid_argument, never truncated.
@@ -66,9 +72,41 @@ class semaphore
   semaphore(std::size_t initial, std::size_t max)
       : basic_waitable(checked(initial, max)), limits_(pack(initial, max)) {}
 
-  // The waits (wait() -> semaphore_guard; try_wait, wait_for, wait_until,
-  // wait(stop_token) -> std::optional<semaphore_guard>; co_await -> guard)
-  // come from detail::basic_waitable.
+  // The waits come from detail::basic_waitable; they are restated here only
+  // to mark them [[nodiscard]]: a discarded guard gives its permit back at
+  // once, so `(void)sem.wait()` or a bare `sem.try_wait();` is almost surely
+  // a bug (std::counting_semaphore::acquire() is `sem.wait().forget()`).
+  // co_await sem yields a guard too (a discarded co_await result cannot be
+  // flagged; the permit is given back at once as well).
+
+  // (Defined after semaphore_guard, which is incomplete here.)
+  /// Blocks until a permit is available and takes it.
+  [[nodiscard(
+      "the guard gives the permit back when destroyed; keep it, or call "
+      "forget()")]] semaphore_guard
+  wait() noexcept;
+  /// Takes a permit if one is available now (never blocks).
+  [[nodiscard(
+      "the guard gives the permit back when destroyed; keep it, or call forget()")]] std::
+      optional<semaphore_guard>
+      try_wait() noexcept;
+  /// Takes a permit, waiting at most `d`; nullopt if the time ran out.
+  template <class Rep, class Period>
+  [[nodiscard(
+      "the guard gives the permit back when destroyed; keep it, or call forget()")]] std::
+      optional<semaphore_guard>
+      wait_for(const std::chrono::duration<Rep, Period>& d) noexcept;
+  /// Takes a permit, waiting until `t` at the latest; nullopt if it passed.
+  template <class Clock, class Duration>
+  [[nodiscard(
+      "the guard gives the permit back when destroyed; keep it, or call forget()")]] std::
+      optional<semaphore_guard>
+      wait_until(const std::chrono::time_point<Clock, Duration>& t) noexcept;
+  /// Takes a permit, or gives up (nullopt) when a stop is requested first.
+  [[nodiscard(
+      "the guard gives the permit back when destroyed; keep it, or call forget()")]] std::
+      optional<semaphore_guard>
+      wait(const std::stop_token& stop) noexcept;
 
   /// Adds n permits (capacity and count); std::invalid_argument past max().
   void release(std::size_t n = 1) {
@@ -128,14 +166,19 @@ class [[nodiscard]] semaphore_guard {
   /// Gives back this guard's permit, if any, then takes over `o`'s.
   semaphore_guard& operator=(semaphore_guard&& o) noexcept {
     if (this != &o) {
-      reset();
+      release();
       sem_ = std::exchange(o.sem_, nullptr);
     }
     return *this;
   }
-  /// Gives the permit back (to the longest waiter, if any), unless forgotten
-  /// or moved from.
-  ~semaphore_guard() { reset(); }
+  /// Gives the permit back (to the longest waiter, if any), unless released,
+  /// forgotten or moved from.
+  ~semaphore_guard() { release(); }
+
+  /// Gives the permit back now, as the destructor would (to the longest
+  /// waiter, if any); the guard then owns nothing. Idempotent: on an empty
+  /// (released, forgotten or moved-from) guard it does nothing.
+  void release() noexcept;
 
   /// Keeps the permit taken for good: it leaves the semaphore's capacity, and
   /// release() can add it back (rsevents-extra SemaphoreGuard::forget).
@@ -146,13 +189,31 @@ class [[nodiscard]] semaphore_guard {
  private:
   friend class semaphore;
   explicit semaphore_guard(semaphore* s) noexcept : sem_(s) {}
-  void reset() noexcept;
   semaphore* sem_;
 };
 
 inline semaphore_guard semaphore::grant() noexcept { return semaphore_guard(this); }
 
-inline void semaphore_guard::reset() noexcept {
+inline semaphore_guard semaphore::wait() noexcept { return basic_waitable::wait(); }
+inline std::optional<semaphore_guard> semaphore::try_wait() noexcept {
+  return basic_waitable::try_wait();
+}
+template <class Rep, class Period>
+std::optional<semaphore_guard> semaphore::wait_for(
+    const std::chrono::duration<Rep, Period>& d) noexcept {
+  return basic_waitable::wait_for(d);
+}
+template <class Clock, class Duration>
+std::optional<semaphore_guard> semaphore::wait_until(
+    const std::chrono::time_point<Clock, Duration>& t) noexcept {
+  return basic_waitable::wait_until(t);
+}
+inline std::optional<semaphore_guard> semaphore::wait(
+    const std::stop_token& stop) noexcept {
+  return basic_waitable::wait(stop);
+}
+
+inline void semaphore_guard::release() noexcept {
   if (semaphore* s = std::exchange(sem_, nullptr)) s->core_.release(1);
 }
 

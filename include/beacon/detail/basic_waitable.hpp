@@ -27,14 +27,14 @@ struct wait_results<void> {
   using maybe = bool;
 };
 
-/// The waits shared by auto_reset_event, manual_reset_event, countdown_event
-/// and semaphore.
-///
-/// Core: a protocol core as described in parked_wait.hpp. Grant: what a
-/// successful wait yields, void for the events; otherwise Owner, the derived
-/// class, makes it in a member `Grant grant() noexcept` that this base may
-/// call (the semaphore's guard). The derived class adds its releasing
-/// operations; the waits are the same for all of them.
+// The waits shared by auto_reset_event, manual_reset_event, countdown_event
+// and semaphore.
+//
+// Core: a protocol core as described in parked_wait.hpp. Grant: what a
+// successful wait yields, void for the events; otherwise Owner, the derived
+// class, makes it in a member `Grant grant() noexcept` that this base may
+// call (the semaphore's guard). The derived class adds its releasing
+// operations; the waits are the same for all of them.
 template <class Core, class Grant = void, class Owner = void>
 class basic_waitable {
   using wait_result = typename wait_results<Grant>::wait;
@@ -67,7 +67,9 @@ class basic_waitable {
     return outcome(wait_stop_impl(core_, stop));
   }
 
-  /// The awaiter of `co_await w`: it yields what wait() returns.
+  // The awaiter of `co_await w`: it yields what wait() returns. (Plain
+  // comments on detail classes keep them out of the API reference; see
+  // docs/Doxyfile.)
   class granting_awaiter : public parked_awaiter<Core> {
    public:
     /// The awaiter of `co_await w`.
@@ -118,8 +120,8 @@ class basic_waitable {
   }
 };
 
-/// The two Win32-style events add construction from a beacon::state, set()
-/// and reset() (each event's comment gives their contract).
+// The two Win32-style events add construction from a beacon::state, set()
+// and reset() (each event's comment gives their contract).
 template <class Core>
 class basic_event : public basic_waitable<Core> {
  public:
