@@ -204,30 +204,32 @@ struct countdown_core {
   // waiter and store `then` (the broadcast and the next state are one step,
   // so waiters that park after `then` are not released by this zero).
   // `then` null: store zero. Returns whether the word was "zero, parked".
-  // Nothing touches the word after the waiters could have seen it zero
-  // unless the caller's own operation (increment, reset) does, which its
-  // contract allows.
+  // The word is read and written only while a waiter is queued: that waiter
+  // is still inside a wait, so the event is alive. With nobody queued (the
+  // last waiter timed out and, leaving, cleared parked_bit) nothing is
+  // touched: a thread that saw the zero may already have destroyed the
+  // event, as the lifetime rules allow once the waits returned (the tick
+  // that made the zero touches nothing of the event after its fetch_sub).
+  // Under the lock, parked_bit is set exactly while waiters are queued (they
+  // set it in validate, the last to leave clears it), so "zero, parked"
+  // always finds a waiter here.
   bool wake_if_zero(const value_type* then) noexcept {
     bool checked_state = false, zero = false;
-    auto check = [&] {
-      checked_state = true;
-      value_type s = parked_bit;
-      // Acquire: the ticks that made the zero happen-before the wake-up;
-      // release: as in transition_and_wake_all (I).
-      zero = bits.compare_exchange_strong(s, then ? *then : value_type{0},
-                                          std::memory_order_acq_rel,
-                                          std::memory_order_relaxed);
-    };
     parking_lot::unpark_filter(
         &bits,
         [&](parking_lot::token) {
-          if (!checked_state) check();
+          if (!checked_state) {
+            checked_state = true;
+            value_type s = parked_bit;
+            // Acquire: the ticks that made the zero happen-before the
+            // wake-up; release: as in transition_and_wake_all (I).
+            zero = bits.compare_exchange_strong(s, then ? *then : value_type{0},
+                                                std::memory_order_acq_rel,
+                                                std::memory_order_relaxed);
+          }
           return zero ? parking_lot::filter_op::unpark : parking_lot::filter_op::stop;
         },
-        [&](parking_lot::unpark_result) {
-          if (!checked_state) check();
-          return parking_lot::default_token;
-        });
+        [](parking_lot::unpark_result) { return parking_lot::default_token; });
     return zero;
   }
 
