@@ -9,7 +9,9 @@
 //     every T of BEACON_BENCH_THREADS (default 1, 2, 4, 8, 16: the "latency
 //     vs thread count" series; above the usable CPUs it is oversubscribed,
 //     and the title says so);
-//   T threads contending for T/2 permits, for the same T from 4 up.
+//   T threads contending for T/2 permits, for the same T from 4 up;
+//   beacon::semaphore in both rows under both fairness policies (eventual,
+//   the default, and fifo).
 #include <semaphore.h>
 
 #include <algorithm>
@@ -68,9 +70,11 @@ class posix_semaphore {
   sem_t s_;
 };
 
+// beacon::semaphore under the given fairness (eventual is the default).
+template <beacon::fairness Policy>
 struct beacon_sem {
   beacon::semaphore s;
-  explicit beacon_sem(unsigned n) : s(n, n) {}
+  explicit beacon_sem(unsigned n) : s(n, n, Policy) {}
   void acquire() { s.wait().forget(); }
   void release() { s.release(); }
 };
@@ -173,7 +177,10 @@ void contended_scenario(int threads, unsigned permits) {
       "T = " + std::to_string(threads) + (threads == 1 ? " thread, " : " threads, ") +
       std::to_string(permits) + " permit" + (permits == 1 ? "" : "s") +
       ", ns per acquire+release" + bench::oversubscription(threads);
-  add_contended<beacon_sem>(title, "beacon::semaphore", threads, permits);
+  add_contended<beacon_sem<beacon::fairness::eventual>>(
+      title, "beacon::semaphore (eventual)", threads, permits);
+  add_contended<beacon_sem<beacon::fairness::fifo>>(title, "beacon::semaphore (fifo)",
+                                                    threads, permits);
   add_contended<posix_semaphore>(title, "POSIX sem_t", threads, permits);
   add_contended<std_sem>(title, "std::counting_semaphore", threads, permits);
   add_contended<cv_semaphore>(title, "mutex + condvar semaphore", threads, permits);

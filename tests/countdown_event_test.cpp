@@ -125,12 +125,50 @@ TEST(countdown_event, counts_beyond_the_width_are_rejected) {
   EXPECT_EQ(c.count(), 1u);
 }
 
+// tick() is one fetch_sub: two threads ticking race to the last tick, which
+// then finds waiters parked and must wake them all (a parked one and a
+// timed one), round after round.
+TEST(countdown_event, contended_ticks_release_every_waiter) {
+  constexpr int per = 300;
+  for (int round = 0; round < 100; ++round) {
+    countdown_event c{2 * per};
+    std::atomic<int> released{0};
+    scoped_thread w1([&] {
+      c.wait();
+      released.fetch_add(1);
+    });
+    scoped_thread w2([&] {
+      if (c.wait_for(patience)) released.fetch_add(1);
+    });
+    {
+      scoped_thread t1([&] {
+        for (int i = 0; i < per; ++i)
+          c.tick();
+      });
+      scoped_thread t2([&] {
+        for (int i = 0; i < per; ++i)
+          c.tick();
+      });
+    }
+    w1.join();
+    w2.join();
+    ASSERT_EQ(released.load(), 2) << "round " << round;
+    ASSERT_EQ(c.count(), 0u);
+  }
+}
+
 #ifdef NDEBUG
 TEST(countdown_event, tick_below_zero_keeps_zero_in_release_builds) {
   countdown_event c{0};
   c.tick();
   EXPECT_EQ(c.count(), 0u);
   EXPECT_TRUE(c.try_wait());
+  c.tick();
+  c.tick();
+  EXPECT_EQ(c.count(), 0u);
+  c.increment(2);  // the ticks below zero left nothing owed
+  EXPECT_EQ(c.count(), 2u);
+  EXPECT_FALSE(c.try_wait());
 }
 #else
 TEST(countdown_event, tick_below_zero_asserts_in_debug_builds) {

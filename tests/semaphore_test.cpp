@@ -1,10 +1,12 @@
-// semaphore: bounded capacity, RAII permits, FIFO hand-off.
+// semaphore: bounded capacity, RAII permits, eventual fairness and FIFO hand-off.
 #include "beacon/semaphore.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -166,10 +168,23 @@ TEST(semaphore, stop_token) {
   EXPECT_EQ(s.count(), 1u);  // not handed to the departed waiter
 }
 
-// A released permit goes to the sleeping waiter, not to a thread hammering
-// try_wait (rsevents-extra lets arrivals barge in).
-TEST(semaphore, hammering_try_wait_cannot_starve_a_sleeper) {
-  semaphore s(0, 1);
+TEST(semaphore, fairness_is_eventual_by_default_and_reported) {
+  EXPECT_EQ(semaphore(0, 1).fairness(), beacon::fairness::eventual);
+  EXPECT_EQ(semaphore(0, 1, beacon::fairness::eventual).fairness(),
+            beacon::fairness::eventual);
+  semaphore f(2, semaphore::max_supported(), beacon::fairness::fifo);
+  EXPECT_EQ(f.fairness(), beacon::fairness::fifo);
+  // The policy bit never shows in the count, however large.
+  EXPECT_EQ(f.count(), 2u);
+  f.release(semaphore::max_supported() - 2);
+  EXPECT_EQ(f.count(), semaphore::max_supported());
+  EXPECT_EQ(f.fairness(), beacon::fairness::fifo);
+}
+
+// fairness::fifo: a released permit goes to the sleeping waiter, not to a
+// thread hammering try_wait (rsevents-extra lets arrivals barge in).
+TEST(semaphore, fifo_hammering_try_wait_cannot_starve_a_sleeper) {
+  semaphore s(0, 1, beacon::fairness::fifo);
   std::atomic<bool> sleeper_done{false}, stop{false};
   std::atomic<long> stolen{0};
   scoped_thread sleeper([&] {
@@ -193,9 +208,9 @@ TEST(semaphore, hammering_try_wait_cannot_starve_a_sleeper) {
   EXPECT_EQ(stolen.load(), 0);
 }
 
-TEST(semaphore, waiters_get_permits_in_fifo_order) {
+TEST(semaphore, fifo_waiters_get_permits_in_fifo_order) {
   constexpr int n = 4;
-  semaphore s(0, n);
+  semaphore s(0, n, beacon::fairness::fifo);
   std::mutex m;
   std::vector<int> order;
   std::vector<scoped_thread> threads;
@@ -221,8 +236,8 @@ TEST(semaphore, waiters_get_permits_in_fifo_order) {
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
 }
 
-TEST(semaphore, release_n_hands_permits_to_n_waiters) {
-  semaphore s(0, 3);
+TEST(semaphore, fifo_release_n_hands_permits_to_n_waiters) {
+  semaphore s(0, 3, beacon::fairness::fifo);
   std::atomic<int> got{0};
   auto threads = start_threads(3, [&] {
     auto g = s.wait_for(patience);
@@ -265,6 +280,88 @@ TEST(semaphore, destroyed_coroutine_does_not_take_a_permit) {
   t.destroy();
   s.release();
   EXPECT_EQ(s.count(), 1u);
+}
+
+// Eventual fairness bounds how long a waiter is overtaken: a thread that
+// loops try_wait / release (the barging that fairness::eventual allows) can
+// delay a waiter by about a millisecond, never starve it. The bound
+// asserted (250 ms per wait) is generous, for a loaded 2-CPU machine where
+// a woken thread may wait tens of milliseconds for a CPU under either policy;
+// the point is that it is finite and small, where plain barging has none (a
+// waiter woken without a permit would find it taken nearly every time).
+void longest_wait_under_a_hammer(beacon::fairness policy) {
+  semaphore s(1, 1, policy);
+  std::atomic<bool> stop{false};
+  std::atomic<long> hammered{0};
+  scoped_thread hammer([&] {
+    while (!stop.load(std::memory_order_relaxed))
+      if (auto g = s.try_wait()) {
+        hammered.fetch_add(1, std::memory_order_relaxed);
+        std::atomic<int> spin{0};  // hold it a little, then release
+        while (spin.fetch_add(1, std::memory_order_relaxed) < 64) {
+        }
+      }
+  });
+  ASSERT_TRUE(eventually([&] { return hammered.load() > 0; }));
+  nanoseconds longest{0};
+  for (int i = 0; i < 200; ++i) {
+    const auto t0 = steady_clock::now();
+    auto g = s.wait_for(patience);
+    const auto waited = steady_clock::now() - t0;
+    ASSERT_TRUE(g.has_value()) << "a waiter starved for " << patience.count() << " s";
+    longest = std::max(longest, duration_cast<nanoseconds>(waited));
+  }
+  stop = true;
+  hammer.join();
+  EXPECT_LT(longest, 250ms) << "longest wait "
+                            << duration_cast<microseconds>(longest).count() << " us";
+  EXPECT_EQ(s.count(), 1u);
+  std::printf("longest wait %lld us, %ld hammer acquisitions\n",
+              static_cast<long long>(duration_cast<microseconds>(longest).count()),
+              hammered.load());
+}
+
+TEST(semaphore, eventual_waiter_is_not_overtaken_for_long_by_a_try_wait_loop) {
+  longest_wait_under_a_hammer(beacon::fairness::eventual);
+}
+TEST(semaphore, fifo_waiter_is_not_overtaken_for_long_by_a_try_wait_loop) {
+  longest_wait_under_a_hammer(beacon::fairness::fifo);
+}
+
+// eventual: a waiter that has been parked for more than about a millisecond
+// is handed the next permit directly, so a try_wait right after the release
+// cannot take it (a younger waiter may be overtaken this way).
+TEST(semaphore, eventual_waiter_parked_over_a_millisecond_is_handed_the_permit) {
+  semaphore s(0, 1);
+  std::atomic<bool> got{false};
+  scoped_thread waiter([&] {
+    auto g = s.wait_for(patience);
+    got = g.has_value();
+  });
+  ASSERT_TRUE(queued_eventually(key(s), 1));
+  std::this_thread::sleep_for(5ms);
+  s.release();
+  EXPECT_FALSE(s.try_wait().has_value());
+  waiter.join();
+  EXPECT_TRUE(got.load());
+  EXPECT_EQ(s.count(), 1u);
+}
+
+// Coroutines are always handed their permit (they cannot go back to sleep),
+// under either policy.
+TEST(semaphore, eventual_co_await_is_handed_its_permit) {
+  semaphore s(0, 1);
+  bool held = false;
+  auto coro = [&]() -> task {
+    semaphore_guard g = co_await s;
+    held = static_cast<bool>(g);
+    g.forget();
+  };
+  task t = coro();
+  s.release();
+  EXPECT_TRUE(held);
+  EXPECT_TRUE(t.finished());
+  EXPECT_EQ(s.count(), 0u);  // handed over, not left in the count
 }
 
 }  // namespace

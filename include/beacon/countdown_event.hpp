@@ -25,7 +25,8 @@ namespace beacon {
 ///   std::invalid_argument (also from the constructor).
 /// * Waiters blocked when the count reaches zero are all released, even if
 ///   increment() follows at once. tick() that does not reach zero, and one
-///   that does with nobody waiting, is one CAS: no lock, no system call.
+///   that does with nobody waiting, is one atomic decrement (fetch_sub, no
+///   retry loop under contention): no lock, no system call.
 ///
 /// Memory ordering: everything a thread did before its tick() or reset() is
 /// visible to a thread whose wait returns because it saw that zero.
@@ -57,7 +58,8 @@ class countdown_event : public detail::basic_waitable<detail::countdown_core> {
   void reset(std::size_t count) { core_.reset(count); }
   /// The count now (a relaxed snapshot).
   std::size_t count() const noexcept { return core_.count(); }
-  /// The largest count: 2^63 - 1 (the count shares its word with a flag).
+  /// The largest count: 2^62 - 1 (the count shares its word with a flag, and
+  /// its top bit catches a tick below zero racing another tick).
   static constexpr std::size_t max_count() noexcept { return core_type::max_count; }
 
  private:

@@ -1,5 +1,6 @@
-// beacon/semaphore.hpp — a bounded, FIFO counting semaphore with RAII
-// permits (rsevents-extra Semaphore, Win32 CreateSemaphore).
+// beacon/semaphore.hpp — a bounded counting semaphore with RAII permits,
+// eventually fair or strictly FIFO (rsevents-extra Semaphore, Win32
+// CreateSemaphore; the fairness of Rust's parking_lot and WebKit's locks).
 #pragma once
 
 #include <atomic>
@@ -20,7 +21,22 @@ namespace beacon {
 
 class semaphore_guard;
 
-/// A counting semaphore bounded by a maximum, FIFO, with RAII permits.
+/// Who gets a permit that a release makes available while threads wait.
+enum class fairness : std::uint8_t {
+  /// The default: the permit goes to the count and a waiter is woken to take
+  /// it, so a running thread may take it first (no convoy of wake-ups under
+  /// contention); about once a millisecond (the parking lot's be_fair), and
+  /// whenever a woken waiter has waited about a millisecond, it is handed to
+  /// the longest waiter directly. No waiter is overtaken for much longer than
+  /// a millisecond, whatever other threads do.
+  eventual,
+  /// Every released permit goes to the longest waiter (strict FIFO
+  /// hand-off): while anyone is queued, try_wait() cannot take it.
+  fifo,
+};
+
+/// A counting semaphore bounded by a maximum, eventually fair (or strictly
+/// FIFO), with RAII permits.
 ///
 /// Contract:
 /// * capacity = permits available + permits held by live guards; it never
@@ -30,8 +46,14 @@ class semaphore_guard;
 ///   adds n permits to the capacity and to the available count, and throws
 ///   std::invalid_argument (changing nothing) if the capacity would exceed
 ///   max(); try_release(n) returns false instead.
-/// * A released permit goes to the longest waiter directly (FIFO hand-off):
-///   while threads or coroutines are queued, try_wait() cannot take it.
+/// * Fairness (beacon::fairness, fixed at construction; fairness() reports
+///   it): `eventual` (the default) lets a running thread take a released
+///   permit before a woken waiter does, but hands permits directly to the
+///   longest waiter about once a millisecond and to any waiter that has
+///   waited about a millisecond, so no waiter is overtaken for much more than
+///   a millisecond. A suspended coroutine is always handed its permit.
+///   `fifo` hands every released permit to the longest waiter: while threads
+///   or coroutines are queued, try_wait() cannot take it.
 /// * Waits: wait() → semaphore_guard; try_wait(), wait_for(), wait_until(),
 ///   wait(stop_token) → std::optional<semaphore_guard>; co_await → guard.
 ///   The waits are [[nodiscard]]: a discarded guard gives its permit back
@@ -42,6 +64,8 @@ class semaphore_guard;
 ///   rejected with std::invalid_argument, never truncated.
 /// * Acquiring or releasing with nobody waiting is one CAS (two words are
 ///   touched by release(n) and forget(): the capacity, then the count).
+///   Releasing with waiters queued takes the parking lot's queue lock and
+///   wakes up to n of them.
 ///
 /// Memory ordering: a permit's release (guard destruction or release())
 /// happens-before the acquisition that obtains that permit.
@@ -67,10 +91,12 @@ class semaphore
     return std::numeric_limits<std::uint32_t>::max();
   }
 
-  /// `initial` permits available, at most `max`; throws std::invalid_argument if
-  /// initial > max or max > max_supported().
-  semaphore(std::size_t initial, std::size_t max)
-      : basic_waitable(checked(initial, max)), limits_(pack(initial, max)) {}
+  /// `initial` permits available, at most `max`, with the given fairness;
+  /// throws std::invalid_argument if initial > max or max > max_supported().
+  semaphore(std::size_t initial, std::size_t max,
+            beacon::fairness policy = beacon::fairness::eventual)
+      : basic_waitable(checked(initial, max), policy == beacon::fairness::fifo),
+        limits_(pack(initial, max)) {}
 
   // The waits come from detail::basic_waitable; they are restated here only
   // to mark them [[nodiscard]]: a discarded guard gives its permit back at
@@ -129,6 +155,11 @@ class semaphore
   /// The bound on the capacity, as constructed.
   std::size_t max() const noexcept {
     return static_cast<std::size_t>(limits_.load(std::memory_order_relaxed) >> 32);
+  }
+  /// The fairness policy, as constructed (it lives in a bit of the count's
+  /// word, so the semaphore stays 16 bytes).
+  beacon::fairness fairness() const noexcept {
+    return core_.fifo() ? beacon::fairness::fifo : beacon::fairness::eventual;
   }
 
  private:

@@ -36,8 +36,9 @@ beacon_checker_mutant(handoff_becomes_set)
 # countdown_event (its core): the last tick with waiters parked just
 # decrements.
 set(mutant_file include/beacon/detail/event_cores.hpp)
-set(mutant_find [=[      if (s == one + parked_bit) {]=])
-set(mutant_replace [=[      if (false) {  // mutant: the last tick wakes no one]=])
+set(mutant_find [=[      std::atomic_thread_fence(std::memory_order_acquire);
+      wake_if_zero(nullptr);]=])
+set(mutant_replace [=[      // mutant: the last tick wakes no one]=])
 set(mutant_scenarios scenarios_counting.cpp)
 set(mutant_only "countdown: tick vs tick vs wait")
 beacon_checker_mutant(last_tick_wakes_nobody)
@@ -45,10 +46,10 @@ beacon_checker_mutant(last_tick_wakes_nobody)
 # semaphore (its core): release() hands permits to the waiters it wakes and
 # also adds them to the count.
 set(mutant_file include/beacon/detail/event_cores.hpp)
-set(mutant_find [=[      value_type add = static_cast<value_type>(wake.left()) * one;]=])
-set(mutant_replace [=[      value_type add = static_cast<value_type>(n) * one;  // mutant]=])
+set(mutant_find [=[              static_cast<value_type>(hand_off ? wake.left() : n) * one;]=])
+set(mutant_replace [=[              static_cast<value_type>(n) * one;  // mutant]=])
 set(mutant_scenarios scenarios_counting.cpp)
-set(mutant_only "semaphore: release vs timed-out acquire")
+set(mutant_only "semaphore (fifo): release vs timed-out acquire")
 beacon_checker_mutant(permit_handed_and_kept)
 
 # parking lot: unpark_one reports that nobody is left queued, so the event
@@ -101,3 +102,12 @@ set(mutant_replace [=[  static bool ready(value_type) noexcept { return false; }
 set(mutant_scenarios scenarios_async.cpp)
 set(mutant_only "once_event: send vs receive")
 beacon_checker_mutant(receiver_parks_after_send)
+
+# semaphore, eventual policy: release() puts the permits in the count and
+# also tells the waiters it wakes that they were handed one: doubled.
+set(mutant_file include/beacon/detail/event_cores.hpp)
+set(mutant_find [=[          return hand_off ? handed_off : no_permit;]=])
+set(mutant_replace [=[          return handed_off;  // mutant]=])
+set(mutant_scenarios scenarios_counting.cpp)
+set(mutant_only "semaphore (eventual): release vs timed-out acquire")
+beacon_checker_mutant(barging_wake_claims_a_permit)

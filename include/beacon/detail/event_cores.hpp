@@ -5,6 +5,7 @@
 // into the wait members. The public headers give each primitive's contract.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <cstddef>
@@ -140,11 +141,19 @@ struct countdown_core {
   using value_type = std::uint64_t;
   static constexpr value_type parked_bit = 1;
   static constexpr value_type one = 2;  // the count lives above parked_bit
-  static constexpr std::size_t max_count = std::numeric_limits<value_type>::max() >> 1;
+  // The top bit is never part of a valid count: a tick below zero wraps
+  // into it, which is how a racing tick tells its decrement went wrong.
+  static constexpr value_type wrapped_bit = value_type{1} << 63;
+  static constexpr std::size_t max_count = std::numeric_limits<value_type>::max() >> 2;
 
   // (count << 1) | parked_bit. count == 0: the event is set and waits return;
-  // parked_bit: waiters may be queued on &bits (never over a zero count for
-  // long: whoever brings the count to zero wakes them all and clears it).
+  // parked_bit: waiters may be queued on &bits. Zero with parked_bit set
+  // lasts only from a last tick's fetch_sub to its wake-up under the queue
+  // lock (wake_if_zero): the waiters queued then were released by that zero
+  // and whoever takes the queue lock first (that tick, or an increment() or
+  // reset() that found the word so) wakes them all and clears the bit.
+  // wrapped_bit: only while ticks below zero (a precondition violation,
+  // release builds) undo their decrement.
   std::atomic<value_type> bits;
 
   constexpr explicit countdown_core(std::size_t count) : bits(checked(count) * one) {}
@@ -161,44 +170,99 @@ struct countdown_core {
   // tick is a release RMW, so a waiter that sees zero sees all their writes.
   bool try_acquire() noexcept { return ready(bits.load(std::memory_order_acquire)); }
   std::size_t count() const noexcept {
-    return static_cast<std::size_t>(bits.load(std::memory_order_relaxed) / one);
+    const value_type s = bits.load(std::memory_order_relaxed);
+    return s & wrapped_bit ? 0 : static_cast<std::size_t>(s / one);
   }
 
+  // One fetch_sub, whatever the contention (a CAS loop retries under it).
   void tick() noexcept {
-    value_type s = bits.load(std::memory_order_relaxed);
-    for (;;) {
-      // Ticking a zero countdown is a precondition violation: asserted in
-      // debug builds; release builds leave the count at zero.
-      assert(s >= one && "beacon::countdown_event::tick() below zero");
-      if (s < one) return;
-      if (s == one + parked_bit) {
-        // The last tick with waiters queued: reach zero and wake them all in
-        // one step under the queue lock (see transition_and_wake_all).
-        transition_and_wake_all(*this,
-                                [](value_type v) { return v >= one ? v - one : v; });
-        return;
-      }
-      if (bits.compare_exchange_weak(s, s - one, std::memory_order_release,  // I
-                                     std::memory_order_relaxed))
-        return;
+    const value_type old = bits.fetch_sub(one, std::memory_order_release);  // I
+    if (old >= 2 * one && !(old & wrapped_bit)) return;  // still above zero
+    if (old == one) return;                              // zero, nobody parked
+    if (old == one + parked_bit) {
+      // The last tick with waiters queued: they were released by this zero.
+      // The word says "zero, parked" until someone wakes them under the
+      // queue lock: this tick, or an increment() / reset() that got there
+      // first (they wake before they change the count, see wake_if_zero).
+      // Acquire: the other ticks' writes (release RMWs earlier in this
+      // word's order) happen-before this thread's wake-up, so before the
+      // waiters return (a woken waiter reads nothing from the word).
+      std::atomic_thread_fence(std::memory_order_acquire);
+      wake_if_zero(nullptr);
+      return;
     }
+    // The count was zero (old < one) or a racing tick below zero had wrapped
+    // it (wrapped_bit): a precondition violation. Debug builds stop; release
+    // builds undo the decrement, so the count stays at zero. Undoing may
+    // find waiters that parked on the wrapped count: wake them if it is zero.
+    assert(false && "beacon::countdown_event::tick() below zero");
+    const value_type now = bits.fetch_add(one, std::memory_order_relaxed) + one;
+    if (now == parked_bit) wake_if_zero(nullptr);
+  }
+
+  // Under the queue lock: if the word is still "zero, parked", wake every
+  // waiter and store `then` (the broadcast and the next state are one step,
+  // so waiters that park after `then` are not released by this zero).
+  // `then` null: store zero. Returns whether the word was "zero, parked".
+  // The word is read and written only while a waiter is queued: that waiter
+  // is still inside a wait, so the event is alive. With nobody queued (the
+  // last waiter timed out and, leaving, cleared parked_bit) nothing is
+  // touched: a thread that saw the zero may already have destroyed the
+  // event, as the lifetime rules allow once the waits returned (the tick
+  // that made the zero touches nothing of the event after its fetch_sub).
+  // Under the lock, parked_bit is set exactly while waiters are queued (they
+  // set it in validate, the last to leave clears it), so "zero, parked"
+  // always finds a waiter here.
+  bool wake_if_zero(const value_type* then) noexcept {
+    bool checked_state = false, zero = false;
+    parking_lot::unpark_filter(
+        &bits,
+        [&](parking_lot::token) {
+          if (!checked_state) {
+            checked_state = true;
+            value_type s = parked_bit;
+            // Acquire: the ticks that made the zero happen-before the
+            // wake-up; release: as in transition_and_wake_all (I).
+            zero = bits.compare_exchange_strong(s, then ? *then : value_type{0},
+                                                std::memory_order_acq_rel,
+                                                std::memory_order_relaxed);
+          }
+          return zero ? parking_lot::filter_op::unpark : parking_lot::filter_op::stop;
+        },
+        [](parking_lot::unpark_result) { return parking_lot::default_token; });
+    return zero;
   }
 
   void pass_on() noexcept {}  // a broadcast grants nothing exclusive
 
   void increment(std::size_t n) {
     value_type s = bits.load(std::memory_order_relaxed);
-    do {
-      if (n > max_count - s / one)
+    for (;;) {
+      if (s == parked_bit) {  // a last tick's wake-up is pending: do it first
+        const value_type then = static_cast<value_type>(n) * one;
+        if (n > max_count)
+          throw std::overflow_error(
+              "beacon::countdown_event::increment overflows the count");
+        if (wake_if_zero(&then)) return;
+        s = bits.load(std::memory_order_relaxed);
+        continue;
+      }
+      if (n > max_count - count_of(s))
         throw std::overflow_error(
             "beacon::countdown_event::increment overflows the count");
-    } while (!bits.compare_exchange_weak(s, s + n * one, std::memory_order_relaxed));
+      if (bits.compare_exchange_weak(s, s + n * one, std::memory_order_relaxed)) return;
+    }
   }
 
   void reset(std::size_t count) {
     const value_type c = checked(count) * one;
     value_type s = bits.load(std::memory_order_relaxed);
     for (;;) {
+      if (s == parked_bit) {  // a last tick's wake-up is pending: do it first
+        if (wake_if_zero(&c)) return;
+        s = bits.load(std::memory_order_relaxed);
+        continue;
+      }
       if (c == 0 && (s & parked_bit)) {  // releases the queued waiters
         transition_and_wake_all(*this, [](value_type) { return value_type{0}; });
         return;
@@ -209,33 +273,53 @@ struct countdown_core {
         return;
     }
   }
+
+ private:
+  // The count in state s; a wrapped word (ticks below zero being undone)
+  // counts as zero.
+  static std::size_t count_of(value_type s) noexcept {
+    return s & wrapped_bit ? 0 : static_cast<std::size_t>(s / one);
+  }
 };
 
-// semaphore: the permits available now, handed directly to the longest
-// waiter while any is queued.
+// semaphore: the permits available now. Two policies (semaphore.hpp gives
+// the contract): fifo hands every released permit to the longest waiter;
+// eventual puts it in the count, where a running thread may take it first,
+// and hands it over only now and then (see release()).
 struct semaphore_core {
   using value_type = std::uint64_t;
   static constexpr value_type parked_bit = 1;
   static constexpr value_type one = 2;  // permits live above parked_bit
+  // The policy, fixed at construction: set for fairness::fifo. Far above
+  // the count (at most 2^32 - 1 permits, bits 1..32), so adding and taking
+  // permits never reaches it.
+  static constexpr value_type fifo_bit = value_type{1} << 63;
 
-  // (available << 1) | parked_bit. While parked_bit is set, released permits
-  // bypass `available` and go to queued waiters (hand-off), so a thread that
-  // polls try_acquire cannot overtake one that sleeps. A waiter only parks
-  // while available == 0, and the releaser that empties the queue clears
-  // parked_bit under the queue lock.
+  // (available << 1) | parked_bit, plus fifo_bit for the policy. A waiter
+  // only parks while available == 0 (mark_parked, under the queue lock), and
+  // the releaser that empties the queue clears parked_bit under that lock.
+  // While parked_bit is set, release() goes through the lot and, under the
+  // queue lock, either hands its permits to the waiters it wakes (they bypass
+  // `available`, so a thread polling try_acquire cannot overtake them) or
+  // adds them to `available` and wakes as many waiters to compete for them.
   std::atomic<value_type> bits;
 
-  constexpr explicit semaphore_core(std::size_t initial) noexcept : bits(initial * one) {}
+  constexpr semaphore_core(std::size_t initial, bool fifo) noexcept
+      : bits(initial * one | (fifo ? fifo_bit : 0)) {}
 
   std::atomic<value_type>& word() noexcept { return bits; }
-  static bool ready(value_type s) noexcept { return s >= one; }
+  static bool ready(value_type s) noexcept { return (s & ~fifo_bit) >= one; }
   std::size_t available() const noexcept {
-    return static_cast<std::size_t>(bits.load(std::memory_order_relaxed) / one);
+    return static_cast<std::size_t>((bits.load(std::memory_order_relaxed) & ~fifo_bit) /
+                                    one);
+  }
+  bool fifo() const noexcept {
+    return (bits.load(std::memory_order_relaxed) & fifo_bit) != 0;
   }
 
   bool try_acquire() noexcept {
     value_type s = bits.load(std::memory_order_relaxed);
-    while (s >= one) {
+    while (ready(s)) {
       // J: acquire pairs with K in release().
       if (bits.compare_exchange_weak(s, s - one, std::memory_order_acquire,
                                      std::memory_order_relaxed))
@@ -244,11 +328,65 @@ struct semaphore_core {
     return false;
   }
 
+  // The tokens. A waiter parks with park_token() (a thread: when it first
+  // parked, in units of 1024 ns, above bit 0) or async_park_token() (a
+  // coroutine: bit 0, "must be handed its permit", for it is resumed once
+  // and cannot go back to sleep). release() gives the waiters it wakes
+  // `handed_off` (the wake carries a permit) or `no_permit` (the permit went
+  // to the count: try for it, park again if it is gone).
+  static constexpr parking_lot::token coroutine_waiter = 1;
+  static constexpr parking_lot::token handed_off = parking_lot::default_token;
+  static constexpr parking_lot::token no_permit = 1;
+  // How long a thread may wait before release() hands it a permit directly
+  // whatever the lot's be_fair says: 1024 units of 1024 ns, about 1 ms.
+  static constexpr parking_lot::token starving_after = 1024;
+
+  // Now, in a thread's park-token format.
+  static parking_lot::token clock_token() noexcept {
+    return static_cast<parking_lot::token>(deadline::now().ns >> 10) << 1;
+  }
+
+  parking_lot::token park_token() const noexcept {
+    if (fifo()) return parking_lot::default_token;  // the age decides nothing
+    return clock_token();
+  }
+  static parking_lot::token async_park_token() noexcept { return coroutine_waiter; }
+  static bool granted(parking_lot::token t) noexcept { return t == handed_off; }
+
+  // For the interleaving checker only: when set, decides eventual-mode
+  // hand-offs from (be_fair, the oldest woken thread's age in ns) instead of
+  // the clock, so that schedules replay deterministically. Set it before any
+  // thread uses a semaphore; null in every shipped use.
+  static inline bool (*hand_off_rule)(bool be_fair, std::int64_t age_ns) = nullptr;
+
   // A coroutine handed a permit was destroyed before it ran: give it back.
   void pass_on() noexcept { release(1); }
 
-  // Makes n permits available: the first to queued waiters in FIFO order
-  // (each unparked waiter owns its permit), the rest into the count.
+  // Makes n permits available.
+  //
+  // Nobody parked: one CAS adds them to the count (K).
+  //
+  // Someone parked: under the queue lock, wake up to n waiters in FIFO
+  // order. fifo, or eventual when the lot says be_fair, when a woken thread
+  // has waited about a millisecond or when a woken waiter is a coroutine:
+  // each woken waiter is handed one permit (`handed_off`) and only the
+  // permits the queue was short of go into the count. Otherwise all n go
+  // into the count and the woken waiters (`no_permit`) race for them with
+  // any running thread (barging: no convoy of wake-ups under contention).
+  //
+  // Why no wake-up is lost with barging: a permit added to the count while
+  // waiters are queued always comes with a waiter woken for it (n permits,
+  // up to n woken; more permits than waiters clear parked_bit, so later
+  // waiters see them before parking). A woken waiter then calls
+  // try_acquire() before anything else; if that fails, the count was zero at
+  // that moment: the permit was taken by a running thread, which returns it
+  // later through release(), and that release sees parked_bit (set again by
+  // the waiter's mark_parked, under the lock) and wakes a waiter in turn. The
+  // failed waiter got nothing, so it has nothing to pass on; it parks again
+  // (at the tail, keeping its first park time in its token, so the next wake
+  // that reaches it after a millisecond is a hand-off). A woken waiter that
+  // has timed out still makes that one try_acquire(), so a permit it leaves
+  // in the count was taken by someone.
   void release(std::size_t n) noexcept {
     value_type s = bits.load(std::memory_order_relaxed);
     while (!(s & parked_bit)) {
@@ -257,19 +395,50 @@ struct semaphore_core {
                                      std::memory_order_relaxed))
         return;
     }
+    const bool fifo_policy = (s & fifo_bit) != 0;
+    bool must_hand_off = fifo_policy;
+    parking_lot::token oldest = 0;  // the oldest woken thread's age, 1024 ns units
+    parking_lot::token now = 0;
     wake_n wake(n);
-    parking_lot::unpark_filter(&bits, wake, [&](parking_lot::unpark_result r) {
-      // Under the queue lock: no waiter can join or leave meanwhile. The
-      // permits the queue was short of go into the count.
-      value_type add = static_cast<value_type>(wake.left()) * one;
-      value_type s2 = bits.load(std::memory_order_relaxed);
-      value_type next;
-      do {
-        next = (s2 + add) & (r.have_more ? ~value_type{0} : ~parked_bit);
-      } while (!bits.compare_exchange_weak(s2, next, std::memory_order_release,  // K
-                                           std::memory_order_relaxed));
-      return parking_lot::default_token;
-    });
+    parking_lot::unpark_filter(
+        &bits,
+        [&](parking_lot::token t) {
+          const parking_lot::filter_op op = wake(t);
+          if (op == parking_lot::filter_op::unpark && !must_hand_off) {
+            if (t & coroutine_waiter) {
+              must_hand_off = true;
+            } else {
+              if (now == 0) now = clock_token();
+              // Unsigned, so a clock that wrapped in the token's width
+              // still gives the right age.
+              const parking_lot::token age = (now - t) >> 1;
+              if (age > oldest) oldest = age;
+            }
+          }
+          return op;
+        },
+        [&](parking_lot::unpark_result r) {
+          // Under the queue lock: no waiter can join or leave meanwhile.
+          bool hand_off = must_hand_off;
+          if (!hand_off && r.unparked)
+            hand_off =
+                hand_off_rule
+                    ? hand_off_rule(
+                          r.be_fair,
+                          static_cast<std::int64_t>(
+                              std::min<std::uint64_t>(oldest, std::uint64_t{1} << 40)
+                              << 10))
+                    : r.be_fair || oldest >= starving_after;
+          const value_type add =
+              static_cast<value_type>(hand_off ? wake.left() : n) * one;
+          value_type s2 = bits.load(std::memory_order_relaxed);
+          value_type next;
+          do {
+            next = (s2 + add) & (r.have_more ? ~value_type{0} : ~parked_bit);
+          } while (!bits.compare_exchange_weak(s2, next, std::memory_order_release,  // K
+                                               std::memory_order_relaxed));
+          return hand_off ? handed_off : no_permit;
+        });
   }
 };
 

@@ -15,12 +15,23 @@
 //                                       // state s?
 //   void pass_on() noexcept;            // give back a grant that a
 //                                       // destroyed coroutine never used
+// and may supply (the semaphore's eventual policy does):
+//   token park_token();                 // a thread's park token
+//   token async_park_token();           // a coroutine's park token
+//   static bool granted(token t);       // did the wake that delivered
+//                                       // unpark token t grant the wait?
 //
 // Releasers (set, release, tick...) that see parked_bit take the parking lot
 // path; their unpark callbacks clear parked_bit when the last waiter leaves
 // and, for hand-off primitives, perform the acquisition for the waiter they
 // wake. Hence the rule this file relies on: a waiter that park() reports as
-// `unparked` has been granted its wait.
+// `unparked` has been granted its wait, unless P::granted(unpark token) says
+// otherwise. Such a wake (a primitive that lets running threads barge) means
+// "the state changed, try again": the thread retries try_acquire() and parks
+// again if that fails; the primitive's releaser guarantees that the state it
+// published has a woken waiter or a running thread answerable for it.
+// Coroutines are always granted: they are resumed once and cannot sleep
+// again, so their park token must tell the releaser to hand off.
 //
 // Why no wake-up is lost: the waiter sets parked_bit with a CAS inside
 // validate(), under the queue lock, and only while !ready(s). A releaser
@@ -55,6 +66,24 @@ parking_lot::token park_token_of(P& p) noexcept {
     return p.park_token();
   else
     return parking_lot::default_token;
+}
+
+// The token P's coroutines park with: P::async_park_token() where P has one.
+template <class P>
+parking_lot::token async_park_token_of(P& p) noexcept {
+  if constexpr (requires { p.async_park_token(); })
+    return p.async_park_token();
+  else
+    return park_token_of(p);
+}
+
+// Whether a wake that delivered unpark token `t` granted the wait.
+template <class P>
+bool granted_by(P&, parking_lot::token t) noexcept {
+  if constexpr (requires { P::granted(t); })
+    return P::granted(t);
+  else
+    return true;
 }
 
 // validate() for park: sets parked_bit unless the primitive became ready.
@@ -134,14 +163,19 @@ bool parked_wait(P& p, deadline until, const std::stop_token* stop = nullptr) no
   if (!(p.word().load(std::memory_order_relaxed) & P::parked_bit) &&
       spin_until([&] { return p.try_acquire(); }, until, stop))
     return true;
+  // Taken once: a waiter woken without a grant parks again with the same
+  // token (the semaphore's carries when it first parked).
+  const parking_lot::token token = park_token_of(p);
   for (;;) {
     const parking_lot::park_result r = parking_lot::park(
         &p.word(), [&] { return mark_parked(p); }, [] {},
-        [&](bool was_last) { leave(p, was_last); }, park_token_of(p), until,
-        stop);
+        [&](bool was_last) { leave(p, was_last); }, token, until, stop);
     switch (r.status) {
       case parking_lot::park_status::unparked:
-        return true;  // the releaser granted the wait (see the file comment)
+        // The releaser granted the wait (see the file comment), or woke us
+        // to compete for what it published: then as if validate failed.
+        if (granted_by(p, r.unpark_token)) return true;
+        [[fallthrough]];
       case parking_lot::park_status::invalid:
         if (p.try_acquire()) return true;
         if (until.passed()) return false;
@@ -195,7 +229,8 @@ class parked_awaiter {
   bool await_suspend(std::coroutine_handle<> h) noexcept {
     for (;;) {
       if (parking_lot::park_async(
-              &p_.word(), [this] { return mark_parked(p_); }, entry_, h, park_token_of(p_)))
+              &p_.word(), [this] { return mark_parked(p_); }, entry_, h,
+              async_park_token_of(p_)))
         return true;  // queued; from here on *this may be resumed (and gone) at any time
       if (p_.try_acquire()) return false;  // became ready meanwhile: do not suspend
     }

@@ -6,11 +6,14 @@
 //
 // The policy is adaptive, per thread (after glibc's adaptive mutexes and
 // WebKit's spin-then-park): a spin that succeeds restores the full budget
-// (max_spin_ns); one that fails shrinks it to a quarter, down to zero, after
-// which only an occasional short probe is made. So a thread whose partner
-// answers from another core keeps spinning, and a thread whose partner needs
-// the same CPU (same-core ping-pong, oversubscription) stops wasting its time
-// slice after a few waits. Where the process may use only one CPU
+// (max_spin_ns); one that fails shrinks it by a quarter. For `trust` (64)
+// failures after a success it stays above a floor of a few hundred ns, so a
+// burst of failures (a partner on a preempted vCPU) does not collapse it;
+// after that it decays to zero, and only an occasional short probe is made.
+// So a thread whose partner answers from another core keeps spinning
+// through noise, and a thread whose partner needs the same CPU (same-core
+// ping-pong, oversubscription) stops wasting its time slice after a few
+// dozen waits. Where the process may use only one CPU
 // (platform::multi_cpu() false) nothing spins: no other thread could make
 // progress meanwhile. The budget's state is in src/spin.cpp.
 #pragma once
