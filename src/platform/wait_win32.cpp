@@ -37,8 +37,13 @@ bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
   return !d.passed();
 }
 
+// Every word beacon waits on has one waiter at a time (a parked entry's own
+// wake word), so waking all is waking one; WakeByAddressAll also stays right
+// on an implementation that keys its waiters by a hash of the address and
+// could hand a single wake to a thread waiting on another word (the soak
+// hung under Wine 8 with WakeByAddressSingle).
 void wake_one(const std::atomic<std::uint32_t>& word) noexcept {
-  ::WakeByAddressSingle(const_cast<std::atomic<std::uint32_t>*>(&word));
+  ::WakeByAddressAll(const_cast<std::atomic<std::uint32_t>*>(&word));
 }
 
 void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
