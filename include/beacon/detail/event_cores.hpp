@@ -184,10 +184,9 @@ struct countdown_core {
       // The word says "zero, parked" until someone wakes them under the
       // queue lock: this tick, or an increment() / reset() that got there
       // first (they wake before they change the count, see wake_if_zero).
-      // Acquire: the other ticks' writes (release RMWs earlier in this
-      // word's order) happen-before this thread's wake-up, so before the
-      // waiters return (a woken waiter reads nothing from the word).
-      std::atomic_thread_fence(std::memory_order_acquire);
+      // The other ticks' writes reach the woken waiters (which read nothing
+      // from the word) through wake_if_zero's acquire CAS: it reads this
+      // tick's value, which continues every earlier tick's release sequence.
       wake_if_zero(nullptr);
       return;
     }
