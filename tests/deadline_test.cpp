@@ -136,7 +136,7 @@ struct filetime_clock {
   using period = std::ratio<1, 10'000'000>;
   using duration = std::chrono::duration<rep, period>;
   using time_point = std::chrono::time_point<filetime_clock>;
-  static constexpr bool is_steady = false;
+  [[maybe_unused]] static constexpr bool is_steady = false;
   static time_point now() noexcept {
     // 1601-01-01 to 1970-01-01 in 100 ns ticks, as Win32's FILETIME.
     constexpr rep offset = 116'444'736'000'000'000;
@@ -149,7 +149,7 @@ struct far_double_clock {
   using rep = duration::rep;
   using period = duration::period;
   using time_point = std::chrono::time_point<far_double_clock>;
-  static constexpr bool is_steady = false;
+  [[maybe_unused]] static constexpr bool is_steady = false;
   static time_point now() noexcept {
     return time_point(duration(1e12) +
                       duration_cast<duration>(steady_clock::now().time_since_epoch()));
