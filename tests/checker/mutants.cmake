@@ -54,7 +54,7 @@ beacon_checker_mutant(permit_handed_and_kept)
 # parking lot: unpark_one reports that nobody is left queued, so the event
 # clears its parked bit over a waiter that still sleeps.
 set(mutant_file src/parking_lot.cpp)
-set(mutant_find [=[      r.have_more = b.has(address);]=])
+set(mutant_find [=[      r.have_more = more;]=])
 set(mutant_replace [=[      r.have_more = false;  // mutant]=])
 set(mutant_scenarios scenarios_events.cpp)
 set(mutant_only "auto_reset: two waiters (one timed), two sets")
@@ -86,3 +86,16 @@ set(mutant_replace [=[  static bool ready(value_type) noexcept { return false; }
 set(mutant_scenarios scenarios_async.cpp)
 set(mutant_only "once_event: send vs receive")
 beacon_checker_mutant(receiver_parks_after_send)
+
+# parking lot, multi-waits (wait_group): an unparker does not skip an entry
+# whose group another object already won, so the grant goes to a waiter
+# that will never use it (a grant to a claimed multi-waiter is dropped).
+set(mutant_file src/parking_lot.cpp)
+set(mutant_find [=[    if (group && !begin_claim(*group)) {
+      w = next;
+      continue;
+    }]=])
+set(mutant_replace [=[    if (group && !begin_claim(*group)) group = nullptr;  // mutant]=])
+set(mutant_scenarios scenarios_many.cpp)
+set(mutant_only "wait_any: vs two setters")
+beacon_checker_mutant(claimed_grant_dropped)
