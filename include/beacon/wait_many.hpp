@@ -3,8 +3,9 @@
 // coroutines.
 //
 /// wait_any(a, b, c) blocks until one of the objects is acquired and says
-/// which; wait_all(a, b, c) blocks until all of them are acquired at one
-/// instant. The objects are any mix of auto_reset_event, manual_reset_event,
+/// which. (wait_all, which acquires all of them at one instant, is not
+/// provided yet: design §2.8 requires it atomic, and a non-atomic one is
+/// worse than none.) The objects are any mix of auto_reset_event, manual_reset_event,
 /// countdown_event and semaphore, as many as you like. An object is
 /// "acquired" as its own wait() acquires it: an auto-reset signal or a
 /// semaphore permit is consumed; a manual-reset or countdown event is
