@@ -31,6 +31,7 @@ struct access {
     return w.wake_state_;
   }
   static std::atomic<std::uint8_t>& where(waiter& w) noexcept { return w.where_; }
+  static detail::wait_group*& group(waiter& w) noexcept { return w.group_; }
   static constexpr std::uint8_t idle = waiter::idle;
   static constexpr std::uint8_t in_queue = waiter::in_queue;
   static constexpr std::uint8_t resume_pending = waiter::resume_pending;
@@ -382,6 +383,25 @@ void wake(waiter* list) noexcept {
   bool any_coroutine = false;
   while (waiter* w = list) {
     list = access::next(*w);  // read before the wake: `w` may be gone right after
+    detail::wait_group* group = access::group(*w);
+    if (group && access::coroutine(*w)) {
+      // A coroutine multi-waiter that may still be queuing its entries: the
+      // entry is left idle first (after the fetch_or the frame may be gone),
+      // and only if the owner had finished queuing is it resumed here;
+      // otherwise finish_queuing() sees `woken` and the owner resumes itself.
+      access::where(*w).store(access::idle, std::memory_order_relaxed);
+      // Release: the owner's finish_queuing (acquire) sees our writes.
+      if (group->signal.fetch_or(detail::wait_group::woken, std::memory_order_acq_rel) &
+          detail::wait_group::queuing)
+        continue;
+      access::where(*w).store(access::resume_pending, std::memory_order_relaxed);
+    } else if (group) {
+      // A thread multi-waiter sleeps on its group's word, not on the entry.
+      // C, for groups: release pairs with the owner's acquire loads.
+      group->signal.fetch_or(detail::wait_group::woken, std::memory_order_release);
+      platform::wake_one(group->signal);  // a stale address is harmless, as below
+      continue;
+    }
     if (access::coroutine(*w)) {
       access::next(*w) = nullptr;
       resume_queue& q = resumes;
@@ -418,6 +438,41 @@ struct wake_list {
   }
 };
 
+// A multi-waiter's group (see wait_group in parking_lot.hpp). begin_claim,
+// under the queue lock of one of its entries, makes it `pending` unless it is
+// already won or given up (false); end_claim ends the pending state: `won`
+// by `winner`, or `open` again when the filter did not choose the entry.
+// While pending, other unparkers and the owner wait: the pending step is the
+// filter call only, which takes no lock, so the wait is short and cannot
+// deadlock (a thread that waits holds at most one queue lock, and the
+// pending holder needs none).
+void claim_pause(unsigned spins) noexcept {
+  if (spins < 64 && platform::multi_cpu())
+    platform::cpu_relax();
+  else
+    platform::yield();
+}
+
+bool begin_claim(detail::wait_group& g) noexcept {
+  for (unsigned spins = 0;; ++spins) {
+    std::uint32_t c = detail::wait_group::open;
+    // Acquire: pairs with the release that ended another unparker's pending step.
+    if (g.claim.compare_exchange_weak(c, detail::wait_group::pending,
+                                      std::memory_order_acquire,
+                                      std::memory_order_relaxed))
+      return true;
+    if (c == detail::wait_group::won || c == detail::wait_group::by_owner) return false;
+    if (c == detail::wait_group::pending) claim_pause(spins);
+  }
+}
+
+void end_claim(detail::wait_group& g, waiter* winner) noexcept {
+  if (winner) g.winner = winner;
+  // Release: the owner that reads `won` (acquire) sees `winner`.
+  g.claim.store(winner ? detail::wait_group::won : detail::wait_group::open,
+                std::memory_order_release);
+}
+
 // Removes from the queue of `address` the waiters that `choose(waiter&)`
 // accepts (it returns a filter_op), in FIFO order. Visits only that queue.
 // Sets `have_more` to whether waiters remain on `address`.
@@ -429,7 +484,15 @@ wake_list dequeue(bucket_guard& g, const void* address, bool& have_more,
   have_more = *link != nullptr;
   for (waiter* w = *link; w;) {
     waiter* next = access::next(*w);
+    // A multi-waiter's entry: claim its group before the filter sees it; one
+    // claimed elsewhere is skipped as if it were not queued (see wait_group).
+    detail::wait_group* group = access::group(*w);
+    if (group && !begin_claim(*group)) {
+      w = next;
+      continue;
+    }
     const filter_op op = choose(*w);
+    if (group) end_claim(*group, op == filter_op::unpark ? w : nullptr);
     if (op == filter_op::stop) break;
     if (op == filter_op::unpark) {
       have_more = g.remove(link, *w);
@@ -656,6 +719,75 @@ void free_retired_tables_for_testing() noexcept {
     }
     old = next;
   }
+}
+
+// --- Waits on several addresses (wait_group; see parking_lot.hpp) ---------
+
+bool park_grouped(const void* address, function_ref<bool()> validate, waiter& entry,
+                  wait_group& group, token park_token) noexcept {
+  access::address(entry) = address;
+  access::park_token(entry) = park_token;
+  access::coroutine(entry) = group.coroutine;
+  access::group(entry) = &group;
+  bool grow_now;
+  {
+    bucket_guard g(address);
+    if (!validate()) return false;
+    grow_now = g.enqueue(entry);
+  }
+  if (grow_now) grow();
+  return true;
+}
+
+bool claim_for_owner(wait_group& group) noexcept {
+  for (unsigned spins = 0;; ++spins) {
+    std::uint32_t c = wait_group::open;
+    // Acquire: on failure with `won`, the winner (written before the release
+    // store in end_claim) is visible.
+    if (group.claim.compare_exchange_weak(c, wait_group::by_owner,
+                                          std::memory_order_acquire,
+                                          std::memory_order_acquire))
+      return true;
+    if (c == wait_group::won) return false;
+    if (c == wait_group::pending) claim_pause(spins);
+  }
+}
+
+namespace {
+struct group_interrupter {
+  wait_group* group;
+  void operator()() const noexcept {
+    group->signal.fetch_or(wait_group::interrupted, std::memory_order_relaxed);
+    platform::wake_one(group->signal);
+  }
+};
+}  // namespace
+
+bool sleep_grouped(wait_group& group, deadline until,
+                   const std::stop_token* stop) noexcept {
+  std::optional<std::stop_callback<group_interrupter>> on_stop;
+  if (stop && stop->stop_possible()) on_stop.emplace(*stop, group_interrupter{&group});
+  for (;;) {
+    // D, for groups: acquire pairs with the release fetch_or in wake().
+    const std::uint32_t s = group.signal.load(std::memory_order_acquire);
+    if (s & wait_group::woken) return true;
+    if (s & wait_group::interrupted) return false;
+    if (!platform::wait(group.signal, s, until)) return false;  // deadline passed
+  }
+}
+
+void wait_woken(wait_group& group) noexcept {
+  for (;;) {
+    const std::uint32_t s = group.signal.load(std::memory_order_acquire);  // D
+    if (s & wait_group::woken) return;
+    platform::wait(group.signal, s, deadline::never());
+  }
+}
+
+bool finish_queuing(wait_group& group) noexcept {
+  // Acquire: pairs with wake()'s acq_rel fetch_or, when it came first.
+  return (group.signal.fetch_and(~wait_group::queuing, std::memory_order_acq_rel) &
+          wait_group::woken) != 0;
 }
 
 }  // namespace detail

@@ -118,6 +118,10 @@ enum class park_status : std::uint8_t {
   stopped,    ///< a stop was requested on the stop_token; timed_out() ran
 };
 
+namespace detail {
+class wait_group;  // waits on several addresses: see the end of this file
+}  // namespace detail
+
 /// What park() returns: how it ended and, when woken, the unpark token.
 struct park_result {
   /// How the park ended.
@@ -198,6 +202,9 @@ class waiter {
   // just before the coroutine is resumed).
   static constexpr std::uint8_t idle = 0, in_queue = 1, resume_pending = 2;
   std::atomic<std::uint8_t> where_{idle};
+  // The multi-address wait this entry belongs to (wait_many.hpp), or null.
+  // Set before the entry is queued; read under the queue lock.
+  detail::wait_group* group_ = nullptr;
 };
 
 namespace detail {
@@ -307,4 +314,62 @@ unpark_result unpark_filter(const void* address, Filter&& filter, Callback&& cal
 /// diagnostics (for instance, waiting until a thread is really parked, without sleeps).
 inline std::size_t queued(const void* address) { return detail::queued_at(address); }
 
+// ---------------------------------------------------------------------------
+// Waits on several addresses at once (beacon/wait_many.hpp's wait_any), after
+// Linux's futex_waitv. Not part of the contract above; wait_many.hpp is the
+// only user.
+//
+// A multi-waiter queues one entry per address, all pointing at one
+// wait_group. Exactly one entry may win: an unpark operation that reaches a
+// grouped entry first claims the group (under its queue lock), and only then
+// asks its filter about the entry; an entry whose group is already claimed,
+// by another address's unparker or by its owner giving up, is skipped as if
+// it were not queued, so what the unpark grants goes to the next waiter or
+// stays in the primitive: a grant to a claimed group is never made, hence
+// never lost nor doubled. The owner then withdraws its other entries with
+// cancel().
+namespace detail {
+
+class wait_group {
+ public:
+  // claim_: who owns the group's single grant.
+  //  open     nobody yet: unparkers may choose an entry;
+  //  pending  an unparker, holding the queue lock of one entry, is asking its
+  //           filter (a bounded step; others wait for it to end);
+  //  by_owner the owner gave up (time-out, stop, destruction, or an object
+  //           found ready while queuing): entries are skipped from now on;
+  //  won      an unparker chose winner_: that object's grant is the owner's.
+  // open -> pending -> (open | won); open -> by_owner. won and by_owner are final.
+  static constexpr std::uint32_t open = 0, pending = 1, by_owner = 2, won = 3;
+  std::atomic<std::uint32_t> claim{open};
+  // signal: bits. woken: the winner's unparker released its lock and woke the
+  // owner (a thread sleeps on this word); interrupted: a stop request (thread
+  // owners); queuing: a coroutine owner is still queuing its entries, so the
+  // unparker must not resume it (the owner does, when it finishes).
+  static constexpr std::uint32_t woken = 1, interrupted = 2, queuing = 4;
+  std::atomic<std::uint32_t> signal{0};
+  waiter* winner = nullptr;           // written before claim becomes won (release)
+  std::coroutine_handle<> coroutine;  // null for a thread owner
+};
+
+// Queues `entry` of `group` on `address` if validate() (under the queue lock)
+// returns true; false, queuing nothing, otherwise.
+bool park_grouped(const void* address, function_ref<bool()> validate, waiter& entry,
+                  wait_group& group, token park_token) noexcept;
+// The owner gives up: true if it claimed the group (no entry can win any
+// more), false if an entry had won (group.winner; for a thread owner, then
+// wait_woken() before using the grant).
+bool claim_for_owner(wait_group& group) noexcept;
+// A thread owner sleeps until an entry wins and its unparker woke it (true),
+// `until` passes or a stop is requested on `*stop` (false: claim_for_owner next).
+bool sleep_grouped(wait_group& group, deadline until,
+                   const std::stop_token* stop) noexcept;
+// A thread owner whose claim failed: waits for the winner's wake (it is on its way).
+void wait_woken(wait_group& group) noexcept;
+// A coroutine owner finished queuing: true if an entry won meanwhile (then
+// the owner resumes itself: the unparker did not), false if not (an
+// unparker will resume it).
+bool finish_queuing(wait_group& group) noexcept;
+
+}  // namespace detail
 }  // namespace beacon::parking_lot

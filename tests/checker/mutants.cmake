@@ -111,3 +111,16 @@ set(mutant_replace [=[          return handed_off;  // mutant]=])
 set(mutant_scenarios scenarios_counting.cpp)
 set(mutant_only "semaphore (eventual): release vs timed-out acquire")
 beacon_checker_mutant(barging_wake_claims_a_permit)
+
+# parking lot, multi-waits (wait_group): an unparker does not skip an entry
+# whose group another object already won, so the grant goes to a waiter
+# that will never use it (a grant to a claimed multi-waiter is dropped).
+set(mutant_file src/parking_lot.cpp)
+set(mutant_find [=[    if (group && !begin_claim(*group)) {
+      w = next;
+      continue;
+    }]=])
+set(mutant_replace [=[    if (group && !begin_claim(*group)) group = nullptr;  // mutant]=])
+set(mutant_scenarios scenarios_many.cpp)
+set(mutant_only "wait_any: vs two setters")
+beacon_checker_mutant(claimed_grant_dropped)

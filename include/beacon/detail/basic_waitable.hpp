@@ -35,6 +35,8 @@ struct wait_results<void> {
 // class, makes it in a member `Grant grant() noexcept` that this base may
 // call (the semaphore's guard). The derived class adds its releasing
 // operations; the waits are the same for all of them.
+struct waitable_access;  // wait_many.hpp's view of the core (detail/wait_many.hpp)
+
 template <class Core, class Grant = void, class Owner = void>
 class basic_waitable {
   using wait_result = typename wait_results<Grant>::wait;
@@ -105,6 +107,7 @@ class basic_waitable {
   Core core_;
 
  private:
+  friend struct waitable_access;
   // What a successful wait yields (nothing, or the Owner's grant).
   wait_result granted() noexcept {
     if constexpr (!std::is_void_v<Grant>) return static_cast<Owner&>(*this).grant();

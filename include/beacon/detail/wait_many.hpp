@@ -1,0 +1,173 @@
+// The internals of beacon/wait_many.hpp: a type-erased view of one waitable
+// object (wait_ops), the engine that queues a multi-waiter on several objects
+// through the parking lot's wait_group (src/wait_many.cpp), and the helpers
+// that turn an index into the variadic forms' results.
+#pragma once
+
+#include <array>
+#include <coroutine>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <stop_token>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "beacon/auto_reset_event.hpp"
+#include "beacon/countdown_event.hpp"
+#include "beacon/deadline.hpp"
+#include "beacon/detail/parked_wait.hpp"
+#include "beacon/manual_reset_event.hpp"
+#include "beacon/parking_lot.hpp"
+#include "beacon/semaphore.hpp"
+
+namespace beacon {
+class wait_ref;
+}
+
+namespace beacon::detail {
+
+// Reaches the core and the grant of a basic_waitable primitive (a friend).
+struct waitable_access {
+  template <class W>
+  static auto core(W& w) noexcept -> decltype((w.core_)) {
+    return w.core_;
+  }
+  template <class W>
+  static decltype(auto) granted(W& w) noexcept {
+    return w.granted();
+  }
+};
+
+// The objects the multi-waits accept (their cores are parked-bit cores).
+template <class W>
+concept multi_waitable =
+    std::is_same_v<W, auto_reset_event> || std::is_same_v<W, manual_reset_event> ||
+    std::is_same_v<W, countdown_event> || std::is_same_v<W, semaphore>;
+
+template <class W>
+using core_of =
+    std::remove_reference_t<decltype(waitable_access::core(std::declval<W&>()))>;
+
+// What the engine needs of one object, type-erased (one table per type).
+struct wait_ops {
+  bool (*try_acquire)(void*) noexcept;
+  const void* (*address)(void*) noexcept;
+  bool (*mark_parked)(void*) noexcept;  // validate() of a park on address
+  void (*leave)(void*, bool) noexcept;  // timed_out / cancel callback
+  void (*pass_on)(void*) noexcept;      // give back a grant nobody will use
+  void (*keep)(void*) noexcept;         // a wait_ref acquisition: see wait_ref
+  parking_lot::token (*park_token)(void*) noexcept;
+};
+
+template <class W>
+struct ops_of {
+  static auto& core(void* p) noexcept {
+    return waitable_access::core(*static_cast<W*>(p));
+  }
+  static bool try_acquire(void* p) noexcept { return core(p).try_acquire(); }
+  static const void* address(void* p) noexcept { return &core(p).word(); }
+  static bool mark_parked(void* p) noexcept { return detail::mark_parked(core(p)); }
+  static void leave(void* p, bool was_last) noexcept { detail::leave(core(p), was_last); }
+  static void pass_on(void* p) noexcept { core(p).pass_on(); }
+  static void keep(void* p) noexcept {
+    // A semaphore permit taken through a wait_ref is the caller's to
+    // release(): it leaves the capacity, as forget() does.
+    if constexpr (std::is_same_v<W, semaphore>)
+      waitable_access::granted(*static_cast<W*>(p)).forget();
+  }
+  static parking_lot::token park_token(void* p) noexcept {
+    return park_token_of(core(p));
+  }
+  static constexpr wait_ops table{&try_acquire, &address, &mark_parked, &leave,
+                                  &pass_on,     &keep,    &park_token};
+};
+
+// The engine, over a run-time list (src/wait_many.cpp). `entries` has one
+// queue entry per object.
+struct wait_many_engine {
+  // wait_any for a thread: the index acquired, or nullopt when `until`
+  // passed or a stop was requested first. Call it after a failed fast path.
+  static std::optional<std::size_t> any_blocking(std::span<const wait_ref> objs,
+                                                 std::span<parking_lot::waiter> entries,
+                                                 deadline until,
+                                                 const std::stop_token* stop) noexcept;
+  // The first object (lowest index) whose try_acquire succeeds, or objs.size().
+  static std::size_t try_any(std::span<const wait_ref> objs) noexcept;
+
+  // when_any's awaiter (a coroutine owner). suspend: queues the entries;
+  // false when the coroutine must not suspend (then `found` is the index
+  // acquired, or npos when resume() must ask the group).
+  static bool any_suspend(std::span<const wait_ref> objs,
+                          std::span<parking_lot::waiter> entries,
+                          parking_lot::detail::wait_group& group, std::size_t& found,
+                          std::coroutine_handle<> h) noexcept;
+  // After the resumption: the index won; withdraws the other entries.
+  static std::size_t any_resume(std::span<const wait_ref> objs,
+                                std::span<parking_lot::waiter> entries,
+                                parking_lot::detail::wait_group& group) noexcept;
+  // The awaiter is destroyed while suspended: withdraws every entry and
+  // passes on a grant that had already been made.
+  static void any_abandon(std::span<const wait_ref> objs,
+                          std::span<parking_lot::waiter> entries,
+                          parking_lot::detail::wait_group& group) noexcept;
+
+  // After an acquisition through a wait_ref (span forms): see wait_ops::keep.
+  static void keep(const wait_ref& r) noexcept;
+
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+ private:
+  struct lists;
+};
+
+// The result of a variadic wait_any over Ws: the index when every wait()
+// returns void, else a variant of the results (void as std::monostate).
+template <class W>
+using grant_of = decltype(waitable_access::granted(std::declval<W&>()));
+template <class W>
+using result_of =
+    std::conditional_t<std::is_void_v<grant_of<W>>, std::monostate, grant_of<W>>;
+template <class... Ws>
+inline constexpr bool all_void = (std::is_void_v<grant_of<Ws>> && ...);
+template <class... Ws>
+using any_result =
+    std::conditional_t<all_void<Ws...>, std::size_t, std::variant<result_of<Ws>...>>;
+
+template <class W>
+result_of<W> result_for(W& w) noexcept {
+  if constexpr (std::is_void_v<grant_of<W>>)
+    return std::monostate{};
+  else
+    return waitable_access::granted(w);
+}
+
+// Builds the variadic result for object `index`, acquired.
+template <class... Ws>
+any_result<Ws...> make_any_result(std::size_t index, Ws&... ws) noexcept {
+  if constexpr (all_void<Ws...>) {
+    ((void)ws, ...);
+    return index;
+  } else {
+    using R = any_result<Ws...>;
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      std::optional<R> r;
+      ((index == I ? (void)r.emplace(std::in_place_index<I>, result_for(ws)) : (void)0),
+       ...);
+      return std::move(*r);
+    }
+    (std::index_sequence_for<Ws...>{});
+  }
+}
+
+// The fast path of the variadic forms: each object's own try_acquire, in
+// order, inlined; the index of the first that succeeds, or sizeof...(Ws).
+template <class... Ws>
+std::size_t try_any_inline(Ws&... ws) noexcept {
+  std::size_t i = 0;
+  ((waitable_access::core(ws).try_acquire() || (++i, false)) || ...);
+  return i;
+}
+
+}  // namespace beacon::detail

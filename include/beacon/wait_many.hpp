@@ -1,0 +1,258 @@
+// beacon/wait_many.hpp — wait on several objects at once (Win32
+// WaitForMultipleObjects, pevents WaitForMultipleEvents), for threads and
+// coroutines.
+//
+/// wait_any(a, b, c) blocks until one of the objects is acquired and says
+/// which. (wait_all, which acquires all of them at one instant, is not
+/// provided yet: design §2.8 requires it atomic, and a non-atomic one is
+/// worse than none.) The objects are any mix of auto_reset_event, manual_reset_event,
+/// countdown_event and semaphore, as many as you like. An object is
+/// "acquired" as its own wait() acquires it: an auto-reset signal or a
+/// semaphore permit is consumed; a manual-reset or countdown event is
+/// observed set.
+///
+/// Results. wait_any returns the index (std::size_t) when every object's
+/// wait() returns void, else a std::variant of the objects' results in
+/// argument order (void as std::monostate, a semaphore's semaphore_guard)
+/// whose index() names the object acquired. The timed forms (wait_any_for,
+/// wait_any_until) and the stop form (wait_any(stop_token, ...)) wrap that in
+/// std::optional: nullopt when the time passed or a stop was requested
+/// first. `co_await when_any(...)` yields what wait_any returns. The span
+/// forms take a run-time list of wait_ref (as Win32 takes an array) and
+/// return the index.
+///
+/// wait_any acquires exactly one object. When several are available at once
+/// it takes the lowest index (as Win32 does). A grant that reaches the
+/// waiter after another object won (a set, a release) is passed on as if
+/// this waiter had never queued: never lost, never doubled.
+///
+/// How (after Linux's futex_waitv): a blocked wait_any queues one entry per
+/// object in the parking lot, all sharing one "claimed" word; the unparker
+/// that reaches one first claims the word under its queue lock and grants
+/// that object, unparkers of the other objects skip the claimed entries, and
+/// the waiter then withdraws them. Time-outs, stop requests and a
+/// destroyed coroutine claim the word themselves first, so a grant can
+/// never arrive after the waiter decided to give up; if it arrived before,
+/// it is taken (or, for a destroyed coroutine, passed on).
+///
+/// Costs: when an object is available at once, wait_any costs its
+/// try_waits and nothing else. Blocked, it queues one entry per object on the
+/// caller's stack or in the coroutine frame: the variadic forms never
+/// allocate; the span forms allocate above 8 objects.
+///
+/// Memory ordering: what the thread that made the acquired object available
+/// did before (set, release, the last tick) happens-before the return of
+/// the wait (or the coroutine's resumption), as for that object's own wait().
+///
+/// Lifetime: the objects must outlive the wait (for when_any, the
+/// co_await). A coroutine suspended in when_any may be destroyed: its
+/// entries leave the queues and a grant already made to it is passed on;
+/// as for every beacon awaiter, don't destroy it while another thread may be
+/// resuming it. Coroutines are resumed on the thread that made them ready
+/// (see parking_lot.hpp), after the library's locks are released.
+///
+/// Example: a worker that waits for work or for shutdown.
+/// @code
+///  beacon::auto_reset_event work;
+///  beacon::manual_reset_event stop;
+///  for (;;) {
+///    if (beacon::wait_any(stop, work) == 0) break;  // stop has priority: index 0
+///    do_work();
+///  }
+/// @endcode
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <stop_token>
+#include <vector>
+
+#include "beacon/detail/wait_many.hpp"
+
+namespace beacon {
+
+/// A non-owning reference to an auto_reset_event, manual_reset_event,
+/// countdown_event or semaphore, for the span forms (run-time lists). Each
+/// of those converts to it implicitly. A semaphore permit acquired through a
+/// wait_ref is the caller's to release(): it leaves the semaphore's
+/// capacity as semaphore_guard::forget() does, so the later release() does
+/// not exceed max(). Trivially copyable; it must not outlive its object.
+class wait_ref {
+ public:
+  /// A reference to `w`.
+  template <class W>
+  requires detail::multi_waitable<W> wait_ref(W& w)
+  noexcept  // NOLINT(google-explicit-constructor): implicit by design
+      : object_(&w), ops_(&detail::ops_of<W>::table) {}
+
+  /// Acquires the object if it can without blocking, as its try_wait would.
+  bool try_wait() const noexcept {
+    if (!ops_->try_acquire(object_)) return false;
+    ops_->keep(object_);
+    return true;
+  }
+  /// Whether both refer to the same object.
+  friend bool operator==(const wait_ref& a, const wait_ref& b) noexcept {
+    return a.object_ == b.object_;
+  }
+
+ private:
+  friend struct detail::wait_many_engine;
+  void* object_;
+  const detail::wait_ops* ops_;
+};
+
+namespace detail {
+// The variadic and span forms of wait_any over one blocking engine call.
+template <class... Ws>
+std::optional<std::size_t> any_index(deadline until, const std::stop_token* stop,
+                                     Ws&... ws) noexcept {
+  if (const std::size_t i = try_any_inline(ws...); i < sizeof...(Ws)) return i;
+  if (until.passed() || (stop && stop->stop_requested())) return std::nullopt;
+  const std::array<wait_ref, sizeof...(Ws)> objs{wait_ref(ws)...};
+  std::array<parking_lot::waiter, sizeof...(Ws)> entries;
+  return wait_many_engine::any_blocking(objs, entries, until, stop);
+}
+
+template <class... Ws>
+std::optional<any_result<Ws...>> maybe_any(std::optional<std::size_t> i,
+                                           Ws&... ws) noexcept {
+  if (!i) return std::nullopt;
+  return make_any_result(*i, ws...);
+}
+
+template <class F>
+auto with_entries(std::size_t n, F&& f) {
+  if (n <= 8) {
+    std::array<parking_lot::waiter, 8> small;
+    return f(std::span<parking_lot::waiter>(small.data(), n));
+  }
+  std::vector<parking_lot::waiter> big(n);
+  return f(std::span<parking_lot::waiter>(big));
+}
+
+std::optional<std::size_t> span_any(std::span<const wait_ref> objs, deadline until,
+                                    const std::stop_token* stop);
+}  // namespace detail
+
+/// Blocks until one of `ws` is acquired; returns its index, or a variant of
+/// the results (see the file comment).
+template <detail::multi_waitable... Ws>
+requires(sizeof...(Ws) > 0) detail::any_result<Ws...> wait_any(Ws&... ws)
+noexcept {
+  return detail::make_any_result(*detail::any_index(deadline::never(), nullptr, ws...),
+                                 ws...);
+}
+
+/// wait_any for at most `d` (rounded up); nullopt if nothing was acquired.
+template <class Rep, class Period, detail::multi_waitable... Ws>
+requires(sizeof...(Ws) > 0) std::optional<detail::any_result<Ws...>> wait_any_for(
+    const std::chrono::duration<Rep, Period>& d, Ws&... ws)
+noexcept {
+  return detail::maybe_any(detail::any_index(deadline::after(d), nullptr, ws...), ws...);
+}
+
+/// wait_any until `t` on its clock; nullopt if nothing was acquired.
+template <class Clock, class Duration, detail::multi_waitable... Ws>
+requires(sizeof...(Ws) > 0) std::optional<detail::any_result<Ws...>> wait_any_until(
+    const std::chrono::time_point<Clock, Duration>& t, Ws&... ws)
+noexcept {
+  if (const std::size_t i = detail::try_any_inline(ws...); i < sizeof...(Ws))
+    return detail::make_any_result(i, ws...);
+  return detail::maybe_any(
+      detail::wait_until_clock(t,
+                               [&](deadline d) -> std::optional<std::size_t> {
+                                 return detail::any_index(d, nullptr, ws...);
+                               }),
+      ws...);
+}
+
+/// wait_any until a stop is requested on `stop` (nullopt); an object
+/// available at once is acquired even if stop was already requested.
+template <detail::multi_waitable... Ws>
+requires(sizeof...(Ws) >
+         0) std::optional<detail::any_result<Ws...>> wait_any(const std::stop_token& stop,
+                                                              Ws&... ws)
+noexcept {
+  return detail::maybe_any(detail::any_index(deadline::never(), &stop, ws...), ws...);
+}
+
+/// Run-time lists: blocks until one of `objs` is acquired; its index.
+/// Throws std::invalid_argument if `objs` is empty.
+std::size_t wait_any(std::span<const wait_ref> objs);
+/// Span form with a time limit; nullopt when it passed.
+template <class Rep, class Period>
+std::optional<std::size_t> wait_any_for(const std::chrono::duration<Rep, Period>& d,
+                                        std::span<const wait_ref> objs) {
+  return detail::span_any(objs, deadline::after(d), nullptr);
+}
+/// Span form with a deadline; nullopt when it passed.
+template <class Clock, class Duration>
+std::optional<std::size_t> wait_any_until(
+    const std::chrono::time_point<Clock, Duration>& t, std::span<const wait_ref> objs) {
+  return detail::wait_until_clock(t, [&](deadline d) -> std::optional<std::size_t> {
+    return detail::span_any(objs, d, nullptr);
+  });
+}
+/// Span form ended by a stop request (nullopt).
+std::optional<std::size_t> wait_any(const std::stop_token& stop,
+                                    std::span<const wait_ref> objs);
+
+/// The awaiter of `co_await when_any(ws...)`: yields what wait_any returns.
+/// Lives in the coroutine frame with one queue entry per object.
+template <class... Ws>
+class [[nodiscard]] when_any_awaiter {
+ public:
+  /// An awaiter over `ws` (see when_any).
+  explicit when_any_awaiter(Ws&... ws) noexcept : ws_(ws...), objs_{wait_ref(ws)...} {}
+  when_any_awaiter(const when_any_awaiter&) = delete;
+  when_any_awaiter& operator=(const when_any_awaiter&) = delete;
+  /// Destroyed while suspended: withdraws the entries, passes on a grant.
+  ~when_any_awaiter() {
+    if (suspended_) detail::wait_many_engine::any_abandon(objs_, entries_, group_);
+  }
+
+  /// Acquires an available object at once (lowest index), without suspending.
+  bool await_ready() noexcept {
+    found_ = std::apply([](Ws&... ws) { return detail::try_any_inline(ws...); }, ws_);
+    return found_ < sizeof...(Ws);
+  }
+  /// Queues one entry per object; false (resume at once) if one was
+  /// acquired meanwhile.
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    suspended_ = true;
+    if (detail::wait_many_engine::any_suspend(objs_, entries_, group_, found_, h))
+      return true;
+    if (found_ != detail::wait_many_engine::npos) suspended_ = false;
+    return false;
+  }
+  /// The object acquired: its index, or the variant of its result.
+  detail::any_result<Ws...> await_resume() noexcept {
+    if (suspended_) {
+      suspended_ = false;
+      found_ = detail::wait_many_engine::any_resume(objs_, entries_, group_);
+    }
+    return std::apply(
+        [this](Ws&... ws) { return detail::make_any_result(found_, ws...); }, ws_);
+  }
+
+ private:
+  std::tuple<Ws&...> ws_;
+  std::array<wait_ref, sizeof...(Ws)> objs_;
+  std::array<parking_lot::waiter, sizeof...(Ws)> entries_;
+  parking_lot::detail::wait_group group_;
+  std::size_t found_ = detail::wait_many_engine::npos;
+  bool suspended_ = false;  // queued (or woken) and not yet resumed
+};
+
+/// `co_await when_any(ws...)` suspends the coroutine until one of `ws` is
+/// acquired and yields what wait_any(ws...) returns.
+template <detail::multi_waitable... Ws>
+requires(sizeof...(Ws) > 0) when_any_awaiter<Ws...> when_any(Ws&... ws)
+noexcept { return when_any_awaiter<Ws...>(ws...); }
+
+}  // namespace beacon
