@@ -35,8 +35,11 @@ struct wait_results<void> {
 /// class, makes it in a member `Grant grant() noexcept` that this base may
 /// call (the semaphore's guard). The derived class adds its releasing
 /// operations; the waits are the same for all of them.
+struct waitable_access;  // beacon/asio.hpp: parks its own entries on core_
+
 template <class Core, class Grant = void, class Owner = void>
 class basic_waitable {
+  friend struct waitable_access;
   using wait_result = typename wait_results<Grant>::wait;
   using maybe_result = typename wait_results<Grant>::maybe;
 
