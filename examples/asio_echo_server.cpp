@@ -67,6 +67,7 @@ int client(unsigned short port, const beacon::os_event& stop) {
   asio::read(s, asio::buffer(back));
   const bool ok = back == msg;
   std::printf("client: echoed \"%s\" (%s)\n", back.c_str(), ok ? "ok" : "MISMATCH");
+  std::fflush(stdout);
   stop.signal();
   return ok ? 0 : 1;
 }
