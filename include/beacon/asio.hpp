@@ -3,7 +3,9 @@
 //
 /// @file
 /// Optional component (CMake target beacon::asio, built where Asio's headers
-/// are found; nothing in the core depends on it).
+/// are found; nothing in the core depends on it). Standalone Asio 1.22 or
+/// later; Boost.Asio from Boost 1.77 (cancellation slots), selected with
+/// BEACON_ASIO_USE_BOOST (not tested in CI: Debian 12 ships Boost 1.74).
 ///
 /// Contract:
 /// * `beacon::async_wait(w, token)` for auto_reset_event, manual_reset_event,
@@ -69,6 +71,11 @@
 #if !defined(BOOST_ASIO_HAS_STD_COROUTINE) && !defined(BOOST_ASIO_DISABLE_STD_COROUTINE)
 #define BOOST_ASIO_HAS_STD_COROUTINE 1
 #endif
+#endif
+#include <boost/version.hpp>
+#include <utility>  // Boost.Asio's awaitable.hpp uses std::exchange without it
+#if BOOST_VERSION < 107700
+#error "beacon/asio.hpp needs Boost.Asio 1.77 or later (cancellation slots)"
 #endif
 #include <boost/asio.hpp>
 #else
@@ -498,8 +505,10 @@ class asio_core_op final : public asio_op_base {
 
   // Posts the successful completion (the grant taken).
   static void deliver(W& w, Handler&& h) {
-    if constexpr (std::is_void_v<grant_type>)
+    if constexpr (std::is_same_v<W, auto_reset_event>)  // an exclusive signal
       asio_post(std::move(h), net_error_code{}, &pass_on_core, &waitable_access::core(w));
+    else if constexpr (std::is_void_v<grant_type>)  // a broadcast: nothing to pass on
+      asio_post(std::move(h), net_error_code{}, &pass_on_core, nullptr);
     else
       asio_post(std::move(h), net_error_code{}, &pass_on_core, nullptr,
                 waitable_access::grant(w));
