@@ -192,6 +192,8 @@ class semaphore
 /// nothing. Must not outlive its semaphore.
 class [[nodiscard]] semaphore_guard {
  public:
+  /// A guard that owns nothing (what a failed asynchronous wait yields).
+  constexpr semaphore_guard() noexcept : sem_(nullptr) {}
   /// Takes over `o`'s permit; `o` then owns nothing.
   semaphore_guard(semaphore_guard&& o) noexcept : sem_(std::exchange(o.sem_, nullptr)) {}
   /// Gives back this guard's permit, if any, then takes over `o`'s.

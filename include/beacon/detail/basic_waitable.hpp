@@ -35,10 +35,11 @@ struct wait_results<void> {
 // class, makes it in a member `Grant grant() noexcept` that this base may
 // call (the semaphore's guard). The derived class adds its releasing
 // operations; the waits are the same for all of them.
-struct waitable_access;  // wait_many.hpp's view of the core (detail/wait_many.hpp)
+struct waitable_access;  // below: wait_many.hpp's and asio.hpp's view of the core
 
 template <class Core, class Grant = void, class Owner = void>
 class basic_waitable {
+  friend struct waitable_access;
   using wait_result = typename wait_results<Grant>::wait;
   using maybe_result = typename wait_results<Grant>::maybe;
 
@@ -139,6 +140,24 @@ class basic_event : public basic_waitable<Core> {
       : basic_waitable<Core>(initial) {}
   /// Protected: an event is not deleted through its base.
   ~basic_event() = default;
+};
+
+// What beacon's other waiters (wait_many.hpp's multi-waits, asio.hpp's
+// operations) need of a primitive built on basic_waitable: its protocol core
+// (to park their own entries on it) and the grant of a successful wait.
+struct waitable_access {
+  template <class W>
+  static auto core(W& w) noexcept -> decltype((w.core_)) {
+    return w.core_;
+  }
+  template <class W>
+  static decltype(auto) granted(W& w) noexcept {
+    return w.granted();
+  }
+  template <class W>
+  static decltype(auto) grant(W& w) noexcept {
+    return w.granted();
+  }
 };
 
 }  // namespace beacon::detail

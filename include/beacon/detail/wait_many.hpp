@@ -28,18 +28,6 @@ class wait_ref;
 
 namespace beacon::detail {
 
-// Reaches the core and the grant of a basic_waitable primitive (a friend).
-struct waitable_access {
-  template <class W>
-  static auto core(W& w) noexcept -> decltype((w.core_)) {
-    return w.core_;
-  }
-  template <class W>
-  static decltype(auto) granted(W& w) noexcept {
-    return w.granted();
-  }
-};
-
 // The objects the multi-waits accept (their cores are parked-bit cores).
 template <class W>
 concept multi_waitable =
