@@ -559,7 +559,7 @@ class asio_ec_op final : public asio_op_base {
       // Relaxed: event_count's fences order the withdrawal's store before
       // its notify_all() against this check (as any predicate state).
       if (op->cancel_requested_.load(std::memory_order_relaxed)) return outcome{};
-      outcome r = op->pred_();
+      outcome r = detail::ec_call(op->pred_);
       if (!r) return std::nullopt;
       return std::optional<outcome>(std::move(r));
     }
@@ -709,8 +709,9 @@ auto async_wait(W& w, CompletionToken&& token) {
 template <class Pred, class CompletionToken>
 auto async_wait(event_count& ec, Pred pred, CompletionToken&& token) {
   using outcome = detail::ec_outcome<Pred>;
-  static_assert(detail::ec_valid_outcome<outcome>,
-                "an event_count predicate returns bool or std::optional<T>");
+  static_assert(detail::ec_valid_predicate<Pred>,
+                "an event_count predicate returns std::optional<T> or something "
+                "boolean-testable (see event_count.hpp)");
   auto init = [](auto handler, event_count* target, Pred p) {
     detail::asio_ec_op<Pred, decltype(handler)>::start(*target, std::move(p),
                                                        std::move(handler));

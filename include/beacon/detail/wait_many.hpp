@@ -65,8 +65,15 @@ struct ops_of {
     if constexpr (std::is_same_v<W, semaphore>)
       waitable_access::granted(*static_cast<W*>(p)).forget();
   }
+  // A multi-waiter takes its wake-up as its grant, as a coroutine does (it
+  // is woken once and does not go back for a permit that went to the
+  // count), so it parks with the token of a waiter that must be handed its
+  // grant where the core tells the two apart (the eventually fair semaphore).
   static parking_lot::token park_token(void* p) noexcept {
-    return park_token_of(core(p));
+    if constexpr (requires { core_of<W>::async_park_token(); })
+      return core_of<W>::async_park_token();
+    else
+      return park_token_of(core(p));
   }
   static constexpr wait_ops table{&try_acquire, &address, &mark_parked, &leave,
                                   &pass_on,     &keep,    &park_token};
