@@ -43,7 +43,7 @@
 /// * Clang with libstdc++: Asio 1.22 enables co_await for Clang only with the
 ///   old coroutine TS headers; this header (and the beacon::asio target, as
 ///   compile definitions) define ASIO_HAS_CO_AWAIT / ASIO_HAS_STD_COROUTINE
-///   where <coroutine> is there. Include beacon/asio.hpp before asio, or
+///   where `<coroutine>` is there. Include beacon/asio.hpp before asio, or
 ///   link beacon::asio, for use_awaitable to exist with Clang.
 ///
 /// Not covered: once_event receivers (their awaiters are being reworked).
@@ -113,6 +113,7 @@
 #include "beacon/os_event.hpp"
 #endif
 
+/// @cond BEACON_INTERNALS  (the component's internals: not part of the API)
 namespace beacon::detail {
 
 #if defined(BEACON_ASIO_USE_BOOST)
@@ -680,6 +681,7 @@ struct asio_os_event_op {
 #endif
 
 }  // namespace beacon::detail
+/// @endcond
 
 namespace beacon {
 

@@ -235,8 +235,8 @@ class os_event {
   int write_handle() const noexcept { return write_fd_; }
   /// Both ends of the pipe.
   struct pipe_handles {
-    int read;
-    int write;
+    int read;   ///< the read end
+    int write;  ///< the write end
   };
   /// Gives up ownership of both ends (-1, -1 when moved-from) and leaves
   /// *this moved-from. The caller closes them.
