@@ -337,7 +337,8 @@ class once_receiver {
 
   /// Blocks until the value arrives or a stop is requested (nullopt). A value
   /// already there is returned even if stop was requested. Throws like receive().
-  std::optional<value_type> receive(std::stop_token stop) requires(policy::blocking) {
+  std::optional<value_type> receive(const std::stop_token& stop) requires(
+      policy::blocking) {
     event_type* ev = checked();
     detail::once_wait_core c{&access::state(*ev)};
     return detail::wait_stop_impl(c, stop) ? take(ev, std::in_place) : std::nullopt;
