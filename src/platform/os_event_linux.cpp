@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,22 +21,15 @@
 #include <system_error>
 
 #include "fault.hpp"
+#include "fd_passing.hpp"
 
 namespace beacon {
 namespace fault = detail::platform::fault;
+using detail::platform::checked;
+using detail::platform::close_quietly;
+using detail::platform::throw_errno;
 
 namespace {
-
-[[noreturn]] void throw_errno(int err, const char* what) {
-  throw std::system_error(err, std::system_category(), what);
-}
-
-int checked(int fd, const char* what) {
-  // poll() ignores negative descriptors, so a moved-from event would wait
-  // forever instead of failing: reject -1 before any system call.
-  if (fd < 0) throw_errno(EBADF, what);
-  return fd;
-}
 
 // Reads (and so zeroes) the counter without blocking. True if it was
 // non-zero, false if it was zero (EAGAIN: unsignalled, or another waiter
@@ -108,12 +100,6 @@ int eventfd_check(int fd) {
       std::memcmp(target, expected, sizeof expected - 1) != 0)
     return EINVAL;
   return eventfd_mode_check(fd);
-}
-
-void close_quietly(int fd) noexcept {
-  // Linux closes the descriptor even when close() reports EINTR; retrying
-  // could close a descriptor another thread just opened.
-  if (fd >= 0) (void)::close(fd);
 }
 
 }  // namespace
@@ -266,76 +252,14 @@ os_event os_event::from_native_handle(int fd) {
 void send_os_event(int unix_socket, const os_event& event) {
   static constexpr const char* what = "beacon::send_os_event";
   const int fd = checked(event.native_handle(), what);
-  char byte = 'e';  // stream sockets drop ancillary data sent without data
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  for (;;) {
-    const ssize_t n =
-        fault::interruptible([&] { return ::sendmsg(unix_socket, &msg, MSG_NOSIGNAL); });
-    if (n == 1) return;
-    if (n < 0 && errno == EINTR) continue;  // nothing was sent: send again
-    throw_errno(n < 0 ? errno : EIO, what);
-  }
+  detail::platform::send_fds(unix_socket, {&fd, 1}, what);
 }
 
 os_event receive_os_event(int unix_socket) {
   static constexpr const char* what = "beacon::receive_os_event";
-  // Room for the most descriptors one message can carry (Linux's SCM_MAX_FD),
-  // so whatever a peer sends arrives whole and every descriptor is accounted
-  // for below: the first is the event, the others are closed. A buffer of
-  // one descriptor's CMSG_SPACE also fits a second one, which leaked.
-  static constexpr std::size_t max_fds = 253;
-  char byte;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(max_fds * sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    // MSG_CMSG_CLOEXEC: the descriptor is close-on-exec from the moment it
-    // is installed, so a concurrent fork+exec elsewhere cannot leak it.
-    n = fault::interruptible(
-        [&] { return ::recvmsg(unix_socket, &msg, MSG_CMSG_CLOEXEC); });
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) throw_errno(errno, what);
-  // Every descriptor the kernel installed in this process is ours from here
-  // on: keep the first, close the rest, whatever happens next.
-  int fd = -1;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    const std::size_t count =
-        c->cmsg_len < CMSG_LEN(0) ? 0 : (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t i = 0; i < count; ++i) {
-      int received;
-      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof received);
-      if (fd < 0)
-        fd = received;
-      else
-        close_quietly(received);  // an extra one: a confused or hostile peer
-    }
-  }
-  // MSG_CTRUNC: ancillary data did not fit (credentials or security labels
-  // beside the descriptors) or a descriptor could not be installed (the
-  // table is full). The kernel dropped the rest; the message is not what was
-  // sent, so refuse it, closing what did arrive.
-  if (msg.msg_flags & MSG_CTRUNC) {
-    close_quietly(fd);
-    throw_errno(EMSGSIZE, what);
-  }
-  if (fd < 0) throw_errno(n == 0 ? ECONNRESET : EBADMSG, what);
+  // The first descriptor is the event; receive_fds closes any others.
+  int fd;
+  detail::platform::receive_fds(unix_socket, {&fd, 1}, what);
   if (const int err = eventfd_check(fd)) {
     close_quietly(fd);  // ours now, and useless: do not leak it
     throw_errno(err, what);

@@ -19,7 +19,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,28 +31,15 @@
 #include <system_error>
 
 #include "fault.hpp"
+#include "fd_passing.hpp"
 
 namespace beacon {
 namespace fault = detail::platform::fault;
+using detail::platform::checked;
+using detail::platform::close_quietly;
+using detail::platform::throw_errno;
 
 namespace {
-
-[[noreturn]] void throw_errno(int err, const char* what) {
-  throw std::system_error(err, std::system_category(), what);
-}
-
-int checked(int fd, const char* what) {
-  // poll() ignores negative descriptors, so a moved-from event would wait
-  // forever instead of failing: reject -1 before any system call.
-  if (fd < 0) throw_errno(EBADF, what);
-  return fd;
-}
-
-void close_quietly(int fd) noexcept {
-  // Closed even on EINTR: retrying could close a descriptor another thread
-  // just opened (Linux, and POSIX leaves the state unspecified).
-  if (fd >= 0) (void)::close(fd);
-}
 
 // A pipe, both ends close-on-exec and non-blocking. pipe2 sets the flags
 // atomically; where it is missing a concurrent fork+exec may inherit the
@@ -320,79 +306,19 @@ void send_os_event(int unix_socket, const os_event& event) {
   static constexpr const char* what = "beacon::send_os_event";
   const int fds[2] = {checked(event.native_handle(), what),
                       checked(event.write_handle(), what)};
-  char byte = 'e';  // stream sockets drop ancillary data sent without data
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof fds);
-  std::memcpy(CMSG_DATA(c), fds, sizeof fds);
-#ifdef MSG_NOSIGNAL
-  constexpr int flags = MSG_NOSIGNAL;
-#else
-  constexpr int flags = 0;  // macOS: SO_NOSIGPIPE on the socket is the caller's
-#endif
-  for (;;) {
-    const ssize_t n =
-        fault::interruptible([&] { return ::sendmsg(unix_socket, &msg, flags); });
-    if (n == 1) return;
-    if (n < 0 && errno == EINTR) continue;  // nothing was sent: send again
-    throw_errno(n < 0 ? errno : EIO, what);
-  }
+  detail::platform::send_fds(unix_socket, fds, what);
 }
 
 os_event receive_os_event(int unix_socket) {
   static constexpr const char* what = "beacon::receive_os_event";
-  // Room for many descriptors, so whatever a peer sends arrives whole and
-  // every descriptor is accounted for: the first two are the event, the
-  // others are closed.
-  static constexpr std::size_t max_fds = 253;
-  char byte;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(max_fds * sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-#ifdef MSG_CMSG_CLOEXEC
-  constexpr int flags = MSG_CMSG_CLOEXEC;  // close-on-exec from the start
-#else
-  constexpr int flags = 0;  // made close-on-exec below (adopt_flags)
-#endif
-  ssize_t n;
-  do {
-    n = fault::interruptible([&] { return ::recvmsg(unix_socket, &msg, flags); });
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) throw_errno(errno, what);
-  int fds[2] = {-1, -1};
-  int got = 0;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    const std::size_t count =
-        c->cmsg_len < CMSG_LEN(0) ? 0 : (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t i = 0; i < count; ++i) {
-      int received;
-      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof received);
-      if (got < 2)
-        fds[got++] = received;
-      else
-        close_quietly(received);  // an extra one: a confused or hostile peer
-    }
-  }
+  // The first two descriptors are the event; receive_fds closes any others.
+  int fds[2];
+  const std::size_t got = detail::platform::receive_fds(unix_socket, fds, what);
   const auto fail = [&](int err) {
     close_quietly(fds[0]);
     close_quietly(fds[1]);
     throw_errno(err, what);
   };
-  if (msg.msg_flags & MSG_CTRUNC) fail(EMSGSIZE);
-  if (got == 0) fail(n == 0 ? ECONNRESET : EBADMSG);
   if (got == 1) fail(EINVAL);  // one end of a pipe (or an eventfd): no event here
   if (const int err = pipe_check(fds[0], fds[1])) fail(err);
   if (const int err = adopt_flags(fds, 2)) fail(err);
