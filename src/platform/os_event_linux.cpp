@@ -22,6 +22,7 @@
 
 #include "fault.hpp"
 #include "fd_passing.hpp"
+#include "fd_wait.hpp"
 
 namespace beacon {
 namespace fault = detail::platform::fault;
@@ -151,41 +152,34 @@ void os_event::reset() const {
   (void)try_consume(checked(fd_, "beacon::os_event::reset"), "beacon::os_event::reset");
 }
 
+namespace {
+
+// ppoll: a nanosecond time-out (poll's is in milliseconds).
+int poll_until(pollfd* p, nfds_t n, deadline d) {
+  timespec ts{};
+  const timespec* timeout = nullptr;  // null: no time limit
+  if (!d.is_never()) {
+    const std::int64_t left = d.remaining_ns();
+    ts.tv_sec = static_cast<time_t>(left / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(left % 1'000'000'000);
+    timeout = &ts;
+  }
+  return ::ppoll(p, n, timeout, nullptr);
+}
+
+}  // namespace
+
 bool os_event::wait_deadline(deadline d) const {
   static constexpr const char* what = "beacon::os_event::wait";
-  const int fd = checked(fd_, what);
-  for (;;) {
-    timespec ts{};
-    const timespec* timeout = nullptr;  // null: no time limit
-    if (!d.is_never()) {
-      // Recomputed from the absolute deadline on every round, so EINTR and
-      // lost races never extend the wait.
-      const std::int64_t left = d.remaining_ns();
-      if (left == 0) return try_consume(fd, what);  // passed: one last look
-      ts.tv_sec = static_cast<time_t>(left / 1'000'000'000);
-      ts.tv_nsec = static_cast<long>(left % 1'000'000'000);
-      timeout = &ts;
-    }
-    pollfd p{fd, POLLIN, 0};
-    const int r = fault::interruptible([&] { return ::ppoll(&p, 1, timeout, nullptr); });
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(errno, what);
-    }
-    // r == 0: the kernel's timer expired; the loop re-checks our clock, so a
-    // timer that fires a little early cannot make us return false early.
-    if (r == 0) continue;
-    if (p.revents & POLLNVAL) throw_errno(EBADF, what);
-    if (try_consume(fd, what)) return true;
-    // EAGAIN: another waiter consumed the signal between our poll and read.
-  }
+  return detail::platform::wait_consume(checked(fd_, what), d, what, try_consume,
+                                        poll_until);
 }
 
 bool os_event::wait(std::stop_token stop) const {
   static constexpr const char* what = "beacon::os_event::wait";
   const int fd = checked(fd_, what);
   if (!stop.stop_possible()) return wait_deadline(deadline::never());
-  // Design §2.7: a wait that can succeed at once succeeds, stop or not.
+  // A wait that can succeed at once succeeds, stop or not (waitable.hpp).
   if (try_consume(fd, what)) return true;
   if (stop.stop_requested()) return false;
   // A private eventfd that the stop callback signals, polled beside ours: a
@@ -200,28 +194,14 @@ bool os_event::wait(std::stop_token stop) const {
   // Declared after wake_owner, so destroyed before it: ~stop_callback waits
   // for a callback already running on another thread, so no write can reach
   // `wake` after it is closed. If stop was requested since the check above,
-  // the callback runs here, at once, and the poll below returns at once.
+  // the callback runs here, at once, and the poll returns at once.
   const std::stop_callback on_stop(std::move(stop), [wake]() noexcept {
     const std::uint64_t one = 1;
     // Cannot fail: `wake` is open, and a write to an eventfd only fails when
     // the counter is saturated, which one write per wait cannot reach.
     (void)::write(wake, &one, sizeof one);
   });
-  pollfd p[2] = {{fd, POLLIN, 0}, {wake, POLLIN, 0}};
-  for (;;) {
-    const int r = fault::interruptible([&] { return ::ppoll(p, 2, nullptr, nullptr); });
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(errno, what);
-    }
-    if (p[0].revents & POLLNVAL) throw_errno(EBADF, what);
-    // Our event first: when the signal and the stop are both there, the wait
-    // can succeed, so it does. Giving up never consumes, so a signal that
-    // lands after this look stays in the counter for the next wait.
-    if (p[0].revents != 0 && try_consume(fd, what)) return true;
-    if (p[1].revents != 0) return false;  // only the callback writes `wake`
-    // EAGAIN: another waiter consumed the signal between our poll and read.
-  }
+  return detail::platform::wait_consume_or_wake(fd, wake, what, try_consume, poll_until);
 }
 
 os_event os_event::try_clone() const {

@@ -32,6 +32,7 @@
 
 #include "fault.hpp"
 #include "fd_passing.hpp"
+#include "fd_wait.hpp"
 
 namespace beacon {
 namespace fault = detail::platform::fault;
@@ -64,12 +65,14 @@ int make_pipe(int (&fds)[2]) noexcept {
 #endif
 }
 
-// Milliseconds for poll(): -1 (no limit) for never, else the time left
-// rounded up, so poll never times out before the deadline.
-int poll_timeout_ms(deadline d) noexcept {
-  if (d.is_never()) return -1;
+// poll() bounded by `d`: no limit for never, else the time left rounded up
+// to milliseconds, so poll never times out before the deadline.
+int poll_until(pollfd* p, nfds_t n, deadline d) {
+  if (d.is_never()) return ::poll(p, n, -1);
   const std::int64_t left = d.remaining_ns();
-  return static_cast<int>(std::min<std::int64_t>((left + 999'999) / 1'000'000, INT_MAX));
+  return ::poll(
+      p, n,
+      static_cast<int>(std::min<std::int64_t>((left + 999'999) / 1'000'000, INT_MAX)));
 }
 
 // Reads the pipe empty without blocking. True if at least one byte was there
@@ -213,30 +216,15 @@ void os_event::reset() const {
 
 bool os_event::wait_deadline(deadline d) const {
   static constexpr const char* what = "beacon::os_event::wait";
-  const int fd = checked(fd_, what);
-  for (;;) {
-    // Recomputed from the absolute deadline on every round, so EINTR and
-    // lost races never extend the wait.
-    if (!d.is_never() && d.remaining_ns() == 0)
-      return try_consume(fd, what);  // last look
-    pollfd p{fd, POLLIN, 0};
-    const int r = fault::interruptible([&] { return ::poll(&p, 1, poll_timeout_ms(d)); });
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(errno, what);
-    }
-    if (r == 0) continue;  // timed out: the loop re-checks our clock
-    if (p.revents & POLLNVAL) throw_errno(EBADF, what);
-    if (try_consume(fd, what)) return true;
-    // Empty: another waiter consumed the signal between our poll and read.
-  }
+  return detail::platform::wait_consume(checked(fd_, what), d, what, try_consume,
+                                        poll_until);
 }
 
 bool os_event::wait(std::stop_token stop) const {
   static constexpr const char* what = "beacon::os_event::wait";
   const int fd = checked(fd_, what);
   if (!stop.stop_possible()) return wait_deadline(deadline::never());
-  // Design §2.7: a wait that can succeed at once succeeds, stop or not.
+  // A wait that can succeed at once succeeds, stop or not (waitable.hpp).
   if (try_consume(fd, what)) return true;
   if (stop.stop_requested()) return false;
   // A private pipe that the stop callback writes, polled beside ours: a stop
@@ -258,19 +246,8 @@ bool os_event::wait(std::stop_token stop) const {
     const char byte = 1;
     (void)::write(wake_wr, &byte, 1);  // one byte into an empty pipe: cannot fail
   });
-  pollfd p[2] = {{fd, POLLIN, 0}, {wake[0], POLLIN, 0}};
-  for (;;) {
-    const int r = fault::interruptible([&] { return ::poll(p, 2, -1); });
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(errno, what);
-    }
-    if (p[0].revents & POLLNVAL) throw_errno(EBADF, what);
-    // Our event first: when the signal and the stop are both there, the wait
-    // succeeds. Giving up never consumes.
-    if (p[0].revents != 0 && try_consume(fd, what)) return true;
-    if (p[1].revents != 0) return false;
-  }
+  return detail::platform::wait_consume_or_wake(fd, wake[0], what, try_consume,
+                                                poll_until);
 }
 
 os_event os_event::try_clone() const {
