@@ -22,31 +22,14 @@
 
 #include "fault.hpp"
 #include "fd_passing.hpp"
-#include "fd_wait.hpp"
+#include "os_event_fd.hpp"
 
 namespace beacon {
-namespace fault = detail::platform::fault;
-using detail::platform::checked;
-using detail::platform::close_quietly;
-using detail::platform::throw_errno;
+// The platform layer's services: fault injection, the descriptor helpers
+// (fd_passing.hpp) and what this backend supplies (os_event_fd.hpp).
+using namespace detail::platform;
 
 namespace {
-
-// Reads (and so zeroes) the counter without blocking. True if it was
-// non-zero, false if it was zero (EAGAIN: unsignalled, or another waiter
-// consumed it first).
-bool try_consume(int fd, const char* what) {
-  std::uint64_t value;
-  for (;;) {
-    const ssize_t n =
-        fault::interruptible([&] { return ::read(fd, &value, sizeof value); });
-    if (n == static_cast<ssize_t>(sizeof value)) return true;
-    if (n >= 0) throw_errno(EIO, what);  // an eventfd always reads 8 bytes
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) return false;
-    throw_errno(errno, what);
-  }
-}
 
 // Whether the eventfd `fd` is in semaphore mode (EFD_SEMAPHORE: each read
 // takes 1 instead of zeroing the counter, so signals would not collapse and
@@ -143,67 +126,6 @@ void os_event::signal() const {
   errno = saved_errno;
 }
 
-bool os_event::try_wait() const {
-  return try_consume(checked(fd_, "beacon::os_event::try_wait"),
-                     "beacon::os_event::try_wait");
-}
-
-void os_event::reset() const {
-  (void)try_consume(checked(fd_, "beacon::os_event::reset"), "beacon::os_event::reset");
-}
-
-namespace {
-
-// ppoll: a nanosecond time-out (poll's is in milliseconds).
-int poll_until(pollfd* p, nfds_t n, deadline d) {
-  timespec ts{};
-  const timespec* timeout = nullptr;  // null: no time limit
-  if (!d.is_never()) {
-    const std::int64_t left = d.remaining_ns();
-    ts.tv_sec = static_cast<time_t>(left / 1'000'000'000);
-    ts.tv_nsec = static_cast<long>(left % 1'000'000'000);
-    timeout = &ts;
-  }
-  return ::ppoll(p, n, timeout, nullptr);
-}
-
-}  // namespace
-
-bool os_event::wait_deadline(deadline d) const {
-  static constexpr const char* what = "beacon::os_event::wait";
-  return detail::platform::wait_consume(checked(fd_, what), d, what, try_consume,
-                                        poll_until);
-}
-
-bool os_event::wait(std::stop_token stop) const {
-  static constexpr const char* what = "beacon::os_event::wait";
-  const int fd = checked(fd_, what);
-  if (!stop.stop_possible()) return wait_deadline(deadline::never());
-  // A wait that can succeed at once succeeds, stop or not (waitable.hpp).
-  if (try_consume(fd, what)) return true;
-  if (stop.stop_requested()) return false;
-  // A private eventfd that the stop callback signals, polled beside ours: a
-  // stop request wakes this wait and no other (signalling our own event would
-  // hand a stop to another waiter as if it were a signal).
-  const int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake < 0) throw_errno(errno, what);
-  struct closer {
-    int fd;
-    ~closer() { close_quietly(fd); }
-  } wake_owner{wake};
-  // Declared after wake_owner, so destroyed before it: ~stop_callback waits
-  // for a callback already running on another thread, so no write can reach
-  // `wake` after it is closed. If stop was requested since the check above,
-  // the callback runs here, at once, and the poll returns at once.
-  const std::stop_callback on_stop(std::move(stop), [wake]() noexcept {
-    const std::uint64_t one = 1;
-    // Cannot fail: `wake` is open, and a write to an eventfd only fails when
-    // the counter is saturated, which one write per wait cannot reach.
-    (void)::write(wake, &one, sizeof one);
-  });
-  return detail::platform::wait_consume_or_wake(fd, wake, what, try_consume, poll_until);
-}
-
 os_event os_event::try_clone() const {
   const int fd = checked(fd_, "beacon::os_event::try_clone");
   const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -253,5 +175,52 @@ os_event receive_os_event(int unix_socket) {
   }
   return os_event(os_event::adopt_t{}, fd);
 }
+
+namespace detail::platform {
+
+// Reads (and so zeroes) the counter: true if it was non-zero, false if it was
+// zero (EAGAIN).
+bool try_consume(int fd, const char* what) {
+  std::uint64_t value;
+  for (;;) {
+    const ssize_t n =
+        fault::interruptible([&] { return ::read(fd, &value, sizeof value); });
+    if (n == static_cast<ssize_t>(sizeof value)) return true;
+    if (n >= 0) throw_errno(EIO, what);  // an eventfd always reads 8 bytes
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return false;
+    throw_errno(errno, what);
+  }
+}
+
+// ppoll: a nanosecond time-out (poll's is in milliseconds).
+int poll_until(pollfd* p, nfds_t n, deadline d) {
+  timespec ts{};
+  const timespec* timeout = nullptr;  // null: no time limit
+  if (!d.is_never()) {
+    const std::int64_t left = d.remaining_ns();
+    ts.tv_sec = static_cast<time_t>(left / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(left % 1'000'000'000);
+    timeout = &ts;
+  }
+  return ::ppoll(p, n, timeout, nullptr);
+}
+
+// An eventfd: read_fd() and the descriptor signal() writes are the same.
+stop_wake::stop_wake(const char* what)
+    : rd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), wr_(rd_) {
+  if (rd_ < 0) throw_errno(errno, what);
+}
+
+stop_wake::~stop_wake() { close_quietly(rd_); }
+
+void stop_wake::signal() const noexcept {
+  const std::uint64_t one = 1;
+  // Cannot fail: the eventfd is open, and a write to it only fails when the
+  // counter is saturated, which one write per wait cannot reach.
+  (void)::write(wr_, &one, sizeof one);
+}
+
+}  // namespace detail::platform
 
 }  // namespace beacon

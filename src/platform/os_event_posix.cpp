@@ -32,13 +32,12 @@
 
 #include "fault.hpp"
 #include "fd_passing.hpp"
-#include "fd_wait.hpp"
+#include "os_event_fd.hpp"
 
 namespace beacon {
-namespace fault = detail::platform::fault;
-using detail::platform::checked;
-using detail::platform::close_quietly;
-using detail::platform::throw_errno;
+// The platform layer's services: fault injection, the descriptor helpers
+// (fd_passing.hpp) and what this backend supplies (os_event_fd.hpp).
+using namespace detail::platform;
 
 namespace {
 
@@ -63,35 +62,6 @@ int make_pipe(int (&fds)[2]) noexcept {
   }
   return 0;
 #endif
-}
-
-// poll() bounded by `d`: no limit for never, else the time left rounded up
-// to milliseconds, so poll never times out before the deadline.
-int poll_until(pollfd* p, nfds_t n, deadline d) {
-  if (d.is_never()) return ::poll(p, n, -1);
-  const std::int64_t left = d.remaining_ns();
-  return ::poll(
-      p, n,
-      static_cast<int>(std::min<std::int64_t>((left + 999'999) / 1'000'000, INT_MAX)));
-}
-
-// Reads the pipe empty without blocking. True if at least one byte was there
-// (the signal is consumed), false if it was empty (unsignalled, or another
-// waiter consumed it first).
-bool try_consume(int fd, const char* what) {
-  bool consumed = false;
-  char buf[64];
-  for (;;) {
-    const ssize_t n = fault::interruptible([&] { return ::read(fd, buf, sizeof buf); });
-    if (n > 0) {
-      consumed = true;
-      continue;  // more bytes: signals that raced, collapsed into this one
-    }
-    if (n == 0) throw_errno(EPIPE, what);  // every write end is closed
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return consumed;
-    throw_errno(errno, what);
-  }
 }
 
 // Adds a byte to the pipe of `write_fd` unless `read_fd` is readable already
@@ -205,51 +175,6 @@ void os_event::signal() const {
   errno = saved_errno;
 }
 
-bool os_event::try_wait() const {
-  return try_consume(checked(fd_, "beacon::os_event::try_wait"),
-                     "beacon::os_event::try_wait");
-}
-
-void os_event::reset() const {
-  (void)try_consume(checked(fd_, "beacon::os_event::reset"), "beacon::os_event::reset");
-}
-
-bool os_event::wait_deadline(deadline d) const {
-  static constexpr const char* what = "beacon::os_event::wait";
-  return detail::platform::wait_consume(checked(fd_, what), d, what, try_consume,
-                                        poll_until);
-}
-
-bool os_event::wait(std::stop_token stop) const {
-  static constexpr const char* what = "beacon::os_event::wait";
-  const int fd = checked(fd_, what);
-  if (!stop.stop_possible()) return wait_deadline(deadline::never());
-  // A wait that can succeed at once succeeds, stop or not (waitable.hpp).
-  if (try_consume(fd, what)) return true;
-  if (stop.stop_requested()) return false;
-  // A private pipe that the stop callback writes, polled beside ours: a stop
-  // request wakes this wait and no other.
-  int wake[2];
-  if (make_pipe(wake) != 0) throw_errno(errno, what);
-  struct closer {
-    int* fds;
-    ~closer() {
-      close_quietly(fds[0]);
-      close_quietly(fds[1]);
-    }
-  } wake_owner{wake};
-  // Declared after wake_owner, so destroyed before it: ~stop_callback waits
-  // for a callback already running elsewhere, so no write reaches a closed
-  // descriptor.
-  const int wake_wr = wake[1];
-  const std::stop_callback on_stop(std::move(stop), [wake_wr]() noexcept {
-    const char byte = 1;
-    (void)::write(wake_wr, &byte, 1);  // one byte into an empty pipe: cannot fail
-  });
-  return detail::platform::wait_consume_or_wake(fd, wake[0], what, try_consume,
-                                                poll_until);
-}
-
 os_event os_event::try_clone() const {
   static constexpr const char* what = "beacon::os_event::try_clone";
   const int rd = checked(fd_, what);
@@ -301,5 +226,56 @@ os_event receive_os_event(int unix_socket) {
   if (const int err = adopt_flags(fds, 2)) fail(err);
   return os_event(os_event::adopt_t{}, fds[0], fds[1]);
 }
+
+namespace detail::platform {
+
+// poll() bounded by `d`: no limit for never, else the time left rounded up
+// to milliseconds, so poll never times out before the deadline.
+int poll_until(pollfd* p, nfds_t n, deadline d) {
+  if (d.is_never()) return ::poll(p, n, -1);
+  const std::int64_t left = d.remaining_ns();
+  return ::poll(
+      p, n,
+      static_cast<int>(std::min<std::int64_t>((left + 999'999) / 1'000'000, INT_MAX)));
+}
+
+// Reads the pipe empty without blocking. True if at least one byte was there
+// (the signal is consumed), false if it was empty (unsignalled, or another
+// waiter consumed it first).
+bool try_consume(int fd, const char* what) {
+  bool consumed = false;
+  char buf[64];
+  for (;;) {
+    const ssize_t n = fault::interruptible([&] { return ::read(fd, buf, sizeof buf); });
+    if (n > 0) {
+      consumed = true;
+      continue;  // more bytes: signals that raced, collapsed into this one
+    }
+    if (n == 0) throw_errno(EPIPE, what);  // every write end is closed
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return consumed;
+    throw_errno(errno, what);
+  }
+}
+
+// A private pipe: signal() writes a byte, read_fd() is its read end.
+stop_wake::stop_wake(const char* what) {
+  int fds[2];
+  if (make_pipe(fds) != 0) throw_errno(errno, what);
+  rd_ = fds[0];
+  wr_ = fds[1];
+}
+
+stop_wake::~stop_wake() {
+  close_quietly(rd_);
+  close_quietly(wr_);
+}
+
+void stop_wake::signal() const noexcept {
+  const char byte = 1;
+  (void)::write(wr_, &byte, 1);  // one byte into an empty pipe: cannot fail
+}
+
+}  // namespace detail::platform
 
 }  // namespace beacon
