@@ -409,7 +409,7 @@ void wake(waiter* list) noexcept {
       q.tail = w;
       any_coroutine = true;
     } else {
-      // C: release pairs with the acquire load in park() (D): the unparker's
+      // lot_C: release pairs with the acquire load in park() (lot_D): the unparker's
       // writes and the unpark token are visible to the woken thread.
       access::wake_state(*w).store(woken, std::memory_order_release);
       // The thread may have seen `woken` already and returned, popping the
@@ -547,7 +547,7 @@ park_result park(const void* address, function_ref<bool()> validate,
     std::optional<std::stop_callback<interrupter>> on_stop;
     if (stop && stop->stop_possible()) on_stop.emplace(*stop, interrupter{&self});
     for (;;) {
-      // D: acquire pairs with C in wake().
+      // lot_D: acquire pairs with lot_C in wake().
       const std::uint32_t s = access::wake_state(self).load(std::memory_order_acquire);
       if (s == woken) return {park_status::unparked, access::unpark_token(self)};
       if (s == interrupted) {
@@ -572,7 +572,7 @@ park_result park(const void* address, function_ref<bool()> validate,
   }
   for (;;) {
     const std::uint32_t s =
-        access::wake_state(self).load(std::memory_order_acquire);  // D
+        access::wake_state(self).load(std::memory_order_acquire);  // lot_D
     if (s == woken) return {park_status::unparked, access::unpark_token(self)};
     platform::wait(access::wake_state(self), s, deadline::never());
   }

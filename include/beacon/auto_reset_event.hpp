@@ -45,13 +45,9 @@ namespace beacon {
 /// @endcode
 class auto_reset_event : public detail::basic_event<detail::auto_reset_core> {
  public:
-  /// An unset event; constexpr, so it can be constinit. Not explicit
-  /// (P0935), so an aggregate holding events can be `S s = {};` and is
-  /// std::default_initializable.
-  constexpr auto_reset_event() noexcept : basic_event(state::unset) {}
-  /// An event in state `initial`; explicit, so a state does not convert to
-  /// an event.
-  constexpr explicit auto_reset_event(state initial) noexcept : basic_event(initial) {}
+  /// An unset event (constexpr, constinit-able, not explicit), or one in
+  /// state `initial` (explicit).
+  using basic_event::basic_event;
 };
 
 static_assert(sizeof(auto_reset_event) == 1, "an auto_reset_event is one byte");

@@ -91,8 +91,8 @@ namespace beacon {
 ///   parking_lot.hpp). Its predicate is checked there first; if it fails the
 ///   coroutine stays suspended and registers again.
 ///
-/// Memory ordering. notify*() begins with a seq_cst fence (A) and waits issue
-/// one after registering (B): every write the notifier made to the
+/// Memory ordering. notify*() begins with a seq_cst fence (ec_A) and waits issue
+/// one after registering (ec_B): every write the notifier made to the
 /// predicate's state before notify*() is seen by the predicate check that
 /// follows a registration the notifier's load missed, so the predicate's
 /// state may use relaxed atomics and no wake-up is lost. That fence pairing
@@ -144,9 +144,9 @@ class event_count {
   /// Wakes n more waiters (fewer if fewer wait); notify(0) does nothing.
   void notify(std::size_t n) noexcept {
     if (n == 0) return;
-    // A: must be seq_cst. Matches B in register_waiter(): either our load
+    // ec_A: must be seq_cst. Matches ec_B in register_waiter(): either our load
     // below sees a waiter's registration, or that waiter's predicate check
-    // (after B) sees what this thread wrote before calling notify.
+    // (after ec_B) sees what this thread wrote before calling notify.
     detail::ec_fence();
     if ((state_.load(std::memory_order_relaxed) & waiters_mask) != 0) notify_slow(n);
   }
@@ -235,7 +235,7 @@ class event_count {
   // Registers the caller as a waiter; returns the state it saw (its epoch).
   std::uint64_t register_waiter() noexcept {
     const std::uint64_t key = state_.fetch_add(one_waiter, std::memory_order_relaxed);
-    // B: must be seq_cst. Matches A in notify(): the predicate check that
+    // ec_B: must be seq_cst. Matches ec_A in notify(): the predicate check that
     // follows sees every change a notifier made before a notify whose load
     // missed this registration.
     detail::ec_fence();

@@ -42,17 +42,11 @@
 namespace beacon {
 
 /// A one-shot event for one thread; the contract is this file's comment.
+/// Default-constructed unbound, constexpr (so it can be constinit).
+/// Precondition of its destruction: both ends are gone, or it was never bound.
 template <class T>
 class local_once_event
     : public detail::basic_once_event<local_once_event<T>, T, detail::once_local_policy> {
- public:
-  /// An unbound event; constexpr, so it can be constinit.
-  constexpr local_once_event() noexcept = default;
-  /// Precondition: both ends are gone, or the event was never bound.
-  ~local_once_event() {
-    assert(this->ends_gone() &&
-           "local_once_event destroyed while its sender or receiver is alive");
-  }
 };
 
 /// The sending end of a local event: a once_sender, move-only, one send.
@@ -67,6 +61,12 @@ using local_once_receiver = once_receiver<Binding>;
 template <class Binding>
 using local_once_awaiter = once_awaiter<Binding>;
 
+/// A pool of local events (the `events` crate's LocalOnceEventPool):
+/// once_event_pool's single-thread twin, with no lock and no atomic.
+template <class T>
+class local_once_event_pool
+    : public detail::basic_once_pool<local_once_event_pool<T>, local_once_event<T>> {};
+
 /// One heap allocation holding a local event, bound; the last end frees it.
 template <class T>
 once_channel<typename local_once_event<T>::managed_sender,
@@ -74,12 +74,5 @@ once_channel<typename local_once_event<T>::managed_sender,
 make_local_once() {
   return detail::make_managed<local_once_event<T>>();
 }
-
-/// A pool of local events (the `events` crate's LocalOnceEventPool):
-/// once_event_pool's single-thread twin, with no lock and no atomic.
-template <class T>
-class local_once_event_pool
-    : public detail::basic_once_pool<local_once_event_pool<T>, local_once_event<T>,
-                                     detail::once_no_lock> {};
 
 }  // namespace beacon

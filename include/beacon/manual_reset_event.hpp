@@ -37,13 +37,9 @@ namespace beacon {
 /// @endcode
 class manual_reset_event : public detail::basic_event<detail::manual_reset_core> {
  public:
-  /// An unset event; constexpr, so it can be constinit. Not explicit
-  /// (P0935), so an aggregate holding events can be `S s = {};` and is
-  /// std::default_initializable.
-  constexpr manual_reset_event() noexcept : basic_event(state::unset) {}
-  /// An event in state `initial`; explicit, so a state does not convert to
-  /// an event.
-  constexpr explicit manual_reset_event(state initial) noexcept : basic_event(initial) {}
+  /// An unset event (constexpr, constinit-able, not explicit), or one in
+  /// state `initial` (explicit).
+  using basic_event::basic_event;
 
   /// Whether the event is set now (an acquire load).
   bool is_set() const noexcept { return core_.is_set(); }

@@ -144,18 +144,11 @@ using awaiter_trace = std::span<void* const>;
 std::string describe_trace(awaiter_trace trace);
 
 /// A one-shot event across threads; the contract is this file's comment.
+/// Default-constructed unbound, constexpr (so it can be constinit).
+/// Precondition of its destruction: both ends are gone, or it was never bound.
 template <class T>
 class once_event
-    : public detail::basic_once_event<once_event<T>, T, detail::once_atomic_policy> {
- public:
-  /// An unbound event; constexpr, so it can be constinit.
-  constexpr once_event() noexcept = default;
-  /// Precondition: both ends are gone, or the event was never bound.
-  ~once_event() {
-    assert(this->ends_gone() &&
-           "once_event destroyed while its sender or receiver is alive");
-  }
-};
+    : public detail::basic_once_event<once_event<T>, T, detail::once_atomic_policy> {};
 
 static_assert(sizeof(once_event<int>) <= 8, "once_event<int> is one word");
 
@@ -171,36 +164,21 @@ make_once() {
 /// bind_by_ptr(), bind_by_shared(sp), size(), capacity(), reserve(n),
 /// shrink_to_fit(), inspect_awaiters(f).
 template <class T>
-class once_event_pool : public detail::basic_once_pool<once_event_pool<T>, once_event<T>,
-                                                       detail::once_spin_lock> {};
+class once_event_pool
+    : public detail::basic_once_pool<once_event_pool<T>, once_event<T>> {};
 
 /// The sending end of a one-shot event (once_event or local_once_event):
-/// move-only, one send. Destroying it unsent disconnects the receiver.
+/// move-only, one send. Destroying it unsent disconnects the receiver (a
+/// blocked thread is woken, an awaiting coroutine resumed, to throw
+/// beacon::disconnected); assigning over it finishes it alike first. A
+/// moved-from sender is invalid.
 template <class Binding>
 class once_sender {
-  using policy = detail::once_policy<typename Binding::event_type>;
-  using bits = detail::once_bits;
-  using access = detail::once_access;
-
  public:
   /// The event type (once_event<T> or local_once_event<T>).
   using event_type = typename Binding::event_type;
   /// The type of the value sent.
   using value_type = typename event_type::value_type;
-
-  /// Takes over `o`'s event; `o` is left invalid.
-  once_sender(once_sender&&) noexcept = default;
-  /// Finishes this sender as its destructor would, then takes over `o`'s event.
-  once_sender& operator=(once_sender&& o) noexcept {
-    if (this != &o) {
-      close();
-      b_ = std::move(o.b_);
-    }
-    return *this;
-  }
-  /// An unsent sender disconnects the receiver (a blocked thread is woken,
-  /// an awaiting coroutine resumed, to throw beacon::disconnected).
-  ~once_sender() { close(); }
 
   /// Sends `v` and consumes the sender. Never blocks; an awaiting coroutine
   /// is resumed before it returns. Throws std::logic_error on a sender
@@ -219,7 +197,7 @@ class once_sender {
     const std::uint8_t s = st.load(std::memory_order_acquire);
     if (s & bits::rx_gone) {  // nobody to receive: construct nothing
       st.store(static_cast<std::uint8_t>(s | bits::tx_done), std::memory_order_relaxed);
-      Binding(std::move(b_)).finish(true);
+      b_.take().finish(true);
       return;
     }
     // The value goes over the storage's idle member: first take what it
@@ -232,19 +210,24 @@ class once_sender {
       access::idle(*ev) = waiter;  // the storage held it: put it back
       throw;
     }
-    finish(Binding(std::move(b_)), *ev, bits::tx_done | bits::value, waiter);
+    finish(b_.take(), *ev, bits::tx_done | bits::value, waiter);
   }
 
   /// Whether this sender can still send (not consumed, not moved from).
   bool valid() const noexcept { return b_.event() != nullptr; }
 
  private:
+  using policy = detail::once_policy<event_type>;
+  using bits = detail::once_bits;
+  using access = detail::once_access;
   friend struct detail::once_access;
+  friend class detail::once_end<Binding, once_sender>;
   explicit once_sender(Binding b) noexcept : b_(std::move(b)) {}
 
-  void close() noexcept {
-    if (event_type* ev = b_.event())
-      finish(Binding(std::move(b_)), *ev, bits::tx_done, policy::take_waiter(*ev));
+  // Destroyed or assigned over unsent: disconnects the receiver.
+  static void close(Binding& b) noexcept {
+    if (event_type* ev = b.event())
+      finish(Binding(std::move(b)), *ev, bits::tx_done, policy::take_waiter(*ev));
   }
 
   // The transition and the end. `b` was moved out of the sender first: a
@@ -258,13 +241,16 @@ class once_sender {
     policy::resume(waiter);
   }
 
-  Binding b_;
+  detail::once_end<Binding, once_sender> b_;
 };
 
 template <class Binding>
 class once_awaiter;
 
 /// The receiving end of a one-shot event: move-only; yields the value once.
+/// A receiver that goes (destroyed, or assigned over) without receiving
+/// leaves: a value sent to it is destroyed (then, or by the sender if the
+/// sender finishes later). A moved-from receiver is invalid.
 /// The blocking forms (receive(), receive_for, receive_until,
 /// receive(std::stop_token)) exist for once_event only: nothing could ever
 /// send to a local_once_event's receiver while it blocks its thread.
@@ -279,20 +265,6 @@ class once_receiver {
   using event_type = typename Binding::event_type;
   /// The type of the value received.
   using value_type = typename event_type::value_type;
-
-  /// Takes over `o`'s event; `o` is left invalid.
-  once_receiver(once_receiver&&) noexcept = default;
-  /// Finishes this receiver as its destructor would, then takes over `o`'s event.
-  once_receiver& operator=(once_receiver&& o) noexcept {
-    if (this != &o) {
-      close();
-      b_ = std::move(o.b_);
-    }
-    return *this;
-  }
-  /// A receiver that has not received leaves: a value sent to it is destroyed
-  /// (here, or by the sender if the sender finishes later).
-  ~once_receiver() { close(); }
 
   /// Blocks until the value arrives and returns it. Throws
   /// beacon::disconnected if the sender was destroyed unsent,
@@ -355,6 +327,7 @@ class once_receiver {
  private:
   friend struct detail::once_access;
   friend class once_awaiter<Binding>;
+  friend class detail::once_end<Binding, once_receiver>;
   explicit once_receiver(Binding b) noexcept : b_(std::move(b)) {}
 
   event_type* checked() const {
@@ -380,15 +353,15 @@ class once_receiver {
     st.store(static_cast<std::uint8_t>(
                  (st.load(std::memory_order_relaxed) & ~bits::value) | bits::rx_gone),
              std::memory_order_relaxed);
-    Binding(std::move(b_)).finish(true);
+    b_.take().finish(true);
     return v;
   }
 
   // The receiver's final transition when it goes without receiving.
-  void close() noexcept {
-    event_type* ev = b_.event();
+  static void close(Binding& end) noexcept {
+    event_type* ev = end.event();
     if (!ev) return;
-    Binding b(std::move(b_));
+    Binding b(std::move(end));
     // once_H: release pairs with once_F when the sender finishes later;
     // acquire pairs with once_F when it finished first (we may destroy its
     // value and free).
@@ -399,7 +372,7 @@ class once_receiver {
     b.finish(last);
   }
 
-  Binding b_;
+  detail::once_end<Binding, once_receiver> b_;
 };
 
 /// The awaiter of `co_await std::move(rx)`: owns the receiver, and carries in

@@ -5,8 +5,9 @@
 // undefined made defined: any number of waiters, close-on-exec everywhere,
 // EINTR-proof deadlines, and adoption that checks what it adopts.
 //
-// Three backends (design §2.10), chosen when beacon is built:
-//  * eventfd (Linux): src/platform/os_event_linux.cpp, described below;
+// Three backends, chosen when beacon is built:
+//  * eventfd (Linux): src/platform/os_event_linux.cpp (with the waits it shares with the
+//    pipe backend, os_event_fd.cpp), described below;
 //  * pipe (macOS, the BSDs, and Linux with -DBEACON_OS_EVENT_BACKEND=posix):
 //    src/platform/os_event_posix.cpp, see "POSIX backend" below;
 //  * Win32 (Windows): src/platform/os_event_win32.cpp, see "Windows" below.

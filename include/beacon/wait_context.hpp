@@ -20,88 +20,10 @@
 #include <vector>
 
 #include "beacon/detail/deadline.hpp"
+#include "beacon/detail/wait_set.hpp"
 #include "beacon/os_event.hpp"
 
 namespace beacon {
-
-/// What to wait for on a descriptor. Hang-up and error are always reported,
-/// also for `none`.
-enum class io_interest { none, read, write, read_write };
-
-/// One ready descriptor, as reported by wait_context<Token>::wait().
-template <class Token>
-struct triggered {
-  Token token;    ///< as given to add() / modify()
-  bool readable;  ///< EPOLLIN: data, EOF, or a signalled os_event
-  bool writable;  ///< EPOLLOUT
-  bool hungup;    ///< EPOLLHUP or EPOLLRDHUP: the peer closed (its side)
-  bool error;     ///< EPOLLERR
-};
-
-namespace detail {
-
-// One ready entry of a wait set (the token as 64 bits).
-struct wait_ready {
-  std::uint64_t token;
-  bool readable, writable, hungup, error;
-};
-
-#if BEACON_OS_EVENT_WIN32
-// The non-template core of wait_context on Windows: up to 63 handles with
-// 64-bit tokens (WaitForMultipleObjects takes 64; one is the set's own
-// wake-up event). Thread-safe as the others; wait() from one thread at a time.
-class wait_set {
- public:
-  using ready = wait_ready;
-  using handle = void*;
-  static constexpr std::size_t max_handles = 63;
-
-  wait_set();  // throws std::system_error
-  ~wait_set();
-  wait_set(wait_set&&) noexcept;
-  wait_set& operator=(wait_set&&) noexcept;
-
-  // `is_os_event`: an auto-reset event whose signal a wait must not consume
-  // (it is set again after the wait that saw it).
-  void add(handle h, bool is_os_event, std::uint64_t token);
-  void modify(handle h, std::uint64_t token);
-  void remove(handle h);
-  std::span<const ready> wait(deadline d);
-
- private:
-  struct state;
-  std::unique_ptr<state> state_;
-};
-#else
-// The non-template core of wait_context: an epoll set (Linux) or a poll()
-// list (the POSIX backend) whose tokens are 64 bits. Thread-safe:
-// add/modify/remove from any thread, also while one thread waits; wait() from
-// one thread at a time.
-class wait_set {
- public:
-  using ready = wait_ready;
-
-  wait_set();  // throws std::system_error
-  ~wait_set();
-  wait_set(wait_set&&) noexcept;
-  wait_set& operator=(wait_set&&) noexcept;
-
-  void add(int fd, io_interest interest, std::uint64_t token);
-  void modify(int fd, io_interest interest, std::uint64_t token);
-  void remove(int fd);
-  // Blocks until a registered descriptor is ready or `d` passes; returns the
-  // ready ones (empty: timed out), valid until the next wait() or
-  // destruction.
-  std::span<const ready> wait(deadline d);
-  int native_handle() const noexcept;
-
- private:
-  struct state;                   // epoll descriptor or poll list, buffers
-  std::unique_ptr<state> state_;  // null when moved-from
-};
-#endif
-
-}  // namespace detail
 
 /// An epoll set: register descriptors with a token each, then wait for some of
 /// them to become ready.
@@ -233,9 +155,7 @@ class wait_context {
   void remove(const os_event& event) { set_.remove(event.native_handle()); }
 #else
   /// Registers `event` for readability (= signalled).
-  void add(const os_event& event, Token token) {
-    set_.add(event.native_handle(), io_interest::read, bits(token));
-  }
+  void add(const os_event& event, Token token);  // defined after io_interest
   /// Registers descriptor `fd` for `interest`. Throws std::system_error if it
   /// is registered already or is bad (-1, closed, a kind epoll cannot watch).
   void add(int fd, io_interest interest, Token token) {
@@ -311,5 +231,26 @@ class wait_context {
   detail::wait_set set_;
   std::vector<triggered<Token>> out_;  // the span returned by the last wait
 };
+
+/// What to wait for on a descriptor. Hang-up and error are always reported,
+/// also for `none`.
+enum class io_interest { none, read, write, read_write };
+
+/// One ready descriptor, as reported by wait_context<Token>::wait().
+template <class Token>
+struct triggered {
+  Token token;    ///< as given to add() / modify()
+  bool readable;  ///< EPOLLIN: data, EOF, or a signalled os_event
+  bool writable;  ///< EPOLLOUT
+  bool hungup;    ///< EPOLLHUP or EPOLLRDHUP: the peer closed (its side)
+  bool error;     ///< EPOLLERR
+};
+
+#if !BEACON_OS_EVENT_WIN32
+template <class Token>
+void wait_context<Token>::add(const os_event& event, Token token) {
+  set_.add(event.native_handle(), io_interest::read, bits(token));
+}
+#endif
 
 }  // namespace beacon

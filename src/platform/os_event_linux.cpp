@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,38 +21,15 @@
 #include <system_error>
 
 #include "fault.hpp"
+#include "fd_passing.hpp"
+#include "os_event_fd.hpp"
 
 namespace beacon {
-namespace fault = detail::platform::fault;
+// The platform layer's services: fault injection, the descriptor helpers
+// (fd_passing.hpp) and what this backend supplies (os_event_fd.hpp).
+using namespace detail::platform;
 
 namespace {
-
-[[noreturn]] void throw_errno(int err, const char* what) {
-  throw std::system_error(err, std::system_category(), what);
-}
-
-int checked(int fd, const char* what) {
-  // poll() ignores negative descriptors, so a moved-from event would wait
-  // forever instead of failing: reject -1 before any system call.
-  if (fd < 0) throw_errno(EBADF, what);
-  return fd;
-}
-
-// Reads (and so zeroes) the counter without blocking. True if it was
-// non-zero, false if it was zero (EAGAIN: unsignalled, or another waiter
-// consumed it first).
-bool try_consume(int fd, const char* what) {
-  std::uint64_t value;
-  for (;;) {
-    const ssize_t n =
-        fault::interruptible([&] { return ::read(fd, &value, sizeof value); });
-    if (n == static_cast<ssize_t>(sizeof value)) return true;
-    if (n >= 0) throw_errno(EIO, what);  // an eventfd always reads 8 bytes
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) return false;
-    throw_errno(errno, what);
-  }
-}
 
 // Whether the eventfd `fd` is in semaphore mode (EFD_SEMAPHORE: each read
 // takes 1 instead of zeroing the counter, so signals would not collapse and
@@ -110,12 +86,6 @@ int eventfd_check(int fd) {
   return eventfd_mode_check(fd);
 }
 
-void close_quietly(int fd) noexcept {
-  // Linux closes the descriptor even when close() reports EINTR; retrying
-  // could close a descriptor another thread just opened.
-  if (fd >= 0) (void)::close(fd);
-}
-
 }  // namespace
 
 os_event::os_event() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
@@ -156,88 +126,6 @@ void os_event::signal() const {
   errno = saved_errno;
 }
 
-bool os_event::try_wait() const {
-  return try_consume(checked(fd_, "beacon::os_event::try_wait"),
-                     "beacon::os_event::try_wait");
-}
-
-void os_event::reset() const {
-  (void)try_consume(checked(fd_, "beacon::os_event::reset"), "beacon::os_event::reset");
-}
-
-bool os_event::wait_deadline(deadline d) const {
-  static constexpr const char* what = "beacon::os_event::wait";
-  const int fd = checked(fd_, what);
-  for (;;) {
-    timespec ts{};
-    const timespec* timeout = nullptr;  // null: no time limit
-    if (!d.is_never()) {
-      // Recomputed from the absolute deadline on every round, so EINTR and
-      // lost races never extend the wait.
-      const std::int64_t left = d.remaining_ns();
-      if (left == 0) return try_consume(fd, what);  // passed: one last look
-      ts.tv_sec = static_cast<time_t>(left / 1'000'000'000);
-      ts.tv_nsec = static_cast<long>(left % 1'000'000'000);
-      timeout = &ts;
-    }
-    pollfd p{fd, POLLIN, 0};
-    const int r = fault::interruptible([&] { return ::ppoll(&p, 1, timeout, nullptr); });
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(errno, what);
-    }
-    // r == 0: the kernel's timer expired; the loop re-checks our clock, so a
-    // timer that fires a little early cannot make us return false early.
-    if (r == 0) continue;
-    if (p.revents & POLLNVAL) throw_errno(EBADF, what);
-    if (try_consume(fd, what)) return true;
-    // EAGAIN: another waiter consumed the signal between our poll and read.
-  }
-}
-
-bool os_event::wait(std::stop_token stop) const {
-  static constexpr const char* what = "beacon::os_event::wait";
-  const int fd = checked(fd_, what);
-  if (!stop.stop_possible()) return wait_deadline(deadline::never());
-  // Design §2.7: a wait that can succeed at once succeeds, stop or not.
-  if (try_consume(fd, what)) return true;
-  if (stop.stop_requested()) return false;
-  // A private eventfd that the stop callback signals, polled beside ours: a
-  // stop request wakes this wait and no other (signalling our own event would
-  // hand a stop to another waiter as if it were a signal).
-  const int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake < 0) throw_errno(errno, what);
-  struct closer {
-    int fd;
-    ~closer() { close_quietly(fd); }
-  } wake_owner{wake};
-  // Declared after wake_owner, so destroyed before it: ~stop_callback waits
-  // for a callback already running on another thread, so no write can reach
-  // `wake` after it is closed. If stop was requested since the check above,
-  // the callback runs here, at once, and the poll below returns at once.
-  const std::stop_callback on_stop(std::move(stop), [wake]() noexcept {
-    const std::uint64_t one = 1;
-    // Cannot fail: `wake` is open, and a write to an eventfd only fails when
-    // the counter is saturated, which one write per wait cannot reach.
-    (void)::write(wake, &one, sizeof one);
-  });
-  pollfd p[2] = {{fd, POLLIN, 0}, {wake, POLLIN, 0}};
-  for (;;) {
-    const int r = fault::interruptible([&] { return ::ppoll(p, 2, nullptr, nullptr); });
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(errno, what);
-    }
-    if (p[0].revents & POLLNVAL) throw_errno(EBADF, what);
-    // Our event first: when the signal and the stop are both there, the wait
-    // can succeed, so it does. Giving up never consumes, so a signal that
-    // lands after this look stays in the counter for the next wait.
-    if (p[0].revents != 0 && try_consume(fd, what)) return true;
-    if (p[1].revents != 0) return false;  // only the callback writes `wake`
-    // EAGAIN: another waiter consumed the signal between our poll and read.
-  }
-}
-
 os_event os_event::try_clone() const {
   const int fd = checked(fd_, "beacon::os_event::try_clone");
   const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -266,76 +154,14 @@ os_event os_event::from_native_handle(int fd) {
 void send_os_event(int unix_socket, const os_event& event) {
   static constexpr const char* what = "beacon::send_os_event";
   const int fd = checked(event.native_handle(), what);
-  char byte = 'e';  // stream sockets drop ancillary data sent without data
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  for (;;) {
-    const ssize_t n =
-        fault::interruptible([&] { return ::sendmsg(unix_socket, &msg, MSG_NOSIGNAL); });
-    if (n == 1) return;
-    if (n < 0 && errno == EINTR) continue;  // nothing was sent: send again
-    throw_errno(n < 0 ? errno : EIO, what);
-  }
+  detail::platform::send_fds(unix_socket, {&fd, 1}, what);
 }
 
 os_event receive_os_event(int unix_socket) {
   static constexpr const char* what = "beacon::receive_os_event";
-  // Room for the most descriptors one message can carry (Linux's SCM_MAX_FD),
-  // so whatever a peer sends arrives whole and every descriptor is accounted
-  // for below: the first is the event, the others are closed. A buffer of
-  // one descriptor's CMSG_SPACE also fits a second one, which leaked.
-  static constexpr std::size_t max_fds = 253;
-  char byte;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(max_fds * sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    // MSG_CMSG_CLOEXEC: the descriptor is close-on-exec from the moment it
-    // is installed, so a concurrent fork+exec elsewhere cannot leak it.
-    n = fault::interruptible(
-        [&] { return ::recvmsg(unix_socket, &msg, MSG_CMSG_CLOEXEC); });
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) throw_errno(errno, what);
-  // Every descriptor the kernel installed in this process is ours from here
-  // on: keep the first, close the rest, whatever happens next.
-  int fd = -1;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    const std::size_t count =
-        c->cmsg_len < CMSG_LEN(0) ? 0 : (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t i = 0; i < count; ++i) {
-      int received;
-      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof received);
-      if (fd < 0)
-        fd = received;
-      else
-        close_quietly(received);  // an extra one: a confused or hostile peer
-    }
-  }
-  // MSG_CTRUNC: ancillary data did not fit (credentials or security labels
-  // beside the descriptors) or a descriptor could not be installed (the
-  // table is full). The kernel dropped the rest; the message is not what was
-  // sent, so refuse it, closing what did arrive.
-  if (msg.msg_flags & MSG_CTRUNC) {
-    close_quietly(fd);
-    throw_errno(EMSGSIZE, what);
-  }
-  if (fd < 0) throw_errno(n == 0 ? ECONNRESET : EBADMSG, what);
+  // The first descriptor is the event; receive_fds closes any others.
+  int fd;
+  detail::platform::receive_fds(unix_socket, {&fd, 1}, what);
   if (const int err = eventfd_check(fd)) {
     close_quietly(fd);  // ours now, and useless: do not leak it
     throw_errno(err, what);
@@ -349,5 +175,52 @@ os_event receive_os_event(int unix_socket) {
   }
   return os_event(os_event::adopt_t{}, fd);
 }
+
+namespace detail::platform {
+
+// Reads (and so zeroes) the counter: true if it was non-zero, false if it was
+// zero (EAGAIN).
+bool try_consume(int fd, const char* what) {
+  std::uint64_t value;
+  for (;;) {
+    const ssize_t n =
+        fault::interruptible([&] { return ::read(fd, &value, sizeof value); });
+    if (n == static_cast<ssize_t>(sizeof value)) return true;
+    if (n >= 0) throw_errno(EIO, what);  // an eventfd always reads 8 bytes
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return false;
+    throw_errno(errno, what);
+  }
+}
+
+// ppoll: a nanosecond time-out (poll's is in milliseconds).
+int poll_until(pollfd* p, nfds_t n, deadline d) {
+  timespec ts{};
+  const timespec* timeout = nullptr;  // null: no time limit
+  if (!d.is_never()) {
+    const std::int64_t left = d.remaining_ns();
+    ts.tv_sec = static_cast<time_t>(left / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(left % 1'000'000'000);
+    timeout = &ts;
+  }
+  return ::ppoll(p, n, timeout, nullptr);
+}
+
+// An eventfd: read_fd() and the descriptor signal() writes are the same.
+stop_wake::stop_wake(const char* what)
+    : rd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), wr_(rd_) {
+  if (rd_ < 0) throw_errno(errno, what);
+}
+
+stop_wake::~stop_wake() { close_quietly(rd_); }
+
+void stop_wake::signal() const noexcept {
+  const std::uint64_t one = 1;
+  // Cannot fail: the eventfd is open, and a write to it only fails when the
+  // counter is saturated, which one write per wait cannot reach.
+  (void)::write(wr_, &one, sizeof one);
+}
+
+}  // namespace detail::platform
 
 }  // namespace beacon

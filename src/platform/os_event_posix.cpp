@@ -19,7 +19,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,28 +31,15 @@
 #include <system_error>
 
 #include "fault.hpp"
+#include "fd_passing.hpp"
+#include "os_event_fd.hpp"
 
 namespace beacon {
-namespace fault = detail::platform::fault;
+// The platform layer's services: fault injection, the descriptor helpers
+// (fd_passing.hpp) and what this backend supplies (os_event_fd.hpp).
+using namespace detail::platform;
 
 namespace {
-
-[[noreturn]] void throw_errno(int err, const char* what) {
-  throw std::system_error(err, std::system_category(), what);
-}
-
-int checked(int fd, const char* what) {
-  // poll() ignores negative descriptors, so a moved-from event would wait
-  // forever instead of failing: reject -1 before any system call.
-  if (fd < 0) throw_errno(EBADF, what);
-  return fd;
-}
-
-void close_quietly(int fd) noexcept {
-  // Closed even on EINTR: retrying could close a descriptor another thread
-  // just opened (Linux, and POSIX leaves the state unspecified).
-  if (fd >= 0) (void)::close(fd);
-}
 
 // A pipe, both ends close-on-exec and non-blocking. pipe2 sets the flags
 // atomically; where it is missing a concurrent fork+exec may inherit the
@@ -76,33 +62,6 @@ int make_pipe(int (&fds)[2]) noexcept {
   }
   return 0;
 #endif
-}
-
-// Milliseconds for poll(): -1 (no limit) for never, else the time left
-// rounded up, so poll never times out before the deadline.
-int poll_timeout_ms(deadline d) noexcept {
-  if (d.is_never()) return -1;
-  const std::int64_t left = d.remaining_ns();
-  return static_cast<int>(std::min<std::int64_t>((left + 999'999) / 1'000'000, INT_MAX));
-}
-
-// Reads the pipe empty without blocking. True if at least one byte was there
-// (the signal is consumed), false if it was empty (unsignalled, or another
-// waiter consumed it first).
-bool try_consume(int fd, const char* what) {
-  bool consumed = false;
-  char buf[64];
-  for (;;) {
-    const ssize_t n = fault::interruptible([&] { return ::read(fd, buf, sizeof buf); });
-    if (n > 0) {
-      consumed = true;
-      continue;  // more bytes: signals that raced, collapsed into this one
-    }
-    if (n == 0) throw_errno(EPIPE, what);  // every write end is closed
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return consumed;
-    throw_errno(errno, what);
-  }
 }
 
 // Adds a byte to the pipe of `write_fd` unless `read_fd` is readable already
@@ -216,77 +175,6 @@ void os_event::signal() const {
   errno = saved_errno;
 }
 
-bool os_event::try_wait() const {
-  return try_consume(checked(fd_, "beacon::os_event::try_wait"),
-                     "beacon::os_event::try_wait");
-}
-
-void os_event::reset() const {
-  (void)try_consume(checked(fd_, "beacon::os_event::reset"), "beacon::os_event::reset");
-}
-
-bool os_event::wait_deadline(deadline d) const {
-  static constexpr const char* what = "beacon::os_event::wait";
-  const int fd = checked(fd_, what);
-  for (;;) {
-    // Recomputed from the absolute deadline on every round, so EINTR and
-    // lost races never extend the wait.
-    if (!d.is_never() && d.remaining_ns() == 0)
-      return try_consume(fd, what);  // last look
-    pollfd p{fd, POLLIN, 0};
-    const int r = fault::interruptible([&] { return ::poll(&p, 1, poll_timeout_ms(d)); });
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(errno, what);
-    }
-    if (r == 0) continue;  // timed out: the loop re-checks our clock
-    if (p.revents & POLLNVAL) throw_errno(EBADF, what);
-    if (try_consume(fd, what)) return true;
-    // Empty: another waiter consumed the signal between our poll and read.
-  }
-}
-
-bool os_event::wait(std::stop_token stop) const {
-  static constexpr const char* what = "beacon::os_event::wait";
-  const int fd = checked(fd_, what);
-  if (!stop.stop_possible()) return wait_deadline(deadline::never());
-  // Design §2.7: a wait that can succeed at once succeeds, stop or not.
-  if (try_consume(fd, what)) return true;
-  if (stop.stop_requested()) return false;
-  // A private pipe that the stop callback writes, polled beside ours: a stop
-  // request wakes this wait and no other.
-  int wake[2];
-  if (make_pipe(wake) != 0) throw_errno(errno, what);
-  struct closer {
-    int* fds;
-    ~closer() {
-      close_quietly(fds[0]);
-      close_quietly(fds[1]);
-    }
-  } wake_owner{wake};
-  // Declared after wake_owner, so destroyed before it: ~stop_callback waits
-  // for a callback already running elsewhere, so no write reaches a closed
-  // descriptor.
-  const int wake_wr = wake[1];
-  const std::stop_callback on_stop(std::move(stop), [wake_wr]() noexcept {
-    const char byte = 1;
-    (void)::write(wake_wr, &byte, 1);  // one byte into an empty pipe: cannot fail
-  });
-  pollfd p[2] = {{fd, POLLIN, 0}, {wake[0], POLLIN, 0}};
-  for (;;) {
-    const int r = fault::interruptible([&] { return ::poll(p, 2, -1); });
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(errno, what);
-    }
-    if (p[0].revents & POLLNVAL) throw_errno(EBADF, what);
-    // Our event first: when the signal and the stop are both there, the wait
-    // succeeds. Giving up never consumes.
-    if (p[0].revents != 0 && try_consume(fd, what)) return true;
-    if (p[1].revents != 0) return false;
-  }
-}
-
 os_event os_event::try_clone() const {
   static constexpr const char* what = "beacon::os_event::try_clone";
   const int rd = checked(fd_, what);
@@ -320,83 +208,74 @@ void send_os_event(int unix_socket, const os_event& event) {
   static constexpr const char* what = "beacon::send_os_event";
   const int fds[2] = {checked(event.native_handle(), what),
                       checked(event.write_handle(), what)};
-  char byte = 'e';  // stream sockets drop ancillary data sent without data
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof fds);
-  std::memcpy(CMSG_DATA(c), fds, sizeof fds);
-#ifdef MSG_NOSIGNAL
-  constexpr int flags = MSG_NOSIGNAL;
-#else
-  constexpr int flags = 0;  // macOS: SO_NOSIGPIPE on the socket is the caller's
-#endif
-  for (;;) {
-    const ssize_t n =
-        fault::interruptible([&] { return ::sendmsg(unix_socket, &msg, flags); });
-    if (n == 1) return;
-    if (n < 0 && errno == EINTR) continue;  // nothing was sent: send again
-    throw_errno(n < 0 ? errno : EIO, what);
-  }
+  detail::platform::send_fds(unix_socket, fds, what);
 }
 
 os_event receive_os_event(int unix_socket) {
   static constexpr const char* what = "beacon::receive_os_event";
-  // Room for many descriptors, so whatever a peer sends arrives whole and
-  // every descriptor is accounted for: the first two are the event, the
-  // others are closed.
-  static constexpr std::size_t max_fds = 253;
-  char byte;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(max_fds * sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-#ifdef MSG_CMSG_CLOEXEC
-  constexpr int flags = MSG_CMSG_CLOEXEC;  // close-on-exec from the start
-#else
-  constexpr int flags = 0;  // made close-on-exec below (adopt_flags)
-#endif
-  ssize_t n;
-  do {
-    n = fault::interruptible([&] { return ::recvmsg(unix_socket, &msg, flags); });
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) throw_errno(errno, what);
-  int fds[2] = {-1, -1};
-  int got = 0;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    const std::size_t count =
-        c->cmsg_len < CMSG_LEN(0) ? 0 : (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t i = 0; i < count; ++i) {
-      int received;
-      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof received);
-      if (got < 2)
-        fds[got++] = received;
-      else
-        close_quietly(received);  // an extra one: a confused or hostile peer
-    }
-  }
+  // The first two descriptors are the event; receive_fds closes any others.
+  int fds[2];
+  const std::size_t got = detail::platform::receive_fds(unix_socket, fds, what);
   const auto fail = [&](int err) {
     close_quietly(fds[0]);
     close_quietly(fds[1]);
     throw_errno(err, what);
   };
-  if (msg.msg_flags & MSG_CTRUNC) fail(EMSGSIZE);
-  if (got == 0) fail(n == 0 ? ECONNRESET : EBADMSG);
   if (got == 1) fail(EINVAL);  // one end of a pipe (or an eventfd): no event here
   if (const int err = pipe_check(fds[0], fds[1])) fail(err);
   if (const int err = adopt_flags(fds, 2)) fail(err);
   return os_event(os_event::adopt_t{}, fds[0], fds[1]);
 }
+
+namespace detail::platform {
+
+// poll() bounded by `d`: no limit for never, else the time left rounded up
+// to milliseconds, so poll never times out before the deadline.
+int poll_until(pollfd* p, nfds_t n, deadline d) {
+  if (d.is_never()) return ::poll(p, n, -1);
+  const std::int64_t left = d.remaining_ns();
+  return ::poll(
+      p, n,
+      static_cast<int>(std::min<std::int64_t>((left + 999'999) / 1'000'000, INT_MAX)));
+}
+
+// Reads the pipe empty without blocking. True if at least one byte was there
+// (the signal is consumed), false if it was empty (unsignalled, or another
+// waiter consumed it first).
+bool try_consume(int fd, const char* what) {
+  bool consumed = false;
+  char buf[64];
+  for (;;) {
+    const ssize_t n = fault::interruptible([&] { return ::read(fd, buf, sizeof buf); });
+    if (n > 0) {
+      consumed = true;
+      continue;  // more bytes: signals that raced, collapsed into this one
+    }
+    if (n == 0) throw_errno(EPIPE, what);  // every write end is closed
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return consumed;
+    throw_errno(errno, what);
+  }
+}
+
+// A private pipe: signal() writes a byte, read_fd() is its read end.
+stop_wake::stop_wake(const char* what) {
+  int fds[2];
+  if (make_pipe(fds) != 0) throw_errno(errno, what);
+  rd_ = fds[0];
+  wr_ = fds[1];
+}
+
+stop_wake::~stop_wake() {
+  close_quietly(rd_);
+  close_quietly(wr_);
+}
+
+void stop_wake::signal() const noexcept {
+  const char byte = 1;
+  (void)::write(wr_, &byte, 1);  // one byte into an empty pipe: cannot fail
+}
+
+}  // namespace detail::platform
 
 }  // namespace beacon

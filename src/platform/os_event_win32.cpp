@@ -143,7 +143,7 @@ bool os_event::wait(std::stop_token stop) const {
   static constexpr const char* what = "beacon::os_event::wait";
   const HANDLE h = checked(fd_, what);
   if (!stop.stop_possible()) return wait_deadline(deadline::never());
-  // Design §2.7: a wait that can succeed at once succeeds, stop or not.
+  // A wait that can succeed at once succeeds, stop or not (waitable.hpp).
   if (::WaitForSingleObject(h, 0) == WAIT_OBJECT_0) return true;
   if (stop.stop_requested()) return false;
   // A private event that the stop callback sets, waited on beside ours: a

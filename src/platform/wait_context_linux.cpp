@@ -77,23 +77,31 @@ wait_set& wait_set::operator=(wait_set&&) noexcept = default;
 
 int wait_set::native_handle() const noexcept { return state_ ? state_->epfd : -1; }
 
-void wait_set::add(int fd, io_interest interest, std::uint64_t token) {
-  if (!state_) throw_errno(EBADF, "beacon::wait_context::add");
+namespace {
+
+// epoll_ctl `op` (EPOLL_CTL_ADD or EPOLL_CTL_MOD) of `fd` with `interest` and
+// `token`; throws std::system_error saying `what`.
+void epoll_change(int epfd, int op, int fd, io_interest interest, std::uint64_t token,
+                  const char* what) {
   epoll_event ev{};
   ev.events = epoll_events_of(interest);
   ev.data.u64 = token;
-  if (::epoll_ctl(state_->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-    throw_errno(errno, "beacon::wait_context::add");
+  if (::epoll_ctl(epfd, op, fd, &ev) < 0) throw_errno(errno, what);
+}
+
+}  // namespace
+
+void wait_set::add(int fd, io_interest interest, std::uint64_t token) {
+  static constexpr const char* what = "beacon::wait_context::add";
+  if (!state_) throw_errno(EBADF, what);
+  epoll_change(state_->epfd, EPOLL_CTL_ADD, fd, interest, token, what);
   state_->registered.fetch_add(1, std::memory_order_relaxed);
 }
 
 void wait_set::modify(int fd, io_interest interest, std::uint64_t token) {
-  if (!state_) throw_errno(EBADF, "beacon::wait_context::modify");
-  epoll_event ev{};
-  ev.events = epoll_events_of(interest);
-  ev.data.u64 = token;
-  if (::epoll_ctl(state_->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
-    throw_errno(errno, "beacon::wait_context::modify");
+  static constexpr const char* what = "beacon::wait_context::modify";
+  if (!state_) throw_errno(EBADF, what);
+  epoll_change(state_->epfd, EPOLL_CTL_MOD, fd, interest, token, what);
 }
 
 void wait_set::remove(int fd) {

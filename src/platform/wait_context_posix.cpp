@@ -24,6 +24,7 @@
 
 #include "beacon/wait_context.hpp"
 #include "fault.hpp"
+#include "registrations.hpp"
 
 namespace beacon::detail {
 namespace fault = platform::fault;
@@ -62,17 +63,17 @@ void close_quietly(int fd) noexcept {
 
 }  // namespace
 
-struct wait_set::state {
+// One registration.
+struct poll_entry {
+  int fd;
+  short events;
+  std::uint64_t token;
+};
+
+// The registrations (under `mutex`), and:
+struct wait_set::state : platform::registrations<poll_entry, &poll_entry::fd> {
   // The wake-up pipe: non-blocking both ends, close-on-exec.
   int wake_rd = -1, wake_wr = -1;
-  std::mutex mutex;
-  // Under `mutex`: the registrations, in the order added.
-  struct entry {
-    int fd;
-    short events;
-    std::uint64_t token;
-  };
-  std::vector<entry> entries;
   // Owned by the waiting thread (one at a time).
   std::vector<pollfd> polled;
   std::vector<ready> result;
@@ -91,11 +92,6 @@ struct wait_set::state {
     char buf[64];
     while (::read(wake_rd, buf, sizeof buf) > 0) {
     }
-  }
-  entry* find(int fd) {
-    for (auto& e : entries)
-      if (e.fd == fd) return &e;
-    return nullptr;
   }
 };
 
@@ -145,15 +141,7 @@ void wait_set::modify(int fd, io_interest interest, std::uint64_t token) {
 
 void wait_set::remove(int fd) {
   if (!state_) throw_errno(EBADF, "beacon::wait_context::remove");
-  {
-    const std::lock_guard lock(state_->mutex);
-    auto& v = state_->entries;
-    const auto it =
-        std::find_if(v.begin(), v.end(), [fd](const auto& e) { return e.fd == fd; });
-    if (it == v.end()) return;  // idempotent
-    v.erase(it);
-  }
-  state_->poke();
+  if (state_->remove(fd)) state_->poke();
 }
 
 std::span<const wait_set::ready> wait_set::wait(deadline d) {

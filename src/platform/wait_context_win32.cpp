@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "beacon/wait_context.hpp"
+#include "registrations.hpp"
 
 namespace beacon::detail {
 
@@ -35,15 +36,16 @@ namespace {
 
 }  // namespace
 
-struct wait_set::state {
+// One registration.
+struct handle_entry {
+  HANDLE h;
+  bool is_os_event;
+  std::uint64_t token;
+};
+
+// The registrations (under `mutex`), and:
+struct wait_set::state : platform::registrations<handle_entry, &handle_entry::h> {
   HANDLE wake = nullptr;  // auto-reset: set by every change of the list
-  std::mutex mutex;
-  struct entry {
-    HANDLE h;
-    bool is_os_event;
-    std::uint64_t token;
-  };
-  std::vector<entry> entries;  // under `mutex`
   // Owned by the waiting thread (one at a time).
   std::vector<entry> copy;
   std::vector<HANDLE> handles;
@@ -52,11 +54,6 @@ struct wait_set::state {
 
   ~state() {
     if (wake != nullptr) (void)::CloseHandle(wake);
-  }
-  entry* find(HANDLE h) {
-    for (auto& e : entries)
-      if (e.h == h) return &e;
-    return nullptr;
   }
 };
 
@@ -102,15 +99,7 @@ void wait_set::modify(handle h, std::uint64_t token) {
 
 void wait_set::remove(handle h) {
   if (!state_) throw_win(ERROR_INVALID_HANDLE, "beacon::wait_context::remove");
-  {
-    const std::lock_guard lock(state_->mutex);
-    auto& v = state_->entries;
-    const auto it =
-        std::find_if(v.begin(), v.end(), [h](const auto& e) { return e.h == h; });
-    if (it == v.end()) return;  // idempotent
-    v.erase(it);
-  }
-  (void)::SetEvent(state_->wake);
+  if (state_->remove(h)) (void)::SetEvent(state_->wake);
 }
 
 std::span<const wait_set::ready> wait_set::wait(deadline d) {

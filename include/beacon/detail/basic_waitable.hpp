@@ -134,10 +134,18 @@ class basic_event : public basic_waitable<Core> {
   /// Makes the event unset; never affects waiters.
   void reset() noexcept { this->core_.reset(); }
 
- protected:
-  /// An event in state `initial`.
+  // The events inherit these (`using basic_event::basic_event`); public so
+  // that inherited they are public.
+  /// An unset event; constexpr, so it can be constinit. Not explicit
+  /// (P0935), so an aggregate holding events can be `S s = {};` and is
+  /// std::default_initializable.
+  constexpr basic_event() noexcept : basic_waitable<Core>(state::unset) {}
+  /// An event in state `initial`; explicit, so a state does not convert to
+  /// an event.
   constexpr explicit basic_event(state initial) noexcept
       : basic_waitable<Core>(initial) {}
+
+ protected:
   /// Protected: an event is not deleted through its base.
   ~basic_event() = default;
 };

@@ -20,30 +20,59 @@
 
 namespace beacon::detail {
 
-// auto_reset_event: set() releases one waiter, handing it the signal.
-struct auto_reset_core {
+// The word of the two events: set_bit says set, parked_bit that waiters may
+// be queued on &bits. Never both (each core says how it keeps them apart);
+// the fast paths every event shares are here.
+struct event_word {
   using value_type = std::uint8_t;
   static constexpr value_type set_bit = 1;
   static constexpr value_type parked_bit = 2;
 
-  // 0          unset, nobody parked
-  // set_bit    set, nobody parked
-  // parked_bit unset, waiters may be queued on &bits
-  // Never both: a set() that finds parked_bit hands its signal to a waiter
-  // instead of setting the bit, and a waiter only parks while unset.
   std::atomic<value_type> bits;
 
-  constexpr explicit auto_reset_core(beacon::state initial) noexcept
+  constexpr explicit event_word(beacon::state initial) noexcept
       : bits(initial == beacon::state::set ? set_bit : value_type{0}) {}
 
   std::atomic<value_type>& word() noexcept { return bits; }
   static bool ready(value_type s) noexcept { return (s & set_bit) != 0; }
 
+  // set() with nobody parked: sets set_bit and returns true. Returns false,
+  // having changed nothing, once it sees parked_bit: the caller then wakes
+  // the waiters under the queue lock.
+  bool set_unparked() noexcept {
+    value_type s = bits.load(std::memory_order_relaxed);
+    while (!(s & parked_bit)) {
+      // cores_E: release pairs with the waits' acquire (cores_F). Already
+      // set: the CAS rewrites the same value, so it still publishes this
+      // thread's writes.
+      if (bits.compare_exchange_weak(s, static_cast<value_type>(s | set_bit),
+                                     std::memory_order_release,
+                                     std::memory_order_relaxed))
+        return true;
+    }
+    return false;
+  }
+
+  void reset() noexcept {
+    if (bits.load(std::memory_order_relaxed) & set_bit)
+      bits.fetch_and(static_cast<value_type>(~set_bit), std::memory_order_relaxed);
+  }
+};
+
+// auto_reset_event: set() releases one waiter, handing it the signal.
+//   0          unset, nobody parked
+//   set_bit    set, nobody parked
+//   parked_bit unset, waiters may be queued on &bits
+// Never both: a set() that finds parked_bit hands its signal to a waiter
+// instead of setting the bit, and a waiter only parks while unset.
+struct auto_reset_core : event_word {
+  using event_word::event_word;
+
   bool try_acquire() noexcept {
     value_type s = bits.load(std::memory_order_relaxed);
     if (!(s & set_bit)) return false;  // unset: one load, no branch taken out of line
     while (s & set_bit) {
-      // Acquire pairs with the release in set() (E).
+      // cores_F: acquire pairs with the release in set() (cores_E).
       if (bits.compare_exchange_weak(s, static_cast<value_type>(s & ~set_bit),
                                      std::memory_order_acquire,
                                      std::memory_order_relaxed))
@@ -53,15 +82,7 @@ struct auto_reset_core {
   }
 
   void set() noexcept {
-    value_type s = bits.load(std::memory_order_relaxed);
-    while (!(s & parked_bit)) {
-      // E: release pairs with try_acquire's acquire. Already set: the CAS
-      // rewrites the same value, so it still publishes this thread's writes.
-      if (bits.compare_exchange_weak(s, static_cast<value_type>(s | set_bit),
-                                     std::memory_order_release,
-                                     std::memory_order_relaxed))
-        return;
-    }
+    if (set_unparked()) return;
     // Someone is parked: hand the signal to the longest waiter, so no thread
     // arriving meanwhile can steal it. Under the queue lock, so no waiter can
     // join or leave while we decide.
@@ -77,62 +98,32 @@ struct auto_reset_core {
   // A coroutine that was handed the signal was destroyed before it ran:
   // the signal goes to the next waiter, or the event stays set.
   void pass_on() noexcept { set(); }
-
-  void reset() noexcept {
-    if (bits.load(std::memory_order_relaxed) & set_bit)
-      bits.fetch_and(static_cast<value_type>(~set_bit), std::memory_order_relaxed);
-  }
 };
 
 // manual_reset_event: set() releases every waiter and stays set.
-struct manual_reset_core {
-  using value_type = std::uint8_t;
-  static constexpr value_type set_bit = 1;
-  static constexpr value_type parked_bit = 2;
+// set_bit: the event is set. parked_bit: waiters may be queued on &bits.
+// Never both: set() publishes set_bit together with the broadcast that
+// clears parked_bit, under the queue lock, and a waiter only parks while
+// the event is unset.
+struct manual_reset_core : event_word {
+  using event_word::event_word;
 
-  // set_bit: the event is set. parked_bit: waiters may be queued on &bits.
-  // Never both: set() publishes set_bit together with the broadcast that
-  // clears parked_bit, under the queue lock, and a waiter only parks while
-  // the event is unset.
-  std::atomic<value_type> bits;
-
-  constexpr explicit manual_reset_core(beacon::state initial) noexcept
-      : bits(initial == beacon::state::set ? set_bit : value_type{0}) {}
-
-  std::atomic<value_type>& word() noexcept { return bits; }
-  static bool ready(value_type s) noexcept { return (s & set_bit) != 0; }
-
-  // F: acquire pairs with the release in set() (G).
-  bool try_acquire() noexcept {
-    return (bits.load(std::memory_order_acquire) & set_bit) != 0;
-  }
+  // cores_F: acquire pairs with the release in set() (cores_E).
+  bool try_acquire() noexcept { return is_set(); }
 
   void set() noexcept {
-    value_type s = bits.load(std::memory_order_relaxed);
-    while (!(s & parked_bit)) {
-      // G: release pairs with F. Already set: the CAS rewrites the same
-      // value, so this caller's writes are published too.
-      if (bits.compare_exchange_weak(s, static_cast<value_type>(s | set_bit),
-                                     std::memory_order_release,
-                                     std::memory_order_relaxed))
-        return;
-    }
+    if (set_unparked()) return;
     // Waiters are queued: set the bit and wake them all in one step under
-    // the queue lock (G again), so a reset() + wait() in between cannot be
-    // released by this set().
+    // the queue lock (a release, as cores_E), so a reset() + wait() in
+    // between cannot be released by this set().
     transition_and_wake_all(
         *this, [](value_type v) { return static_cast<value_type>(v | set_bit); });
   }
 
   void pass_on() noexcept {}  // a broadcast grants nothing exclusive
 
-  void reset() noexcept {
-    if (bits.load(std::memory_order_relaxed) & set_bit)
-      bits.fetch_and(static_cast<value_type>(~set_bit), std::memory_order_relaxed);
-  }
-
   bool is_set() const noexcept {
-    return (bits.load(std::memory_order_acquire) & set_bit) != 0;
+    return (bits.load(std::memory_order_acquire) & set_bit) != 0;  // cores_F
   }
 };
 
@@ -166,8 +157,9 @@ struct countdown_core {
 
   std::atomic<value_type>& word() noexcept { return bits; }
   static bool ready(value_type s) noexcept { return s < one; }
-  // H: acquire pairs with the release RMWs in tick() / reset() (I); every
-  // tick is a release RMW, so a waiter that sees zero sees all their writes.
+  // cores_H: acquire pairs with the release RMWs in tick() / reset()
+  // (cores_I); every tick is a release RMW, so a waiter that sees zero sees
+  // all their writes.
   bool try_acquire() noexcept { return ready(bits.load(std::memory_order_acquire)); }
   std::size_t count() const noexcept {
     const value_type s = bits.load(std::memory_order_relaxed);
@@ -176,7 +168,7 @@ struct countdown_core {
 
   // One fetch_sub, whatever the contention (a CAS loop retries under it).
   void tick() noexcept {
-    const value_type old = bits.fetch_sub(one, std::memory_order_release);  // I
+    const value_type old = bits.fetch_sub(one, std::memory_order_release);  // cores_I
     if (old >= 2 * one && !(old & wrapped_bit)) return;  // still above zero
     if (old == one) return;                              // zero, nobody parked
     if (old == one + parked_bit) {
@@ -221,7 +213,7 @@ struct countdown_core {
             checked_state = true;
             value_type s = parked_bit;
             // Acquire: the ticks that made the zero happen-before the
-            // wake-up; release: as in transition_and_wake_all (I).
+            // wake-up; release: as in transition_and_wake_all (cores_I).
             zero = bits.compare_exchange_strong(s, then ? *then : value_type{0},
                                                 std::memory_order_acq_rel,
                                                 std::memory_order_relaxed);
@@ -267,7 +259,7 @@ struct countdown_core {
         return;
       }
       if (bits.compare_exchange_weak(s, c | (s & parked_bit),
-                                     std::memory_order_release,  // I
+                                     std::memory_order_release,  // cores_I
                                      std::memory_order_relaxed))
         return;
     }
@@ -319,7 +311,7 @@ struct semaphore_core {
   bool try_acquire() noexcept {
     value_type s = bits.load(std::memory_order_relaxed);
     while (ready(s)) {
-      // J: acquire pairs with K in release().
+      // cores_J: acquire pairs with cores_K in release().
       if (bits.compare_exchange_weak(s, s - one, std::memory_order_acquire,
                                      std::memory_order_relaxed))
         return true;
@@ -363,7 +355,7 @@ struct semaphore_core {
 
   // Makes n permits available.
   //
-  // Nobody parked: one CAS adds them to the count (K).
+  // Nobody parked: one CAS adds them to the count (cores_K).
   //
   // Someone parked: under the queue lock, wake up to n waiters in FIFO
   // order. fifo, or eventual when the lot says be_fair, when a woken thread
@@ -389,7 +381,7 @@ struct semaphore_core {
   void release(std::size_t n) noexcept {
     value_type s = bits.load(std::memory_order_relaxed);
     while (!(s & parked_bit)) {
-      // K: release pairs with J.
+      // cores_K: release pairs with cores_J.
       if (bits.compare_exchange_weak(s, s + n * one, std::memory_order_release,
                                      std::memory_order_relaxed))
         return;
@@ -434,7 +426,8 @@ struct semaphore_core {
           value_type next;
           do {
             next = (s2 + add) & (r.have_more ? ~value_type{0} : ~parked_bit);
-          } while (!bits.compare_exchange_weak(s2, next, std::memory_order_release,  // K
+          } while (!bits.compare_exchange_weak(s2, next,
+                                               std::memory_order_release,  // cores_K
                                                std::memory_order_relaxed));
           return hand_off ? handed_off : no_permit;
         });

@@ -180,6 +180,33 @@ using shared_binding = event_binding<Event, std::shared_ptr<Event>>;
 template <class Event>
 using managed_binding = event_binding<Event, Event*, true>;
 
+// What a sender and a receiver hold: their binding, which they finish
+// (End::close(Binding&): the end's final transition, unsent or unreceived)
+// when destroyed or assigned over. Moving it takes the event over and leaves
+// the source without one.
+template <class Binding, class End>
+class once_end {
+ public:
+  explicit once_end(Binding b) noexcept : b_(std::move(b)) {}
+  once_end(once_end&&) noexcept = default;
+  once_end& operator=(once_end&& o) noexcept {
+    if (this != &o) {
+      End::close(b_);
+      b_ = std::move(o.b_);
+    }
+    return *this;
+  }
+  ~once_end() { End::close(b_); }
+
+  // The event while this end holds it; null once taken or moved from.
+  typename Binding::event_type* event() const noexcept { return b_.event(); }
+  // Takes the binding out (the caller finishes it); event() is then null.
+  Binding take() noexcept { return Binding(std::move(b_)); }
+
+ private:
+  Binding b_;
+};
+
 // A pool's ends: the last gives the slot back. PoolRef: Pool* (the pool
 // outlives both ends) or std::shared_ptr<Pool> (the ends keep it alive).
 template <class Pool, class PoolRef>
@@ -271,9 +298,13 @@ class basic_once_event {
 
  protected:
   constexpr basic_once_event() noexcept = default;
-  ~basic_once_event() = default;
+  // The precondition of the event's destructor: never bound, or both ends
+  // gone.
+  ~basic_once_event() {
+    assert(ends_gone() &&
+           "beacon: a once event destroyed while its sender or receiver is alive");
+  }
 
-  // The precondition of the event's destructor: never bound, or both ends gone.
   bool ends_gone() const noexcept {
     constexpr std::uint8_t both = once_bits::tx_done | once_bits::rx_gone;
     const std::uint8_t s = state_.load(std::memory_order_relaxed);
@@ -372,6 +403,7 @@ struct once_wait_core {
 struct once_atomic_policy {
   static constexpr const char* name = "once";
   static constexpr bool blocking = true;
+  static constexpr bool thread_safe = true;  // its pools lock (once_spin_lock)
   using state = once_state;
   struct idle {};  // the storage holds nothing but the value
   static bool finish_parked(state& st, std::uint8_t bits) noexcept {
@@ -411,7 +443,8 @@ struct local_waiter {
 
 struct once_local_policy {
   static constexpr const char* name = "local_once";
-  static constexpr bool blocking = false;  // nothing else could ever send
+  static constexpr bool blocking = false;     // nothing else could ever send
+  static constexpr bool thread_safe = false;  // its pools need no lock
   using state = plain_atomic<std::uint8_t>;
   using idle = local_waiter*;  // the registered coroutine while `parked` is set
   // Clears `parked`: the sender took the waiter first and resumes it after.
@@ -634,11 +667,13 @@ once_channel<typename E::managed_sender, typename E::managed_receiver> make_mana
                                                                  managed_binding<E>(ev));
 }
 
-// once_event_pool (Lock: once_spin_lock) and local_once_event_pool
-// (once_no_lock). Pool: the derived pool; Event: its events.
-template <class Pool, class Event, class Lock>
+// once_event_pool and local_once_event_pool. Pool: the derived pool; Event:
+// its events, whose policy says whether the pool locks (once_spin_lock) or
+// not (once_no_lock: one thread, nothing to exclude).
+template <class Pool, class Event>
 class basic_once_pool {
-  using store = once_slab_store<Event, Lock>;
+  using store = once_slab_store<Event, std::conditional_t<once_policy<Event>::thread_safe,
+                                                          once_spin_lock, once_no_lock>>;
   using by_ref = slot_binding<Pool, Pool*>;
   using by_shared = slot_binding<Pool, std::shared_ptr<Pool>>;
 

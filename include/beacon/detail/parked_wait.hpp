@@ -6,7 +6,8 @@
 //   using value_type = ...;             // the state word's type
 //   static constexpr value_type parked_bit;
 //                                       // set while waiters may be queued
-//   Atom<value_type>& word() noexcept;  // the state word; its address keys
+//   std::atomic<value_type>& word() noexcept;
+//                                       // the state word; its address keys
 //                                       // the lot
 //   bool try_acquire() noexcept;        // the fast path: succeed without
 //                                       // blocking

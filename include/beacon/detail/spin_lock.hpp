@@ -15,17 +15,17 @@ namespace beacon::detail {
 class spin_lock {
  public:
   void lock() noexcept {
-    // A: acquire pairs with the release in unlock() (B).
+    // spin_A: acquire pairs with the release in unlock() (spin_B).
     if (!locked_.exchange(true, std::memory_order_acquire)) return;
     lock_slow();
   }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }  // B
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }  // spin_B
 
  private:
   void lock_slow() noexcept {
     for (unsigned spins = 0;; ++spins) {
       if (!locked_.load(std::memory_order_relaxed) &&
-          !locked_.exchange(true, std::memory_order_acquire))  // A
+          !locked_.exchange(true, std::memory_order_acquire))  // spin_A
         return;
       if (spins < 64 && platform::multi_cpu())
         platform::cpu_relax();
