@@ -578,8 +578,12 @@ park_result park(const void* address, function_ref<bool()> validate,
   }
 }
 
-bool park_async(const void* address, function_ref<bool()> validate, waiter& entry,
-                std::coroutine_handle<> coroutine, token park_token) noexcept {
+namespace {
+
+// Queues a coroutine's `entry` (park_async, park_grouped) unless validate()
+// fails; false then.
+bool enqueue_coroutine(const void* address, function_ref<bool()> validate, waiter& entry,
+                       std::coroutine_handle<> coroutine, token park_token) noexcept {
   access::address(entry) = address;
   access::park_token(entry) = park_token;
   access::coroutine(entry) = coroutine;
@@ -592,6 +596,13 @@ bool park_async(const void* address, function_ref<bool()> validate, waiter& entr
   // `entry` may be resumed and gone by now; grow() does not touch it.
   if (grow_now) grow();
   return true;
+}
+
+}  // namespace
+
+bool park_async(const void* address, function_ref<bool()> validate, waiter& entry,
+                std::coroutine_handle<> coroutine, token park_token) noexcept {
+  return enqueue_coroutine(address, validate, entry, coroutine, park_token);
 }
 
 void resume_here(waiter& entry, std::coroutine_handle<> coroutine) noexcept {
@@ -725,18 +736,8 @@ void free_retired_tables_for_testing() noexcept {
 
 bool park_grouped(const void* address, function_ref<bool()> validate, waiter& entry,
                   wait_group& group, token park_token) noexcept {
-  access::address(entry) = address;
-  access::park_token(entry) = park_token;
-  access::coroutine(entry) = group.coroutine;
   access::group(entry) = &group;
-  bool grow_now;
-  {
-    bucket_guard g(address);
-    if (!validate()) return false;
-    grow_now = g.enqueue(entry);
-  }
-  if (grow_now) grow();
-  return true;
+  return enqueue_coroutine(address, validate, entry, group.coroutine, park_token);
 }
 
 bool claim_for_owner(wait_group& group) noexcept {

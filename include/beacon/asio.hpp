@@ -373,8 +373,9 @@ struct asio_cancel_handler {
   }
 };
 
-// A coroutine whose only job is to be what the parking lot resumes: its
-// body calls back into the operation, then its frame frees itself.
+// A coroutine started suspended whose only job is to be what the parking lot
+// resumes: its body calls back into the operation, then its frame frees
+// itself.
 struct asio_resumer {
   struct promise_type {
     asio_resumer get_return_object() noexcept {
@@ -533,20 +534,6 @@ class asio_core_op final : public asio_op_base {
       false;  // set by the thread that woke or completed the wait, before settle
 };
 
-// A coroutine started suspended that frees its frame when it ends.
-struct asio_task {
-  struct promise_type {
-    asio_task get_return_object() noexcept {
-      return {std::coroutine_handle<promise_type>::from_promise(*this)};
-    }
-    std::suspend_always initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-  std::coroutine_handle<promise_type> handle;
-};
-
 // A wait on an event_count: a bridge coroutine awaits ec.async_wait() with
 // a predicate that also ends the wait when a cancellation was requested.
 template <class Pred, class Handler>
@@ -593,7 +580,7 @@ class asio_ec_op final : public asio_op_base {
         work_(net::prefer(net::get_associated_executor(handler_),
                           net::execution::outstanding_work.tracked)),
         svc_(svc) {}
-  static asio_task run(asio_ec_op* op) {
+  static asio_resumer run(asio_ec_op* op) {
     bool aborted = false;
     try {
       outcome r = co_await op->ec_.async_wait(checked{op});
