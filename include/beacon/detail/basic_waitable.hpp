@@ -158,12 +158,14 @@ struct waitable_access {
   static auto core(W& w) noexcept -> decltype((w.core_)) {
     return w.core_;
   }
+  // Trailing return types, not decltype(auto): SFINAE-friendly, so that
+  // wait_any's variadic overload drops out for a stop_token or a span.
   template <class W>
-  static decltype(auto) granted(W& w) noexcept {
+  static auto granted(W& w) noexcept -> decltype(w.granted()) {
     return w.granted();
   }
   template <class W>
-  static decltype(auto) grant(W& w) noexcept {
+  static auto grant(W& w) noexcept -> decltype(w.granted()) {
     return w.granted();
   }
 };

@@ -119,8 +119,20 @@ struct wait_many_engine {
 
 // The result of a variadic wait_any over Ws: the index when every wait()
 // returns void, else a variant of the results (void as std::monostate).
+// void for a type that is no waitable (a stop_token, a span): clang 14 forms
+// the variadic overloads' return types before it checks their constraints,
+// so this must not be a hard error there.
+template <class W, class = void>
+struct grant_of_t {
+  using type = void;
+};
 template <class W>
-using grant_of = decltype(waitable_access::granted(std::declval<W&>()));
+struct grant_of_t<W,
+                  std::void_t<decltype(waitable_access::granted(std::declval<W&>()))>> {
+  using type = decltype(waitable_access::granted(std::declval<W&>()));
+};
+template <class W>
+using grant_of = typename grant_of_t<W>::type;
 template <class W>
 using result_of =
     std::conditional_t<std::is_void_v<grant_of<W>>, std::monostate, grant_of<W>>;
