@@ -26,8 +26,11 @@ namespace beacon {
 ///   condition holds; a timed wait returns false only when time is up.
 /// * Every waitable also has `wait(std::stop_token)` (false when a stop was
 ///   requested before the wait succeeded; a wait that can succeed at once
-///   succeeds even if a stop was already requested) and is awaitable:
-///   `co_await w` suspends the coroutine until the wait succeeds. The
+///   succeeds even if a stop was already requested). The in-process
+///   primitives are also awaitable: `co_await w` suspends the coroutine
+///   until the wait succeeds (os_event is the exception: its signaller may
+///   be another process, so coroutines await it through a wait_context or
+///   an executor's reactor, see os_event.hpp). The
 ///   coroutine is resumed on the thread that made it ready, after beacon
 ///   released its internal locks, before that thread's outermost beacon call
 ///   returns; resumptions never recurse (see parking_lot.hpp).
