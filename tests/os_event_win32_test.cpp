@@ -21,18 +21,10 @@
 
 using namespace std::chrono_literals;
 using beacon::os_event;
+using beacon_test::error_of;
 using beacon_test::patience;
 
 namespace {
-
-int error_of(auto&& f) {
-  try {
-    f();
-  } catch (const std::system_error& e) {
-    return e.code().value();
-  }
-  return 0;
-}
 
 bool inheritable(HANDLE h) {
   DWORD flags = 0;

@@ -81,14 +81,4 @@ class interrupter {
   std::thread thread_;
 };
 
-// The error code of the std::system_error that `f()` throws; 0 if none.
-inline int error_of(auto&& f) {
-  try {
-    f();
-  } catch (const std::system_error& e) {
-    return e.code().value();
-  }
-  return 0;
-}
-
 }  // namespace beacon_test

@@ -18,18 +18,10 @@
 using namespace std::chrono_literals;
 using beacon::os_event;
 using beacon::wait_context;
+using beacon_test::error_of;
 using beacon_test::patience;
 
 namespace {
-
-int error_of(auto&& f) {
-  try {
-    f();
-  } catch (const std::system_error& e) {
-    return e.code().value();
-  }
-  return 0;
-}
 
 template <class T>
 std::vector<T> tokens_of(std::span<const beacon::triggered<T>> r) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <coroutine>
 #include <exception>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -70,6 +71,16 @@ std::vector<scoped_thread> start_threads(int n, Body body) {
   for (int i = 0; i < n; ++i)
     threads.emplace_back(body);
   return threads;
+}
+
+// The error code of the std::system_error that `f()` throws; 0 if none.
+inline int error_of(auto&& f) {
+  try {
+    f();
+  } catch (const std::system_error& e) {
+    return e.code().value();
+  }
+  return 0;
 }
 
 }  // namespace beacon_test
