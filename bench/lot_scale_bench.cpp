@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "../tests/support/bucket_mate.hpp"
 #include "beacon/auto_reset_event.hpp"
 #include "harness.hpp"
 
@@ -76,12 +77,7 @@ void one_per_event(benchmark::State& state, std::size_t n) {
 void bucket_mate(benchmark::State& state, std::size_t waiters) {
   constexpr std::size_t span = std::size_t{1} << 23;
   auto memory = std::make_unique<unsigned char[]>(span);
-  const auto top = [](const void* a) {
-    return (reinterpret_cast<std::uintptr_t>(a) * UINT64_C(0x9E3779B97F4A7C15)) >> 44;
-  };
-  std::size_t mate_at = 0;
-  for (std::size_t d = 1; d < span && !mate_at; ++d)
-    if (top(memory.get() + d) == top(memory.get())) mate_at = d;
+  const std::size_t mate_at = beacon_test::bucket_mate_offset(memory.get(), span);
   if (!mate_at) {
     state.SkipWithError("no bucket mate found");
     return;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "beacon/auto_reset_event.hpp"
+#include "support/bucket_mate.hpp"
 #include "support/test_support.hpp"
 
 namespace {
@@ -499,12 +500,7 @@ TEST(parking_lot, a_crowded_bucket_mate_does_not_slow_an_unpark) {
   // lot indexes its table by the top bits of a Fibonacci hash of the address.
   constexpr std::size_t span = std::size_t{1} << 23;
   auto memory = std::make_unique<unsigned char[]>(span);
-  const auto top = [](const void* a) {
-    return (reinterpret_cast<std::uintptr_t>(a) * UINT64_C(0x9E3779B97F4A7C15)) >> 44;
-  };
-  std::size_t mate_at = 0;
-  for (std::size_t d = 1; d < span && !mate_at; ++d)
-    if (top(memory.get() + d) == top(memory.get())) mate_at = d;
+  const std::size_t mate_at = beacon_test::bucket_mate_offset(memory.get(), span);
   ASSERT_NE(mate_at, 0u) << "no bucket mate found";
   auto* crowded = ::new (memory.get()) beacon::auto_reset_event;
   auto* mate = ::new (memory.get() + mate_at) beacon::auto_reset_event;
