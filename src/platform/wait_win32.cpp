@@ -38,12 +38,12 @@ bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
 }
 
 // Every word beacon waits on has one waiter at a time (a parked entry's own
-// wake word), so waking all is waking one; WakeByAddressAll also stays right
-// on an implementation that keys its waiters by a hash of the address and
-// could hand a single wake to a thread waiting on another word (the soak
-// hung under Wine 8 with WakeByAddressSingle).
+// wake word), so a single wake is the whole wake. (An earlier version used
+// WakeByAddressAll here while a soak hang under Wine was suspected on this
+// parker; the hang was the soak's own std::atomic<bool>::wait, see
+// tests/soak/soak.cpp `completion`.)
 void wake_one(const std::atomic<std::uint32_t>& word) noexcept {
-  ::WakeByAddressAll(const_cast<std::atomic<std::uint32_t>*>(&word));
+  ::WakeByAddressSingle(const_cast<std::atomic<std::uint32_t>*>(&word));
 }
 
 void wake_all(const std::atomic<std::uint32_t>& word) noexcept {

@@ -228,18 +228,27 @@ std::string format(const char* fmt, auto... args) {
 // notify may still run after its thread went on.
 class completion {
  public:
-  void arm() noexcept { done_.store(false, std::memory_order_relaxed); }
-  void signal() noexcept {
-    done_.store(true, std::memory_order_release);
-    done_.notify_one();
+  void arm() noexcept {
+    std::lock_guard g(m_);
+    done_ = false;
   }
-  void wait() noexcept {
-    while (!done_.load(std::memory_order_acquire))
-      done_.wait(false, std::memory_order_acquire);
+  void signal() noexcept {
+    std::lock_guard g(m_);
+    done_ = true;
+    cv_.notify_one();
+  }
+  void wait() {
+    std::unique_lock g(m_);
+    cv_.wait(g, [&] { return done_; });
   }
 
  private:
-  std::atomic<bool> done_{false};
+  // Not std::atomic<bool>::wait: libstdc++ 12 without a futex (mingw-w64)
+  // can miss a notify_one in its proxy-waiter pool (GCC PR 106183); the soak
+  // under Wine hung on it, not on beacon.
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool done_ = false;
 };
 
 // What one thread of a workload carries: its random choices, its operation
