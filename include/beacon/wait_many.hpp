@@ -137,6 +137,30 @@ auto with_entries(std::size_t n, F&& f) {
 
 std::optional<std::size_t> span_any(std::span<const wait_ref> objs, deadline until,
                                     const std::stop_token* stop);
+
+// The variadic and span forms of wait_all: true when all were acquired.
+template <class... Ws>
+bool all_wait(deadline until, const std::stop_token* stop, Ws&... ws) {
+  std::array<wait_ref, sizeof...(Ws)> objs{wait_ref(ws)...};
+  wait_many_engine::sort_unique(objs);
+  if (wait_many_engine::try_all(objs)) return true;
+  if (until.passed() || (stop && stop->stop_requested())) return false;
+  return wait_many_engine::all_blocking(objs, until, stop);
+}
+
+template <class... Ws>
+maybe_all_result<Ws...> maybe_all(bool ok, Ws&... ws) noexcept {
+  if constexpr (all_void<Ws...>) {
+    ((void)ws, ...);
+    return ok;
+  } else {
+    if (!ok) return std::nullopt;
+    return make_all_result(ws...);
+  }
+}
+
+bool span_all(std::span<const wait_ref> objs, deadline until,
+              const std::stop_token* stop);
 }  // namespace detail
 
 /// Blocks until one of `ws` is acquired; returns its index, or a variant of
@@ -202,6 +226,61 @@ std::optional<std::size_t> wait_any_until(
 std::optional<std::size_t> wait_any(const std::stop_token& stop,
                                     std::span<const wait_ref> objs);
 
+/// Blocks until every one of `ws` is acquired, all at one instant (see the
+/// file comment); returns void, or a tuple of the results. Throws
+/// std::invalid_argument, acquiring nothing, if an object occurs twice.
+template <detail::multi_waitable... Ws>
+requires(sizeof...(Ws) > 0) detail::all_result<Ws...> wait_all(Ws&... ws) {
+  (void)detail::all_wait(deadline::never(), nullptr, ws...);
+  return detail::make_all_result(ws...);
+}
+
+/// wait_all for at most `d` (rounded up); false / nullopt if the time passed
+/// first (then nothing was acquired).
+template <class Rep, class Period, detail::multi_waitable... Ws>
+requires(sizeof...(Ws) > 0) detail::maybe_all_result<Ws...> wait_all_for(
+    const std::chrono::duration<Rep, Period>& d, Ws&... ws) {
+  return detail::maybe_all(detail::all_wait(deadline::after(d), nullptr, ws...), ws...);
+}
+
+/// wait_all until `t` on its clock; false / nullopt if it passed first.
+template <class Clock, class Duration, detail::multi_waitable... Ws>
+requires(sizeof...(Ws) > 0) detail::maybe_all_result<Ws...> wait_all_until(
+    const std::chrono::time_point<Clock, Duration>& t, Ws&... ws) {
+  return detail::maybe_all(
+      detail::wait_until_clock(
+          t, [&](deadline d) -> bool { return detail::all_wait(d, nullptr, ws...); }),
+      ws...);
+}
+
+/// wait_all until a stop is requested on `stop` (false / nullopt); objects
+/// all available at once are acquired even if stop was already requested.
+template <detail::multi_waitable... Ws>
+requires(sizeof...(Ws) >
+         0) detail::maybe_all_result<Ws...> wait_all(const std::stop_token& stop,
+                                                     Ws&... ws) {
+  return detail::maybe_all(detail::all_wait(deadline::never(), &stop, ws...), ws...);
+}
+
+/// Run-time lists: blocks until all of `objs` are acquired at one instant.
+/// Throws std::invalid_argument if `objs` is empty or names an object twice.
+void wait_all(std::span<const wait_ref> objs);
+/// Span form with a time limit; false (nothing acquired) when it passed.
+template <class Rep, class Period>
+bool wait_all_for(const std::chrono::duration<Rep, Period>& d,
+                  std::span<const wait_ref> objs) {
+  return detail::span_all(objs, deadline::after(d), nullptr);
+}
+/// Span form with a deadline; false (nothing acquired) when it passed.
+template <class Clock, class Duration>
+bool wait_all_until(const std::chrono::time_point<Clock, Duration>& t,
+                    std::span<const wait_ref> objs) {
+  return detail::wait_until_clock(
+      t, [&](deadline d) -> bool { return detail::span_all(objs, d, nullptr); });
+}
+/// Span form ended by a stop request (false: nothing acquired).
+bool wait_all(const std::stop_token& stop, std::span<const wait_ref> objs);
+
 /// The awaiter of `co_await when_any(ws...)`: yields what wait_any returns.
 /// Lives in the coroutine frame with one queue entry per object.
 template <class... Ws>
@@ -254,5 +333,53 @@ class [[nodiscard]] when_any_awaiter {
 template <detail::multi_waitable... Ws>
 requires(sizeof...(Ws) > 0) when_any_awaiter<Ws...> when_any(Ws&... ws)
 noexcept { return when_any_awaiter<Ws...>(ws...); }
+
+/// The awaiter of `co_await when_all(ws...)`: yields what wait_all returns.
+/// Lives in the coroutine frame with one queue entry.
+template <class... Ws>
+class [[nodiscard]] when_all_awaiter {
+ public:
+  /// An awaiter over `ws`; std::invalid_argument if an object occurs twice.
+  explicit when_all_awaiter(Ws&... ws) : ws_(ws...), objs_{wait_ref(ws)...} {
+    detail::wait_many_engine::sort_unique(objs_);
+    state_.objs = objs_;
+  }
+  when_all_awaiter(const when_all_awaiter&) = delete;
+  when_all_awaiter& operator=(const when_all_awaiter&) = delete;
+  /// Destroyed while suspended: withdraws the entry (nothing was acquired),
+  /// or gives back what a retry acquired whose resumption was pending.
+  ~when_all_awaiter() {
+    if (suspended_) detail::wait_many_engine::all_abandon(state_);
+  }
+
+  /// Acquires all at once if they are all available now.
+  bool await_ready() noexcept { return detail::wait_many_engine::try_all(objs_); }
+  /// Queues an observer; false (resume at once) if all were acquired meanwhile.
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    suspended_ = true;
+    if (detail::wait_many_engine::all_suspend(state_, h)) return true;
+    suspended_ = false;
+    return false;
+  }
+  /// The results (all acquired).
+  detail::all_result<Ws...> await_resume() noexcept {
+    suspended_ = false;
+    return std::apply([](Ws&... ws) { return detail::make_all_result(ws...); }, ws_);
+  }
+
+ private:
+  std::tuple<Ws&...> ws_;
+  std::array<wait_ref, sizeof...(Ws)> objs_;  // in address order
+  detail::wait_many_engine::all_async state_;
+  bool suspended_ = false;  // queued (or resumption pending) and not yet resumed
+};
+
+/// `co_await when_all(ws...)` suspends the coroutine until all of `ws` are
+/// acquired at one instant and yields what wait_all(ws...) returns; throws
+/// std::invalid_argument if an object occurs twice.
+template <detail::multi_waitable... Ws>
+requires(sizeof...(Ws) > 0) when_all_awaiter<Ws...> when_all(Ws&... ws) {
+  return when_all_awaiter<Ws...>(ws...);
+}
 
 }  // namespace beacon
