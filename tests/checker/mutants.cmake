@@ -137,3 +137,13 @@ set(mutant_replace [=[      if (h == hold_result::held) {  // mutant: commit at 
 set(mutant_scenarios scenarios_many.cpp)
 set(mutant_only "wait_all: vs a try_wait on one of its objects")
 beacon_checker_mutant(wait_all_one_by_one)
+
+# parking lot, wait_all's observers: an unpark skips an observer entry
+# without notifying its owner, which sleeps on through the change it waits
+# for (a lost wake-up).
+set(mutant_file src/parking_lot.cpp)
+set(mutant_find [=[      out.observe(*group);]=])
+set(mutant_replace [=[      // mutant: the observer is skipped, not notified]=])
+set(mutant_scenarios scenarios_many.cpp)
+set(mutant_only "wait_all: vs two setters")
+beacon_checker_mutant(observer_not_notified)
