@@ -8,12 +8,16 @@
 //   1. one object ready: set the last one, then wait_any; ns per set + wait;
 //   2. ping-pong: a thread blocked in wait_any over N events is woken by a
 //      set of the last one and answers on one event; ns per round trip.
-// wait_all has no rows yet: it is not implemented (see the design notes).
+//   3. wait_all, all set: set all N, then wait_all; ns per N sets + wait_all
+//      (beside N single waits one after the other, which is not atomic);
+//   4. wait_all, one set: a wait_all that must fail (only the last event
+//      set, a zero time limit): the cost of an attempt that rolls back.
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -48,6 +52,23 @@ class cv_events {
         }
       cv_.wait(l);
     }
+  }
+  // Atomic under the one lock: all flags set, then all cleared.
+  bool try_all() {
+    std::lock_guard<std::mutex> l(m_);
+    for (bool f : flags_)
+      if (!f) return false;
+    flags_.fill(false);
+    return true;
+  }
+  void wait_all() {
+    std::unique_lock<std::mutex> l(m_);
+    cv_.wait(l, [&] {
+      for (bool f : flags_)
+        if (!f) return false;
+      return true;
+    });
+    flags_.fill(false);
   }
 
  private:
@@ -96,6 +117,30 @@ struct beacon_events {
   std::size_t wait_any() {
     return std::apply([](auto&... x) { return beacon::wait_any(x...); }, e);
   }
+  bool try_all() {
+    return std::apply(
+        [](auto&... x) {
+          return beacon::wait_all_for(std::chrono::nanoseconds(0), x...);
+        },
+        e);
+  }
+  void wait_all() {
+    std::apply([](auto&... x) { beacon::wait_all(x...); }, e);
+  }
+};
+
+// N beacon events waited for one after the other (not atomic: the reference).
+template <std::size_t N>
+struct beacon_one_by_one : beacon_events<N> {
+  bool try_all() {
+    for (auto& x : this->e)
+      if (!x.try_wait()) return false;  // (a real one would have to undo)
+    return true;
+  }
+  void wait_all() {
+    for (auto& x : this->e)
+      x.wait();
+  }
 };
 
 // beacon's single event, the reference (N is ignored: one event).
@@ -141,6 +186,41 @@ void ping_pong(benchmark::State& state) {
   waiter.join();
 }
 
+template <class Events, std::size_t N>
+void all_set(benchmark::State& state) {
+  Events ev;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < N; ++i)
+      ev.set(i);
+    ev.wait_all();
+  }
+}
+
+template <class Events, std::size_t N>
+void one_set(benchmark::State& state) {
+  Events ev;
+  ev.set(N - 1);
+  for (auto _ : state)
+    bench::keep(ev.try_all());
+}
+
+template <std::size_t N>
+void add_all_rows() {
+  const std::string n = std::to_string(N);
+  const std::string all =
+      "wait_all over " + n + " events, all set, ns per " + n + " sets + wait_all";
+  bench::add(all, "beacon::wait_all", all_set<beacon_events<N>, N>);
+  bench::add(all, "beacon waits one by one (not atomic)",
+             all_set<beacon_one_by_one<N>, N>);
+  bench::add(all, "mutex + condvar multi-wait", all_set<cv_events<N>, N>);
+  const std::string one =
+      "wait_all over " + n + " events, only the last set, ns per failed attempt";
+  bench::add(one, "beacon::wait_all_for(0)", one_set<beacon_events<N>, N>);
+  bench::add(one, "beacon try_waits one by one (not atomic)",
+             one_set<beacon_one_by_one<N>, N>);
+  bench::add(one, "mutex + condvar multi-wait", one_set<cv_events<N>, N>);
+}
+
 template <std::size_t N>
 void add_rows() {
   const std::string n = std::to_string(N);
@@ -161,9 +241,11 @@ void add_rows() {
 
 }  // namespace
 
-const char* const bench::report_title = "beacon wait_any (several objects)";
+const char* const bench::report_title = "beacon wait_any / wait_all (several objects)";
 
 void bench::register_benchmarks() {
   add_rows<2>();
   add_rows<8>();
+  add_all_rows<2>();
+  add_all_rows<8>();
 }

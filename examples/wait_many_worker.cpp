@@ -1,7 +1,8 @@
 // A worker that waits for "work", "config changed" or "stop" at once (Win32
 // WaitForMultipleObjects(bWaitAll = FALSE)), first as a blocked thread, then
 // as a coroutine. The index says which object woke it; "stop" comes first
-// so that it wins when several are ready.
+// so that it wins when several are ready. Last, wait_all (bWaitAll = TRUE):
+// an item and a free output slot, taken together or not at all.
 #include <beacon/wait_many.hpp>
 
 #include <chrono>
@@ -92,5 +93,24 @@ int main() {
     if (in.configs_seen != 1) fail("the coroutine missed the config change");
     std::printf("coroutine: %d items, %d config changes\n", in.items_done,
                 in.configs_seen);
+  }
+  {
+    beacon::semaphore items{0, 100};
+    beacon::semaphore slots{2, 2};
+    std::thread producer([&] {
+      for (int i = 0; i < 50; ++i)
+        items.release();
+    });
+    int done = 0;
+    for (int i = 0; i < 50; ++i) {
+      // Atomic: never an item taken while no slot is free, or the reverse.
+      auto [item, slot] = beacon::wait_all(items, slots);
+      item.forget();  // the item is consumed; the slot comes back at scope end
+      ++done;
+    }
+    producer.join();
+    if (done != 50 || slots.count() != 2 || items.count() != 0)
+      fail("wait_all lost or doubled a permit");
+    std::printf("wait_all: %d items, each with a slot\n", done);
   }
 }

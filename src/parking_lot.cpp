@@ -421,11 +421,43 @@ void wake(waiter* list) noexcept {
   if (any_coroutine) drain();
 }
 
-// Collects dequeued waiters in FIFO order for wake().
+// Notifies the observer groups on `list` (wait_group::notify_next), which
+// their entries' unparkers linked under the queue lock they have now
+// released. A group may be gone once `woken` is set: read it first.
+void notify(detail::wait_group* list) noexcept {
+  while (detail::wait_group* g = list) {
+    list = g->notify_next;
+    if (g->coroutine) {
+      // Release/acquire: the owner's finish_queuing, or on_notify, sees our
+      // writes. Still queuing: the owner sees `woken` there and retries.
+      if (g->signal.fetch_or(detail::wait_group::woken, std::memory_order_acq_rel) &
+          detail::wait_group::queuing)
+        continue;
+      g->on_notify(g->context);
+    } else {
+      // C, for groups: release pairs with the owner's acquire loads.
+      g->signal.fetch_or(detail::wait_group::woken, std::memory_order_release);
+      platform::wake_one(g->signal);  // a stale address is harmless (see wake())
+    }
+  }
+}
+
+// Collects dequeued waiters in FIFO order for wake(), and the observer
+// groups met on the way for notify().
 struct wake_list {
   waiter* head = nullptr;
   waiter* tail = nullptr;
   std::size_t count = 0;
+  detail::wait_group* observers = nullptr;
+  // Under the queue lock: the first unparker to meet the group's entry links
+  // it (later ones leave the notification to that one).
+  void observe(detail::wait_group& g) noexcept {
+    if (g.signal.fetch_or(detail::wait_group::notified, std::memory_order_relaxed) &
+        detail::wait_group::notified)
+      return;
+    g.notify_next = observers;
+    observers = &g;
+  }
   void push(waiter& w) noexcept {
     access::next(w) = nullptr;
     (tail ? access::next(*tail) : head) = &w;
@@ -487,6 +519,14 @@ wake_list dequeue(bucket_guard& g, const void* address, bool& have_more,
     // A multi-waiter's entry: claim its group before the filter sees it; one
     // claimed elsewhere is skipped as if it were not queued (see wait_group).
     detail::wait_group* group = access::group(*w);
+    // An observer (wait_all): never chosen, never granted; its owner is
+    // notified. The claim word is fixed before the entry is queued.
+    if (group &&
+        group->claim.load(std::memory_order_relaxed) == detail::wait_group::observer) {
+      out.observe(*group);
+      w = next;
+      continue;
+    }
     if (group && !begin_claim(*group)) {
       w = next;
       continue;
@@ -667,6 +707,7 @@ unpark_result unpark_one(const void* address,
     list.set_token(callback(r));
   }
   wake(list.head);
+  notify(list.observers);
   return r;
 }
 
@@ -680,6 +721,7 @@ std::size_t unpark_all(const void* address, token unpark_token) noexcept {
   }
   const std::size_t n = list.count;
   wake(list.head);
+  notify(list.observers);
   return n;
 }
 
@@ -698,6 +740,7 @@ unpark_result unpark_filter(const void* address, function_ref<filter_op(token)> 
     list.set_token(callback(r));
   }
   wake(list.head);
+  notify(list.observers);
   return r;
 }
 

@@ -3,6 +3,10 @@
 // the contract and parking_lot.hpp (wait_group) for the claim protocol.
 #include "beacon/wait_many.hpp"
 
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 
 #include "beacon/detail/spin.hpp"
@@ -200,6 +204,208 @@ void wait_many_engine::any_abandon(std::span<const wait_ref> objs,
   }
 }
 
+// --- wait_all ---------------------------------------------------------------
+//
+// Atomicity. An attempt (attempt_all) holds the objects one by one in
+// address order (try_hold: one CAS each, "available, not held" -> "held"),
+// then commits them all (commit_hold: consume and unhold in one RMW each).
+// A held object stays available and nobody consumes it or makes it
+// unavailable while held (event_cores.hpp, hold_result): so at the instant
+// the last hold is taken, every object is available at once (the
+// linearization point), and nobody observes any of them between that instant
+// and its commit (they wait for the hold to end, then see it consumed). If an
+// object is unavailable, the holds taken so far are dropped in reverse
+// (release_hold: exactly the state before, as if the attempt never was): the
+// attempt then acquired nothing. An object held by another wait_all is
+// waited for (busy): holds are taken in address order, so two attempts never
+// wait for each other in a cycle, and an attempt takes no lock and never
+// parks while it holds, so no single waiter waits for it while holding
+// something it needs either.
+//
+// Blocking. A failed attempt names the first object it found unavailable,
+// the blocker. The wait_all queues one observer entry there
+// (parking_lot.hpp, wait_group::observer), with the blocker's own validate
+// (mark_parked: under the queue lock, parks only while the blocker is still
+// unavailable, and sets its parked bit as a single waiter does). An unpark on
+// the blocker never grants the observer anything (a grant would be a partial
+// acquisition): it skips it, giving what it releases to the next real waiter
+// or leaving it in the object, and notifies the owner, who withdraws the
+// entry (its leave() clears the parked bit if it was the last entry) and
+// attempts again. No wake-up is lost: a change that makes the blocker
+// available either comes before the validate (which then fails: attempt
+// again at once) or sees the parked bit and goes through the queue, where it
+// meets the observer (objects that release waiters one at a time stop at the
+// first real waiter, but then they gave what they released to that waiter,
+// and the blocker is not available). None is doubled: the observer takes
+// nothing from a notification but the cue to attempt again, and every
+// acquisition is an attempt's commit. Waiting on one object at a time is
+// enough: the attempt succeeds once all are available at one instant, and
+// until then the blocker it waits for was unavailable when it queued.
+//
+// Time-outs, stops and a destroyed coroutine withdraw the entry: an observer
+// was never granted anything, so there is nothing to pass on (a coroutine
+// whose retry had already acquired all and whose resumption is pending on
+// the destroying thread gives each object back: all_abandon).
+//
+// Fairness. While it waits, a wait_all reserves nothing (as Win32's does
+// not): single waiters and try_waits take the objects whenever they can, so a
+// wait_all can be overtaken indefinitely by a stream of them (it retries at
+// every change of its blocker); it acquires as soon as all are available at
+// one instant that it gets to see. No FIFO order is promised among wait_alls
+// or between a wait_all and single waiters.
+
+namespace {
+
+// The atomic attempt over sorted objects: objs.size() when all were acquired,
+// else the index of the object found unavailable (nothing acquired).
+std::size_t attempt_all(const wait_ops* const* ops, void* const* objects,
+                        std::size_t n) noexcept {
+  for (std::size_t k = 0; k < n; ++k) {
+    for (unsigned spins = 0;; ++spins) {
+      const hold_result h = ops[k]->try_hold(objects[k]);
+      if (h == hold_result::held) break;
+      if (h == hold_result::unavailable) {
+        for (std::size_t j = k; j-- > 0;)
+          ops[j]->release_hold(objects[j]);
+        return k;
+      }
+      hold_pause(spins);  // busy: another wait_all's hold, a moment
+    }
+  }
+  for (std::size_t k = 0; k < n; ++k)
+    ops[k]->commit_hold(objects[k]);
+  return n;
+}
+
+}  // namespace
+
+void wait_many_engine::sort_unique(std::span<wait_ref> objs) {
+  std::sort(objs.begin(), objs.end(), [](const wait_ref& a, const wait_ref& b) {
+    return std::less<const void*>()(a.object_, b.object_);
+  });
+  if (std::adjacent_find(objs.begin(), objs.end()) != objs.end())
+    throw std::invalid_argument("beacon::wait_all: the same object twice");
+}
+
+bool wait_many_engine::try_all(std::span<const wait_ref> objs) noexcept {
+  lists l(objs);
+  return attempt_all(l.ops, l.objects, objs.size()) == objs.size();
+}
+
+namespace {
+
+bool queue_observer(const wait_ops* ops, void* object, waiter& entry,
+                    wait_group& group) noexcept {
+  group.claim.store(wait_group::observer, std::memory_order_relaxed);
+  return parking_lot::detail::park_grouped(
+      ops->address(object), [&] { return ops->mark_parked(object); }, entry, group,
+      parking_lot::default_token);
+}
+
+// Withdraws an observer's entry. Afterwards no unparker can meet it; one that
+// met it before (`notified`) may still be on its way to set `woken`.
+void withdraw_observer(const wait_ops* ops, void* object, waiter& entry) noexcept {
+  parking_lot::cancel(entry, [&](bool was_last) { ops->leave(object, was_last); });
+}
+
+}  // namespace
+
+bool wait_many_engine::all_blocking(std::span<const wait_ref> objs, deadline until,
+                                    const std::stop_token* stop) noexcept {
+  const std::size_t n = objs.size();
+  lists l(objs);
+  const wait_ops* const* ops = l.ops;
+  void* const* objects = l.objects;
+  // Spin a little first, as a single wait does.
+  if (spin_until([&] { return attempt_all(ops, objects, n) == n; }, until, stop))
+    return true;
+  for (;;) {
+    const std::size_t u = attempt_all(ops, objects, n);
+    if (u == n) return true;
+    if (until.passed() || (stop && stop->stop_requested())) return false;
+    waiter entry;
+    wait_group group;
+    if (!queue_observer(ops[u], objects[u], entry, group))
+      continue;  // the blocker became available meanwhile: attempt again
+    const bool notified = parking_lot::detail::sleep_grouped(group, until, stop);
+    withdraw_observer(ops[u], objects[u], entry);
+    // An unparker that met the entry is bound to set `woken`: wait for it,
+    // so that it is done with `group` before the frame goes.
+    if (group.signal.load(std::memory_order_acquire) & wait_group::notified)
+      parking_lot::detail::wait_woken(group);
+    if (!notified) return attempt_all(ops, objects, n) == n;  // a last look
+  }
+}
+
+// Acquires all now (false) or queues the observer on the blocker (true: a
+// notification runs all_retry). Only the owner runs it, while nobody else
+// can: in await_suspend, or in all_retry, which only the notifier that
+// linked the group runs, after any other unparker skipped the entry under
+// the queue lock.
+bool wait_many_engine::queue_or_take(all_async& st) noexcept {
+  const std::size_t n = st.objs.size();
+  lists l(st.objs);
+  for (;;) {
+    const std::size_t u = attempt_all(l.ops, l.objects, n);
+    if (u == n) return false;
+    st.blocker = u;
+    wait_group& g = st.group;
+    // `queuing`: a notifier that comes before finish_queuing leaves the
+    // retry to us (it sees `queuing` and stops), so all_retry never runs
+    // while this function still does.
+    g.signal.store(wait_group::queuing, std::memory_order_relaxed);
+    g.coroutine = st.coroutine;
+    g.on_notify = &all_retry;
+    g.context = &st;
+    if (!queue_observer(l.ops[u], l.objects[u], st.entry, g)) continue;
+    if (!parking_lot::detail::finish_queuing(g)) return true;  // *this may be gone
+    // Notified while queuing: that notifier is done with the group.
+    withdraw_observer(l.ops[u], l.objects[u], st.entry);
+  }
+}
+
+// A notification of a coroutine owner's observer, on the notifier's thread
+// after it released the queue lock: withdraw, attempt again, and either
+// queue again or resume the coroutine (through this thread's trampoline, so
+// a destroyed-while-pending frame is still withdrawn by all_abandon).
+void wait_many_engine::all_retry(void* context) noexcept {
+  all_async& st = *static_cast<all_async*>(context);
+  const wait_ref& r = st.objs[st.blocker];
+  withdraw_observer(r.ops_, r.object_, st.entry);
+  if (queue_or_take(st)) return;
+  parking_lot::detail::resume_here(st.entry, st.coroutine);
+}
+
+bool wait_many_engine::all_suspend(all_async& st, std::coroutine_handle<> h) noexcept {
+  st.coroutine = h;
+  return queue_or_take(st);
+}
+
+void wait_many_engine::all_abandon(all_async& st) noexcept {
+  // Keeps a notifier that met the entry (under the queue lock) from running
+  // all_retry: it sees `queuing` after its `woken`. (A notifier already past
+  // that point is resuming the coroutine on another thread: the race the
+  // lot's contract forbids, as for any awaiter.)
+  st.group.signal.fetch_or(wait_group::queuing, std::memory_order_acq_rel);
+  const wait_ref& r = st.objs[st.blocker];
+  const parking_lot::cancel_status c = parking_lot::cancel(
+      st.entry, [&](bool was_last) { r.ops_->leave(r.object_, was_last); });
+  if (c == parking_lot::cancel_status::woken) {
+    // all_retry acquired every object and the resumption was pending here:
+    // give each back as its own abandoned waiter would.
+    for (const wait_ref& o : st.objs)
+      o.ops_->pass_on(o.object_);
+    return;
+  }
+  // Withdrawn (or never queued): nothing was acquired. Wait for a notifier
+  // that met the entry to be done with the group.
+  for (unsigned spins = 0;; ++spins) {
+    const std::uint32_t sig = st.group.signal.load(std::memory_order_acquire);
+    if (!(sig & wait_group::notified) || (sig & wait_group::woken)) break;
+    hold_pause(spins);
+  }
+}
+
 std::optional<std::size_t> span_any(std::span<const wait_ref> objs, deadline until,
                                     const std::stop_token* stop) {
   if (objs.empty()) throw std::invalid_argument("beacon::wait_any: no objects");
@@ -217,10 +423,43 @@ std::optional<std::size_t> span_any(std::span<const wait_ref> objs, deadline unt
   return i;
 }
 
+bool span_all(std::span<const wait_ref> objs, deadline until,
+              const std::stop_token* stop) {
+  if (objs.empty()) throw std::invalid_argument("beacon::wait_all: no objects");
+  // A sorted copy (inline up to 8 objects).
+  std::vector<wait_ref> big;
+  wait_ref* data;
+  alignas(wait_ref) unsigned char small[8 * sizeof(wait_ref)];
+  if (objs.size() <= 8) {
+    data = reinterpret_cast<wait_ref*>(small);
+    std::uninitialized_copy(objs.begin(), objs.end(), data);
+  } else {
+    big.assign(objs.begin(), objs.end());
+    data = big.data();
+  }
+  const std::span<wait_ref> sorted(data, objs.size());
+  wait_many_engine::sort_unique(sorted);
+  bool ok = wait_many_engine::try_all(sorted);
+  if (!ok && !until.passed() && !(stop && stop->stop_requested()))
+    ok = wait_many_engine::all_blocking(sorted, until, stop);
+  if (ok)
+    for (const wait_ref& r : sorted)
+      wait_many_engine::keep(r);
+  return ok;
+}
+
 }  // namespace detail
 
 std::size_t wait_any(std::span<const wait_ref> objs) {
   return *detail::span_any(objs, deadline::never(), nullptr);
+}
+
+void wait_all(std::span<const wait_ref> objs) {
+  (void)detail::span_all(objs, deadline::never(), nullptr);
+}
+
+bool wait_all(const std::stop_token& stop, std::span<const wait_ref> objs) {
+  return detail::span_all(objs, deadline::never(), &stop);
 }
 
 std::optional<std::size_t> wait_any(const std::stop_token& stop,

@@ -328,6 +328,15 @@ inline std::size_t queued(const void* address) { return detail::queued_at(addres
 // stays in the primitive: a grant to a claimed group is never made, hence
 // never lost nor doubled. The owner then withdraws its other entries with
 // cancel().
+//
+// wait_all (atomic) queues an observer instead: one entry whose group is
+// `observer` from the start. An unpark never chooses it (so it is never
+// granted anything, which would be a partial acquisition) and skips it as it
+// skips a claimed entry, but notifies its owner: under the queue lock the
+// first unparker to meet it sets `notified` and links the group on its own
+// list; after the lock is released it wakes the owner thread, or runs the
+// coroutine owner's on_notify on its own thread. The entry stays queued (so
+// the primitive's parked bit stays right) until the owner withdraws it.
 namespace detail {
 
 class wait_group {
@@ -339,17 +348,29 @@ class wait_group {
   //  by_owner the owner gave up (time-out, stop, destruction, or an object
   //           found ready while queuing): entries are skipped from now on;
   //  won      an unparker chose winner_: that object's grant is the owner's.
+  //  observer an observer's group (wait_all): never claimed, set before its
+  //           entry is queued and never changed.
   // open -> pending -> (open | won); open -> by_owner. won and by_owner are final.
-  static constexpr std::uint32_t open = 0, pending = 1, by_owner = 2, won = 3;
+  static constexpr std::uint32_t open = 0, pending = 1, by_owner = 2, won = 3,
+                                 observer = 4;
   std::atomic<std::uint32_t> claim{open};
   // signal: bits. woken: the winner's unparker released its lock and woke the
   // owner (a thread sleeps on this word); interrupted: a stop request (thread
   // owners); queuing: a coroutine owner is still queuing its entries, so the
-  // unparker must not resume it (the owner does, when it finishes).
-  static constexpr std::uint32_t woken = 1, interrupted = 2, queuing = 4;
+  // unparker must not resume it (the owner does, when it finishes);
+  // notified (observers): an unparker linked the group on its notify list
+  // under the queue lock and will set `woken` (the owner must not end before
+  // it did: wait_woken).
+  static constexpr std::uint32_t woken = 1, interrupted = 2, queuing = 4, notified = 8;
   std::atomic<std::uint32_t> signal{0};
   waiter* winner = nullptr;           // written before claim becomes won (release)
   std::coroutine_handle<> coroutine;  // null for a thread owner
+  // Observers with a coroutine owner: what the notifier runs, after it set
+  // `woken` while the owner was not queuing (the owner's retry), and its
+  // argument. Set before the entry is queued.
+  void (*on_notify)(void* context) noexcept = nullptr;
+  void* context = nullptr;
+  wait_group* notify_next = nullptr;  // the notify list, written by its one linker
 };
 
 // Queues `entry` of `group` on `address` if validate() (under the queue lock)

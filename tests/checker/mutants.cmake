@@ -124,3 +124,26 @@ set(mutant_replace [=[    if (group && !begin_claim(*group)) group = nullptr;  /
 set(mutant_scenarios scenarios_many.cpp)
 set(mutant_only "wait_any: vs two setters")
 beacon_checker_mutant(claimed_grant_dropped)
+
+# wait_all: takes the objects one by one (each consumed as soon as it is
+# held) instead of all at one instant: a try_wait sees a partial
+# acquisition, and a roll-back leaves a consumed object consumed.
+set(mutant_file src/wait_many.cpp)
+set(mutant_find [=[      if (h == hold_result::held) break;]=])
+set(mutant_replace [=[      if (h == hold_result::held) {  // mutant: commit at once
+        ops[k]->commit_hold(objects[k]);
+        break;
+      }]=])
+set(mutant_scenarios scenarios_many.cpp)
+set(mutant_only "wait_all: vs a try_wait on one of its objects")
+beacon_checker_mutant(wait_all_one_by_one)
+
+# parking lot, wait_all's observers: an unpark skips an observer entry
+# without notifying its owner, which sleeps on through the change it waits
+# for (a lost wake-up).
+set(mutant_file src/parking_lot.cpp)
+set(mutant_find [=[      out.observe(*group);]=])
+set(mutant_replace [=[      // mutant: the observer is skipped, not notified]=])
+set(mutant_scenarios scenarios_many.cpp)
+set(mutant_only "wait_all: vs two setters")
+beacon_checker_mutant(observer_not_notified)

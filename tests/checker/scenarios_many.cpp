@@ -1,5 +1,7 @@
 // Checker scenarios: wait_any / when_any (beacon/wait_many.hpp): one
-// multi-waiter queued on several objects through one claimed word.
+// multi-waiter queued on several objects through one claimed word; and the
+// atomic wait_all / when_all: holds taken in address order, an observer
+// entry on the object that blocks it.
 #include <memory>
 #include <optional>
 
@@ -80,6 +82,108 @@ const registrar any_coroutine_cancelled{
                  "an entry stayed queued");
            }};
      }}};
+
+struct all_state {
+  auto_reset_event a{state::set};
+  auto_reset_event b{state::set};
+  auto_reset_event c{state::set};
+  manual_reset_event m{state::set};
+  bool got1 = false, got2 = false, took_a = false, took_b = false;
+  task waiter;
+};
+
+// A wait_all(a, b) races a thread that takes a, then b, with try_wait. The
+// wait_all takes both at one instant or neither, so the taker sees both or
+// neither: never a taken by the wait_all and b still there (pevents #9).
+const registrar all_vs_try_wait{
+    {"wait_all: vs a try_wait on one of its objects", 3, [] {
+       auto s = std::make_shared<all_state>();
+       return execution{
+           {[s] { s->got1 = wait_all_for(timed, s->a, s->b); },
+            [s] {
+              s->took_a = s->a.try_wait();
+              s->took_b = s->b.try_wait();
+            }},
+           [s] {
+             expect(s->took_a == s->took_b, "a partial acquisition was observed");
+             expect(s->got1 != s->took_a,
+                    s->got1 ? "a signal was doubled" : "a signal was lost");
+             expect(!s->a.try_wait() && !s->b.try_wait(), "a signal was left behind");
+           }};
+     }}};
+
+// Two wait_alls on overlapping sets, (a, b) and (b, c): b goes to one of them;
+// the other times out having taken nothing.
+const registrar all_vs_all{
+    {"wait_all: vs wait_all on overlapping sets", 3, [] {
+       auto s = std::make_shared<all_state>();
+       return execution{
+           {[s] { s->got1 = wait_all_for(timed, s->a, s->b); },
+            [s] { s->got2 = wait_all_for(timed, s->c, s->b); }},
+           [s] {
+             expect(!(s->got1 && s->got2), "b was acquired twice");
+             expect(s->a.try_wait() != s->got1, "a: taken without b, or lost");
+             expect(s->c.try_wait() != s->got2, "c: taken without b, or lost");
+             expect(s->b.try_wait() != (s->got1 || s->got2), "b lost or doubled");
+           }};
+     }}};
+
+// A blocked wait_all(a, b) and two setters: it is woken (a lost notification
+// deadlocks) and takes both.
+const registrar all_two_setters{
+    {"wait_all: vs two setters", 3, [] {
+       auto s = std::make_shared<all_state>();
+       s->a.reset();
+       s->b.reset();
+       return execution{
+           {[s] { wait_all(s->a, s->b); }, [s] { s->a.set(); }, [s] { s->b.set(); }},
+           [s] {
+             expect(!s->a.try_wait() && !s->b.try_wait(), "a signal was doubled");
+             expect(
+                 parking_lot::queued(&detail::waitable_access::core(s->a).word()) == 0 &&
+                     parking_lot::queued(&detail::waitable_access::core(s->b).word()) ==
+                         0,
+                 "an entry stayed queued");
+           }};
+     }}};
+
+// A manual-reset event must be set at the wait_all's instant: a reset
+// followed by a try_wait on the other object cannot both miss the wait_all's
+// acquisition and find the signal gone.
+const registrar all_manual_reset{
+    {"wait_all: manual-reset set at that instant (vs reset)", 3, [] {
+       auto s = std::make_shared<all_state>();
+       return execution{{[s] { s->got1 = wait_all_for(timed, s->m, s->a); },
+                         [s] {
+                           s->m.reset();
+                           s->took_a = s->a.try_wait();
+                         }},
+                        [s] {
+                          expect(s->got1 != s->took_a, s->got1
+                                                           ? "acquired after the reset"
+                                                           : "a signal was lost");
+                        }};
+     }}};
+
+task await_all(all_state& s) {
+  co_await when_all(s.a, s.b);
+  s.got1 = true;
+}
+
+// A when_all coroutine and two setters: the setter that completes the set
+// acquires both for it and resumes it, exactly once.
+const registrar all_coroutine{{"when_all: vs two setters", 3, [] {
+                                 auto s = std::make_shared<all_state>();
+                                 s->a.reset();
+                                 s->b.reset();
+                                 s->waiter = await_all(*s);
+                                 return execution{
+                                     {[s] { s->a.set(); }, [s] { s->b.set(); }}, [s] {
+                                       expect(s->got1, "the coroutine was not resumed");
+                                       expect(!s->a.try_wait() && !s->b.try_wait(),
+                                              "a signal was doubled");
+                                     }};
+                               }}};
 
 }  // namespace
 }  // namespace beacon::checker

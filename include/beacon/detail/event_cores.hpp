@@ -14,11 +14,68 @@
 #include <stdexcept>
 
 #include "beacon/detail/parked_wait.hpp"
+#include "beacon/detail/platform.hpp"
 #include "beacon/detail/wake_n.hpp"
 #include "beacon/parking_lot.hpp"
 #include "beacon/waitable.hpp"
 
 namespace beacon::detail {
+
+// wait_all's holds (wait_many.hpp, src/wait_many.cpp). An atomic wait_all
+// takes its objects one by one in address order, each with one CAS from
+// "available, not held" to "held" (try_hold), and only when it holds them
+// all does it consume the consumables and drop the holds (commit_hold); if
+// one is unavailable it drops the holds it took (release_hold), which
+// restores exactly the state before them. A held object is available and
+// frozen: nobody may consume it or make it unavailable until the hold ends,
+// so the instant the last hold is taken is one at which every object was
+// available at once (the wait_all's linearization point), and nobody can
+// observe a partial acquisition:
+// * operations that would consume a held object or make it unavailable
+//   (try_acquire of an auto-reset event or a semaphore, reset(),
+//   increment()) wait for the hold to end (hold_pause), then act on the
+//   state it left: they are linearized after the wait_all, or after the
+//   roll-back, never in between. They never fail because of a hold (a
+//   try_wait that failed on a hold that is then rolled back would not be
+//   linearizable).
+// * operations that only add (set, release) or only look (a manual-reset
+//   or countdown try_acquire: the state is set while held) go ahead; they
+//   are read-modify-writes, and commit_hold / release_hold are
+//   read-modify-writes that touch only what the hold owns, so nothing is
+//   lost.
+// * callbacks under a queue lock (validate, unpark callbacks) never wait for
+//   a hold: a held object is ready, so validate declines to park, and
+//   unpark callbacks only add. A wait_all takes no lock while it holds, so
+//   nobody waits for a hold while holding something its holder waits for;
+//   two wait_alls wait for each other's holds only in address order (no
+//   cycle).
+// A hold lasts a handful of atomic operations (plus, in address order, the
+// holds of other wait_alls it waits for), never a park.
+enum class hold_result : std::uint8_t {
+  held,         // taken: the object is available and now held
+  unavailable,  // not available now: nothing taken
+  busy,         // held by another wait_all, or in a brief transition: retry
+};
+
+// The pause of a thread that waits for a hold to end: a few CPU pauses, then
+// yields (the holder may have been preempted; in the interleaving checker a
+// yield switches threads).
+inline void hold_pause(unsigned spins) noexcept {
+  if (spins < 64 && platform::multi_cpu())
+    platform::cpu_relax();
+  else
+    platform::yield();
+}
+
+// Waits until `word` no longer has `held` set (by the mask); its value then.
+template <class T>
+T wait_unheld(const std::atomic<T>& word, T held) noexcept {
+  for (unsigned spins = 0;; ++spins) {
+    const T s = word.load(std::memory_order_relaxed);
+    if (!(s & held)) return s;
+    hold_pause(spins);
+  }
+}
 
 // The word of the two events: set_bit says set, parked_bit that waiters may
 // be queued on &bits. Never both (each core says how it keeps them apart);
@@ -27,6 +84,9 @@ struct event_word {
   using value_type = std::uint8_t;
   static constexpr value_type set_bit = 1;
   static constexpr value_type parked_bit = 2;
+  // held_bit: a wait_all holds the event (see hold_result); only with
+  // set_bit.
+  static constexpr value_type held_bit = 4;
 
   std::atomic<value_type> bits;
 
@@ -53,9 +113,40 @@ struct event_word {
     return false;
   }
 
+  // A held event is reset only once the hold ended (see hold_result).
   void reset() noexcept {
-    if (bits.load(std::memory_order_relaxed) & set_bit)
-      bits.fetch_and(static_cast<value_type>(~set_bit), std::memory_order_relaxed);
+    value_type s = bits.load(std::memory_order_relaxed);
+    while (s & set_bit) {
+      if (s & held_bit) {
+        s = wait_unheld(bits, held_bit);
+        continue;
+      }
+      if (bits.compare_exchange_weak(s, static_cast<value_type>(s & ~set_bit),
+                                     std::memory_order_relaxed))
+        return;
+    }
+  }
+
+  // wait_all (see hold_result): set and not held -> held. parked_bit may be
+  // set too (an auto-reset event keeps a signal while only skipped
+  // multi-waiter entries are queued): the hold leaves it alone.
+  hold_result try_hold() noexcept {
+    value_type s = bits.load(std::memory_order_relaxed);
+    for (;;) {
+      if (!(s & set_bit)) return hold_result::unavailable;
+      if (s & held_bit) return hold_result::busy;
+      // Acquire: as the waits' cores_F, pairs with set()'s release.
+      if (bits.compare_exchange_weak(s, static_cast<value_type>(s | held_bit),
+                                     std::memory_order_acquire,
+                                     std::memory_order_relaxed))
+        return hold_result::held;
+    }
+  }
+  // Ends a hold, changing nothing else (a roll-back). Release: whoever waits
+  // for the hold and then takes the event reads this value, which continues
+  // the setter's release sequence.
+  void release_hold() noexcept {
+    bits.fetch_and(static_cast<value_type>(~held_bit), std::memory_order_release);
   }
 };
 
@@ -63,8 +154,11 @@ struct event_word {
 //   0          unset, nobody parked
 //   set_bit    set, nobody parked
 //   parked_bit unset, waiters may be queued on &bits
-// Never both: a set() that finds parked_bit hands its signal to a waiter
-// instead of setting the bit, and a waiter only parks while unset.
+//   set_bit | held_bit  set, held by a wait_all (see hold_result)
+// Set and parked together only while the queue holds nothing but entries
+// that unparks skip (multi-waiters that gave up or only observe): a set()
+// that finds parked_bit hands its signal to a waiter instead of setting the
+// bit, unless it finds none, and a waiter only parks while unset.
 struct auto_reset_core : event_word {
   using event_word::event_word;
 
@@ -72,6 +166,10 @@ struct auto_reset_core : event_word {
     value_type s = bits.load(std::memory_order_relaxed);
     if (!(s & set_bit)) return false;  // unset: one load, no branch taken out of line
     while (s & set_bit) {
+      if (s & held_bit) {  // a wait_all holds it: take it only if it rolls back
+        s = wait_unheld(bits, held_bit);
+        continue;
+      }
       // cores_F: acquire pairs with the release in set() (cores_E).
       if (bits.compare_exchange_weak(s, static_cast<value_type>(s & ~set_bit),
                                      std::memory_order_acquire,
@@ -98,11 +196,19 @@ struct auto_reset_core : event_word {
   // A coroutine that was handed the signal was destroyed before it ran:
   // the signal goes to the next waiter, or the event stays set.
   void pass_on() noexcept { set(); }
+
+  // wait_all's commit: consumes the held signal and ends the hold in one
+  // step (see hold_result).
+  void commit_hold() noexcept {
+    bits.fetch_and(static_cast<value_type>(~(set_bit | held_bit)),
+                   std::memory_order_release);
+  }
 };
 
 // manual_reset_event: set() releases every waiter and stays set.
 // set_bit: the event is set. parked_bit: waiters may be queued on &bits.
-// Never both: set() publishes set_bit together with the broadcast that
+// held_bit (with set_bit only): a wait_all holds it, so reset() waits.
+// Never set and parked: set() publishes set_bit together with the broadcast that
 // clears parked_bit, under the queue lock, and a waiter only parks while
 // the event is unset.
 struct manual_reset_core : event_word {
@@ -121,6 +227,9 @@ struct manual_reset_core : event_word {
   }
 
   void pass_on() noexcept {}  // a broadcast grants nothing exclusive
+
+  // wait_all's commit: the event was observed set; the hold just ends.
+  void commit_hold() noexcept { release_hold(); }
 
   bool is_set() const noexcept {
     return (bits.load(std::memory_order_acquire) & set_bit) != 0;  // cores_F
@@ -145,7 +254,13 @@ struct countdown_core {
   // reset() that found the word so) wakes them all and clears the bit.
   // wrapped_bit: only while ticks below zero (a precondition violation,
   // release builds) undo their decrement.
+  // held (exactly wrapped_bit, which no valid count has): the count is zero
+  // and a wait_all holds it (see hold_result), so increment() and reset()
+  // wait; waits see it set. Taken only from exactly 0 and ended by
+  // subtracting it again, so a tick below zero meanwhile (a precondition
+  // violation) still undoes itself to the right value.
   std::atomic<value_type> bits;
+  static constexpr value_type held = wrapped_bit;
 
   constexpr explicit countdown_core(std::size_t count) : bits(checked(count) * one) {}
 
@@ -156,7 +271,7 @@ struct countdown_core {
   }
 
   std::atomic<value_type>& word() noexcept { return bits; }
-  static bool ready(value_type s) noexcept { return s < one; }
+  static bool ready(value_type s) noexcept { return (s & ~held) < one; }
   // cores_H: acquire pairs with the release RMWs in tick() / reset()
   // (cores_I); every tick is a release RMW, so a waiter that sees zero sees
   // all their writes.
@@ -226,9 +341,27 @@ struct countdown_core {
 
   void pass_on() noexcept {}  // a broadcast grants nothing exclusive
 
+  // wait_all (see hold_result): zero, nobody parked -> held. "Zero, parked"
+  // (a last tick's wake-up pending) is busy: its wake_if_zero needs the
+  // word unchanged, and it comes at once.
+  hold_result try_hold() noexcept {
+    value_type s = 0;
+    // Acquire: as cores_H, pairs with the ticks' release.
+    if (bits.compare_exchange_strong(s, held, std::memory_order_acquire,
+                                     std::memory_order_relaxed))
+      return hold_result::held;
+    return s == held || s == parked_bit ? hold_result::busy : hold_result::unavailable;
+  }
+  void release_hold() noexcept { bits.fetch_sub(held, std::memory_order_release); }
+  void commit_hold() noexcept { release_hold(); }  // observed set: nothing consumed
+
   void increment(std::size_t n) {
     value_type s = bits.load(std::memory_order_relaxed);
     for (;;) {
+      if (s == held) {  // a wait_all holds the zero: add after it
+        s = wait_held_out();
+        continue;
+      }
       if (s == parked_bit) {  // a last tick's wake-up is pending: do it first
         const value_type then = static_cast<value_type>(n) * one;
         if (n > max_count)
@@ -249,13 +382,19 @@ struct countdown_core {
     const value_type c = checked(count) * one;
     value_type s = bits.load(std::memory_order_relaxed);
     for (;;) {
+      if (s == held) {  // a wait_all holds the zero: change it after
+        s = wait_held_out();
+        continue;
+      }
       if (s == parked_bit) {  // a last tick's wake-up is pending: do it first
         if (wake_if_zero(&c)) return;
         s = bits.load(std::memory_order_relaxed);
         continue;
       }
       if (c == 0 && (s & parked_bit)) {  // releases the queued waiters
-        transition_and_wake_all(*this, [](value_type) { return value_type{0}; });
+        // Zero stays zero, and a hold taken since we looked stays.
+        transition_and_wake_all(
+            *this, [](value_type v) { return v == held ? held : value_type{0}; });
         return;
       }
       if (bits.compare_exchange_weak(s, c | (s & parked_bit),
@@ -266,6 +405,14 @@ struct countdown_core {
   }
 
  private:
+  value_type wait_held_out() noexcept {
+    for (unsigned spins = 0;; ++spins) {
+      const value_type s = bits.load(std::memory_order_relaxed);
+      if (s != held) return s;
+      hold_pause(spins);
+    }
+  }
+
   // The count in state s; a wrapped word (ticks below zero being undone)
   // counts as zero.
   static std::size_t count_of(value_type s) noexcept {
@@ -285,6 +432,9 @@ struct semaphore_core {
   // the count (at most 2^32 - 1 permits, bits 1..32), so adding and taking
   // permits never reaches it.
   static constexpr value_type fifo_bit = value_type{1} << 63;
+  // held_bit: a wait_all holds one of the permits (see hold_result), so
+  // try_acquire waits; release() may still add. Far above the count too.
+  static constexpr value_type held_bit = value_type{1} << 62;
 
   // (available << 1) | parked_bit, plus fifo_bit for the policy. A waiter
   // only parks while available == 0 (mark_parked, under the queue lock), and
@@ -299,10 +449,10 @@ struct semaphore_core {
       : bits(initial * one | (fifo ? fifo_bit : 0)) {}
 
   std::atomic<value_type>& word() noexcept { return bits; }
-  static bool ready(value_type s) noexcept { return (s & ~fifo_bit) >= one; }
+  static bool ready(value_type s) noexcept { return (s & ~(fifo_bit | held_bit)) >= one; }
   std::size_t available() const noexcept {
-    return static_cast<std::size_t>((bits.load(std::memory_order_relaxed) & ~fifo_bit) /
-                                    one);
+    return static_cast<std::size_t>(
+        (bits.load(std::memory_order_relaxed) & ~(fifo_bit | held_bit)) / one);
   }
   bool fifo() const noexcept {
     return (bits.load(std::memory_order_relaxed) & fifo_bit) != 0;
@@ -311,6 +461,10 @@ struct semaphore_core {
   bool try_acquire() noexcept {
     value_type s = bits.load(std::memory_order_relaxed);
     while (ready(s)) {
+      if (s & held_bit) {  // a wait_all holds a permit: wait for its outcome
+        s = wait_unheld(bits, held_bit);
+        continue;
+      }
       // cores_J: acquire pairs with cores_K in release().
       if (bits.compare_exchange_weak(s, s - one, std::memory_order_acquire,
                                      std::memory_order_relaxed))
@@ -352,6 +506,26 @@ struct semaphore_core {
 
   // A coroutine handed a permit was destroyed before it ran: give it back.
   void pass_on() noexcept { release(1); }
+
+  // wait_all (see hold_result): a permit available and no hold -> held.
+  // parked_bit may be set (permits in the count while waiters are woken to
+  // compete for them): the hold leaves it alone.
+  hold_result try_hold() noexcept {
+    value_type s = bits.load(std::memory_order_relaxed);
+    for (;;) {
+      if (!ready(s)) return hold_result::unavailable;
+      if (s & held_bit) return hold_result::busy;
+      // Acquire: as cores_J.
+      if (bits.compare_exchange_weak(s, s | held_bit, std::memory_order_acquire,
+                                     std::memory_order_relaxed))
+        return hold_result::held;
+    }
+  }
+  void release_hold() noexcept { bits.fetch_sub(held_bit, std::memory_order_release); }
+  // Takes the held permit and ends the hold in one step.
+  void commit_hold() noexcept {
+    bits.fetch_sub(held_bit + one, std::memory_order_acq_rel);
+  }
 
   // Makes n permits available.
   //

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <stop_token>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -47,6 +48,10 @@ struct wait_ops {
   void (*pass_on)(void*) noexcept;      // give back a grant nobody will use
   void (*keep)(void*) noexcept;         // a wait_ref acquisition: see wait_ref
   parking_lot::token (*park_token)(void*) noexcept;
+  // wait_all's holds (event_cores.hpp, hold_result).
+  hold_result (*try_hold)(void*) noexcept;
+  void (*commit_hold)(void*) noexcept;
+  void (*release_hold)(void*) noexcept;
 };
 
 template <class W>
@@ -75,8 +80,12 @@ struct ops_of {
     else
       return park_token_of(core(p));
   }
-  static constexpr wait_ops table{&try_acquire, &address, &mark_parked, &leave,
-                                  &pass_on,     &keep,    &park_token};
+  static hold_result try_hold(void* p) noexcept { return core(p).try_hold(); }
+  static void commit_hold(void* p) noexcept { core(p).commit_hold(); }
+  static void release_hold(void* p) noexcept { core(p).release_hold(); }
+  static constexpr wait_ops table{&try_acquire, &address,     &mark_parked, &leave,
+                                  &pass_on,     &keep,        &park_token,  &try_hold,
+                                  &commit_hold, &release_hold};
 };
 
 // The engine, over a run-time list (src/wait_many.cpp). `entries` has one
@@ -111,10 +120,36 @@ struct wait_many_engine {
   // After an acquisition through a wait_ref (span forms): see wait_ops::keep.
   static void keep(const wait_ref& r) noexcept;
 
+  // wait_all. sort_unique: puts `objs` in address order (the order of the
+  // holds); std::invalid_argument if an object occurs twice. The others take
+  // a sorted list. try_all: the atomic attempt (all or nothing, now).
+  static void sort_unique(std::span<wait_ref> objs);
+  static bool try_all(std::span<const wait_ref> objs) noexcept;
+  // For a thread: true when all were acquired, false when `until` passed or
+  // a stop was requested first (nothing acquired). After a failed try_all.
+  static bool all_blocking(std::span<const wait_ref> objs, deadline until,
+                           const std::stop_token* stop) noexcept;
+  // when_all's awaiter (a coroutine owner): its state, in the frame.
+  struct all_async {
+    std::span<const wait_ref> objs;  // sorted
+    std::size_t blocker = 0;         // the object `entry` is queued on
+    std::coroutine_handle<> coroutine;
+    parking_lot::waiter entry;
+    parking_lot::detail::wait_group group;
+  };
+  // Queues the observer (true: an unparker's notification resumes the
+  // coroutine once all are acquired) or acquires all now (false).
+  static bool all_suspend(all_async& st, std::coroutine_handle<> h) noexcept;
+  // The awaiter is destroyed while suspended: withdraws the entry and gives
+  // back an acquisition whose resumption was pending on this thread.
+  static void all_abandon(all_async& st) noexcept;
+
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
  private:
   struct lists;
+  static bool queue_or_take(all_async& st) noexcept;
+  static void all_retry(void* context) noexcept;
 };
 
 // The result of a variadic wait_any over Ws: the index when every wait()
@@ -142,6 +177,16 @@ template <class... Ws>
 using any_result =
     std::conditional_t<all_void<Ws...>, std::size_t, std::variant<result_of<Ws>...>>;
 
+// wait_all's result over Ws: void when every wait() returns void, else a
+// tuple of the results (void as std::monostate).
+template <class... Ws>
+using all_result =
+    std::conditional_t<all_void<Ws...>, void, std::tuple<result_of<Ws>...>>;
+// The timed and stop forms': bool for an all-void wait_all, else an optional.
+template <class... Ws>
+using maybe_all_result =
+    std::conditional_t<all_void<Ws...>, bool, std::optional<all_result<Ws...>>>;
+
 template <class W>
 result_of<W> result_for(W& w) noexcept {
   if constexpr (std::is_void_v<grant_of<W>>)
@@ -166,6 +211,15 @@ any_result<Ws...> make_any_result(std::size_t index, Ws&... ws) noexcept {
     }
     (std::index_sequence_for<Ws...>{});
   }
+}
+
+// Builds the variadic wait_all result, all acquired.
+template <class... Ws>
+all_result<Ws...> make_all_result(Ws&... ws) noexcept {
+  if constexpr (all_void<Ws...>)
+    ((void)ws, ...);
+  else
+    return all_result<Ws...>(result_for(ws)...);
 }
 
 // The fast path of the variadic forms: each object's own try_acquire, in
