@@ -201,13 +201,16 @@ void wait_many_engine::any_abandon(std::span<const wait_ref> objs,
 }
 
 std::optional<std::size_t> span_any(std::span<const wait_ref> objs, deadline until,
-                                    const std::stop_token* stop) {
+                                    const std::stop_token* stop,
+                                    std::source_location loc) {
   if (objs.empty()) throw std::invalid_argument("beacon::wait_any: no objects");
   std::size_t i = wait_many_engine::try_any(objs);
   if (i == objs.size()) {
     if (until.passed() || (stop && stop->stop_requested())) return std::nullopt;
     const std::optional<std::size_t> r =
         with_entries(objs.size(), [&](std::span<waiter> e) {
+          for (waiter& w : e)
+            w.set_site({"wait_any", loc});  // inspect.hpp
           return wait_many_engine::any_blocking(objs, e, until, stop);
         });
     if (!r) return std::nullopt;
@@ -219,13 +222,14 @@ std::optional<std::size_t> span_any(std::span<const wait_ref> objs, deadline unt
 
 }  // namespace detail
 
-std::size_t wait_any(std::span<const wait_ref> objs) {
-  return *detail::span_any(objs, deadline::never(), nullptr);
+std::size_t wait_any(std::span<const wait_ref> objs, std::source_location loc) {
+  return *detail::span_any(objs, deadline::never(), nullptr, loc);
 }
 
 std::optional<std::size_t> wait_any(const std::stop_token& stop,
-                                    std::span<const wait_ref> objs) {
-  return detail::span_any(objs, deadline::never(), &stop);
+                                    std::span<const wait_ref> objs,
+                                    std::source_location loc) {
+  return detail::span_any(objs, deadline::never(), &stop, loc);
 }
 
 }  // namespace beacon

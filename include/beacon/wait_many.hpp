@@ -67,6 +67,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <optional>
+#include <source_location>
 #include <span>
 #include <stop_token>
 #include <vector>
@@ -115,6 +116,8 @@ std::optional<std::size_t> any_index(deadline until, const std::stop_token* stop
   if (until.passed() || (stop && stop->stop_requested())) return std::nullopt;
   const std::array<wait_ref, sizeof...(Ws)> objs{wait_ref(ws)...};
   std::array<parking_lot::waiter, sizeof...(Ws)> entries;
+  for (parking_lot::waiter& e : entries)
+    e.set_site({"wait_any", {}});  // inspect.hpp: no call site after a pack
   return wait_many_engine::any_blocking(objs, entries, until, stop);
 }
 
@@ -136,7 +139,8 @@ auto with_entries(std::size_t n, F&& f) {
 }
 
 std::optional<std::size_t> span_any(std::span<const wait_ref> objs, deadline until,
-                                    const std::stop_token* stop);
+                                    const std::stop_token* stop,
+                                    std::source_location loc = {});
 }  // namespace detail
 
 /// Blocks until one of `ws` is acquired; returns its index, or a variant of
@@ -183,24 +187,28 @@ noexcept {
 
 /// Run-time lists: blocks until one of `objs` is acquired; its index.
 /// Throws std::invalid_argument if `objs` is empty.
-std::size_t wait_any(std::span<const wait_ref> objs);
+std::size_t wait_any(std::span<const wait_ref> objs,
+                     std::source_location loc = std::source_location::current());
 /// Span form with a time limit; nullopt when it passed.
 template <class Rep, class Period>
-std::optional<std::size_t> wait_any_for(const std::chrono::duration<Rep, Period>& d,
-                                        std::span<const wait_ref> objs) {
-  return detail::span_any(objs, deadline::after(d), nullptr);
+std::optional<std::size_t> wait_any_for(
+    const std::chrono::duration<Rep, Period>& d, std::span<const wait_ref> objs,
+    std::source_location loc = std::source_location::current()) {
+  return detail::span_any(objs, deadline::after(d), nullptr, loc);
 }
 /// Span form with a deadline; nullopt when it passed.
 template <class Clock, class Duration>
 std::optional<std::size_t> wait_any_until(
-    const std::chrono::time_point<Clock, Duration>& t, std::span<const wait_ref> objs) {
+    const std::chrono::time_point<Clock, Duration>& t, std::span<const wait_ref> objs,
+    std::source_location loc = std::source_location::current()) {
   return detail::wait_until_clock(t, [&](deadline d) -> std::optional<std::size_t> {
-    return detail::span_any(objs, d, nullptr);
+    return detail::span_any(objs, d, nullptr, loc);
   });
 }
 /// Span form ended by a stop request (nullopt).
-std::optional<std::size_t> wait_any(const std::stop_token& stop,
-                                    std::span<const wait_ref> objs);
+std::optional<std::size_t> wait_any(
+    const std::stop_token& stop, std::span<const wait_ref> objs,
+    std::source_location loc = std::source_location::current());
 
 /// The awaiter of `co_await when_any(ws...)`: yields what wait_any returns.
 /// Lives in the coroutine frame with one queue entry per object.
@@ -225,6 +233,8 @@ class [[nodiscard]] when_any_awaiter {
   /// acquired meanwhile.
   bool await_suspend(std::coroutine_handle<> h) noexcept {
     suspended_ = true;
+    for (parking_lot::waiter& e : entries_)
+      e.set_site({"wait_any", {}});  // inspect.hpp: the frame names it
     if (detail::wait_many_engine::any_suspend(objs_, entries_, group_, found_, h))
       return true;
     if (found_ != detail::wait_many_engine::npos) suspended_ = false;
