@@ -540,7 +540,7 @@ park_result park(const void* address, function_ref<bool()> validate,
   // For beacon/inspect.hpp; before the lock, so the lock is held no longer.
   access::site(self) = site;
   access::thread(self) = std::this_thread::get_id();
-  access::since_ns(self) = deadline::now().ns;
+  access::since_ns(self) = platform::coarse_now_ns();
   bool grow_now;
   {
     bucket_guard g(address);
@@ -601,7 +601,7 @@ bool enqueue_coroutine(const void* address, function_ref<bool()> validate, waite
   access::coroutine(entry) = coroutine;
   // For beacon/inspect.hpp (the site was set by the awaiter): while the
   // entry is in no queue, before the lock that publishes it.
-  access::since_ns(entry) = deadline::now().ns;
+  access::since_ns(entry) = platform::coarse_now_ns();
   bool grow_now;
   {
     bucket_guard g(address);
@@ -782,7 +782,7 @@ std::vector<waiter_info> snapshot_waiters() {
       out.reserve(std::max(out.size() + needed + 16, 2 * out.capacity()));
     }
   }
-  const auto now = std::chrono::nanoseconds(deadline::now().ns);
+  const auto now = std::chrono::nanoseconds(platform::coarse_now_ns());
   for (waiter_info& w : out)
     w.waiting = now - w.waiting;
   return out;

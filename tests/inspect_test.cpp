@@ -426,10 +426,20 @@ TEST(inspect, user_primitives_name_themselves) {
 
 TEST(inspect, describe_groups_by_object_oldest_first) {
   beacon::auto_reset_event first, second;
+  // Each parks once the previous one's wait shows on the (coarse) clock, so
+  // that their times differ.
+  auto wait_shows = [](const void* address) {
+    return eventually([&] {
+      const auto v = on(address);
+      return !v.empty() && v.back().waiting.count() > 0;
+    });
+  };
   scoped_thread t1([&] { first.wait(); });
   ASSERT_TRUE(queued_eventually(key(first), 1));
+  ASSERT_TRUE(wait_shows(key(first)));
   scoped_thread t2([&] { second.wait(); });
   ASSERT_TRUE(queued_eventually(key(second), 1));
+  ASSERT_TRUE(wait_shows(key(second)));
   scoped_thread t3([&] { first.wait(); });
   ASSERT_TRUE(queued_eventually(key(first), 2));
   const std::string text = beacon::describe_waiters();

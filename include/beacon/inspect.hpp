@@ -47,7 +47,11 @@ struct waiter_info {
   bool coroutine = false;         ///< a suspended coroutine, else a parked thread
   std::thread::id thread;         ///< the parked thread (threads; else default)
   const void* frame = nullptr;    ///< the coroutine frame (coroutines; else null)
-  std::chrono::steady_clock::duration waiting{};  ///< how long it has waited
+  /// How long it has waited: from when it was queued to the snapshot, on a
+  /// coarse clock (Linux: CLOCK_MONOTONIC_COARSE, a few ms resolution), so
+  /// that parking pays a few ns for it; waiters queued within one tick of
+  /// each other may show the same time.
+  std::chrono::steady_clock::duration waiting{};
   std::source_location where{};  ///< the call site of the wait (line 0: unknown)
   std::size_t group = 0;         ///< nonzero: the entries of one wait_any
 };
@@ -83,7 +87,8 @@ void for_each_waiter(F&& f) {
 
 /// A human-readable dump of every parked waiter, one line each, grouped by
 /// the object waited on (the object whose oldest waiter waited longest
-/// first) and, within an object, oldest first; "" when nobody waits. A line
+/// first) and, within an object, oldest first (queue order between equal
+/// times); "" when nobody waits. A line
 /// reads
 /// `  0x7ffd...: auto_reset_event: thread 140245 waiting 2.003 s at main.cpp:42 in void
 /// f()`. A debugging aid: allocates, not async-signal-safe.

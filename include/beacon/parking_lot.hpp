@@ -226,7 +226,7 @@ class waiter {
   // thread, which owns it), read only under the queue lock while it is
   // queued, so the lock orders every read after the writes.
   wait_site site_;
-  std::int64_t since_ns_ = 0;  // steady clock (deadline::now()) when it queued
+  std::int64_t since_ns_ = 0;  // platform::coarse_now_ns() when it queued
   std::thread::id thread_;     // the parked thread (thread entries)
 };
 
