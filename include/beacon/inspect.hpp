@@ -35,6 +35,14 @@ namespace beacon {
 ///   variadic wait_any forms (a parameter after a pack is not deducible):
 ///   `where.line()` is 0 for them; a coroutine is known by its `frame` and a
 ///   multi-wait by its `group`.
+/// * `frame` is the awaiting coroutine's frame, except for
+///   event_count::async_wait and beacon::async_wait (asio.hpp), whose
+///   entries belong to an internal coroutine that resumes the caller (or
+///   runs its handler): `frame` is that coroutine's.
+/// * Not shown: local_once_event's awaiters (they wait in the event itself,
+///   not in the lot) and os_event waits (the kernel's). In debug builds a
+///   once_event receiver's stack trace stays available through
+///   inspect_awaiter(s) (once_event.hpp).
 ///
 /// Memory ordering: the fields are written by the waiter before it is
 /// queued and read under the queue lock, so a waiter_info is one consistent
