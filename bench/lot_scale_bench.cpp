@@ -9,6 +9,9 @@
 //      the ratio is the growth of the cost with N (goal: at most 2x);
 //   2. the event shares its bucket with an address that has 100k coroutine
 //      waiters; the peer is the same with no other waiter (goal: 1x).
+// And the cost of looking (issue 17, beacon/inspect.hpp), in ns per call:
+//   3. describe_waiters() with 10k coroutines parked, one per event; the
+//      peer is for_each_waiter's snapshot alone (no text).
 #include <algorithm>
 #include <coroutine>
 #include <cstdint>
@@ -21,6 +24,7 @@
 
 #include "../tests/support/bucket_mate.hpp"
 #include "beacon/auto_reset_event.hpp"
+#include "beacon/inspect.hpp"
 #include "harness.hpp"
 
 namespace {
@@ -94,6 +98,29 @@ void bucket_mate(benchmark::State& state, std::size_t waiters) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// Scenario 3: n coroutines parked, one per event; `text`: describe_waiters(),
+// else for_each_waiter alone.
+void inspect_waiters(benchmark::State& state, std::size_t n, bool text) {
+  std::vector<beacon::auto_reset_event> events(n);
+  std::vector<loop_task> tasks;
+  tasks.reserve(n);
+  for (auto& e : events)
+    tasks.push_back(await_forever(e));
+  std::size_t seen = 0;
+  for (auto _ : state) {
+    if (text) {
+      std::string s = beacon::describe_waiters();
+      benchmark::DoNotOptimize(s.data());
+      seen = s.empty() ? 0 : n;
+    } else {
+      seen = 0;
+      beacon::for_each_waiter([&](const beacon::waiter_info&) { ++seen; });
+    }
+  }
+  if (seen != n) state.SkipWithError("a parked coroutine was missing");
+  state.SetItemsProcessed(state.iterations());
+}
+
 }  // namespace
 
 const char* const bench::report_title = "beacon parking lot scale";
@@ -109,4 +136,9 @@ void bench::register_benchmarks() {
   const std::string mate = "set + resume, bucket mate of 100k waiters";
   bench::add(mate, "beacon", [](benchmark::State& s) { bucket_mate(s, 100'000); });
   bench::add(mate, "beacon, empty table", [](benchmark::State& s) { bucket_mate(s, 0); });
+  const std::string look = "describe_waiters(), 10k coroutines parked, ns per call";
+  bench::add(look, "beacon",
+             [](benchmark::State& s) { inspect_waiters(s, 10'000, true); });
+  bench::add(look, "for_each_waiter only (no text)",
+             [](benchmark::State& s) { inspect_waiters(s, 10'000, false); });
 }

@@ -146,11 +146,13 @@ bool event_count::still_current(std::uint64_t key) noexcept {
 }
 
 parking_lot::park_status event_count::park(std::uint64_t key, deadline until,
-                                           const std::stop_token* stop) noexcept {
+                                           const std::stop_token* stop,
+                                           std::source_location loc) noexcept {
   return parking_lot::park(
              &state_, [this, key] { return still_current(key); }, [] {},
              // Timed out or stopped before any notify chose us: leave.
-             [this](bool) { unregister_waiter(); }, default_token, until, stop)
+             [this](bool) { unregister_waiter(); }, default_token, until, stop,
+             parking_lot::wait_site{"event_count", loc})
       .status;
 }
 
@@ -177,6 +179,7 @@ bool detail::ec_async_base::park() noexcept {
       ec_.unregister_waiter();
       return false;
     }
+    entry_.set_site({"event_count", {}});  // inspect.hpp
     if (parking_lot::park_async(
             &ec_.state_, [this, key] { return ec_.still_current(key); }, entry_,
             resumer_))

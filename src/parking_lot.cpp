@@ -4,16 +4,20 @@
 // protocol and the contract.
 #include "beacon/parking_lot.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cassert>
+#include <chrono>
 #include <cstdint>
 #include <mutex>  // std::lock_guard, over the bucket's spin_lock
 #include <new>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "beacon/detail/platform.hpp"
 #include "beacon/detail/spin_lock.hpp"
+#include "beacon/inspect.hpp"
 
 namespace beacon::parking_lot {
 namespace platform = beacon::detail::platform;
@@ -32,6 +36,9 @@ struct access {
   }
   static std::atomic<std::uint8_t>& where(waiter& w) noexcept { return w.where_; }
   static detail::wait_group*& group(waiter& w) noexcept { return w.group_; }
+  static wait_site& site(waiter& w) noexcept { return w.site_; }
+  static std::int64_t& since_ns(waiter& w) noexcept { return w.since_ns_; }
+  static std::thread::id& thread(waiter& w) noexcept { return w.thread_; }
   static constexpr std::uint8_t idle = waiter::idle;
   static constexpr std::uint8_t in_queue = waiter::in_queue;
   static constexpr std::uint8_t resume_pending = waiter::resume_pending;
@@ -565,10 +572,15 @@ namespace detail {
 
 park_result park(const void* address, function_ref<bool()> validate,
                  function_ref<void()> before_sleep, function_ref<void(bool)> timed_out,
-                 token park_token, deadline until, const std::stop_token* stop) noexcept {
+                 token park_token, deadline until, const std::stop_token* stop,
+                 const wait_site& site) noexcept {
   waiter self;
   access::address(self) = address;
   access::park_token(self) = park_token;
+  // For beacon/inspect.hpp; before the lock, so the lock is held no longer.
+  access::site(self) = site;
+  access::thread(self) = std::this_thread::get_id();
+  access::since_ns(self) = platform::coarse_now_ns();
   bool grow_now;
   {
     bucket_guard g(address);
@@ -627,6 +639,9 @@ bool enqueue_coroutine(const void* address, function_ref<bool()> validate, waite
   access::address(entry) = address;
   access::park_token(entry) = park_token;
   access::coroutine(entry) = coroutine;
+  // For beacon/inspect.hpp (the site was set by the awaiter): while the
+  // entry is in no queue, before the lock that publishes it.
+  access::since_ns(entry) = platform::coarse_now_ns();
   bool grow_now;
   {
     bucket_guard g(address);
@@ -752,6 +767,75 @@ std::size_t queued_at(const void* address) noexcept {
   return n;
 }
 
+}  // namespace detail
+}  // namespace beacon::parking_lot
+
+namespace beacon::detail {
+
+// for_each_waiter's walk. Copies each bucket's entries under that bucket's
+// lock only, into room reserved before taking it (no allocation, which may
+// run a user's operator new, under a lock); a bucket that does not fit is
+// counted, unlocked, made room for and read again. A rehash moves queues
+// between tables: if the table was replaced during the walk, the copies may
+// miss or double entries that moved, so the walk starts again on the new
+// table (tables only grow, so this ends).
+std::vector<waiter_info> snapshot_waiters() {
+  using parking_lot::access;
+  using parking_lot::current;
+  using parking_lot::waiter;
+  std::vector<waiter_info> out;
+  for (bool done = false; !done;) {
+    out.clear();
+    done = true;
+    parking_lot::table* t = current.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < t->size && done;) {
+      parking_lot::bucket& b = t->buckets[i];
+      std::size_t needed = 0;
+      {
+        std::lock_guard lock(b.lock);
+        if (current.load(std::memory_order_relaxed) != t) {
+          done = false;  // replaced: start again on the current table
+          break;
+        }
+        for (waiter* head = b.queues; head; head = access::queue_next(*head))
+          for (waiter* w = head; w; w = access::next(*w))
+            ++needed;
+        if (out.size() + needed <= out.capacity()) {
+          for (waiter* head = b.queues; head; head = access::queue_next(*head)) {
+            for (waiter* w = head; w; w = access::next(*w)) {
+              waiter_info& info = out.emplace_back();
+              info.address = access::address(*w);
+              info.primitive = access::site(*w).name ? access::site(*w).name : "";
+              info.coroutine = static_cast<bool>(access::coroutine(*w));
+              if (info.coroutine)
+                info.frame = access::coroutine(*w).address();
+              else
+                info.thread = access::thread(*w);
+              // Stored as a duration since the epoch; made a wait time below.
+              info.waiting = std::chrono::nanoseconds(access::since_ns(*w));
+              info.where = access::site(*w).where;
+              info.group = reinterpret_cast<std::uintptr_t>(access::group(*w));
+            }
+          }
+          ++i;
+          continue;
+        }
+      }
+      // Not enough room: grow with no lock held, then read the bucket again.
+      out.reserve(std::max(out.size() + needed + 16, 2 * out.capacity()));
+    }
+  }
+  const auto now = std::chrono::nanoseconds(platform::coarse_now_ns());
+  for (waiter_info& w : out)
+    w.waiting = now - w.waiting;
+  return out;
+}
+
+}  // namespace beacon::detail
+
+namespace beacon::parking_lot {
+namespace detail {
+
 void rehash_for_testing(std::size_t buckets) noexcept {
   // Retried only when another rehash got in first; gives up if allocation fails.
   for (int tries = 0; tries < 100; ++tries)
@@ -780,6 +864,8 @@ void free_retired_tables_for_testing() noexcept {
 bool park_grouped(const void* address, function_ref<bool()> validate, waiter& entry,
                   wait_group& group, token park_token) noexcept {
   access::group(entry) = &group;
+  // A thread owner's entries are the thread's own (inspect.hpp).
+  if (!group.coroutine) access::thread(entry) = std::this_thread::get_id();
   return enqueue_coroutine(address, validate, entry, group.coroutine, park_token);
 }
 

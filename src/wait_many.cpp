@@ -407,13 +407,16 @@ void wait_many_engine::all_abandon(all_async& st) noexcept {
 }
 
 std::optional<std::size_t> span_any(std::span<const wait_ref> objs, deadline until,
-                                    const std::stop_token* stop) {
+                                    const std::stop_token* stop,
+                                    std::source_location loc) {
   if (objs.empty()) throw std::invalid_argument("beacon::wait_any: no objects");
   std::size_t i = wait_many_engine::try_any(objs);
   if (i == objs.size()) {
     if (until.passed() || (stop && stop->stop_requested())) return std::nullopt;
     const std::optional<std::size_t> r =
         with_entries(objs.size(), [&](std::span<waiter> e) {
+          for (waiter& w : e)
+            w.set_site({"wait_any", loc});  // inspect.hpp
           return wait_many_engine::any_blocking(objs, e, until, stop);
         });
     if (!r) return std::nullopt;
@@ -450,8 +453,8 @@ bool span_all(std::span<const wait_ref> objs, deadline until,
 
 }  // namespace detail
 
-std::size_t wait_any(std::span<const wait_ref> objs) {
-  return *detail::span_any(objs, deadline::never(), nullptr);
+std::size_t wait_any(std::span<const wait_ref> objs, std::source_location loc) {
+  return *detail::span_any(objs, deadline::never(), nullptr, loc);
 }
 
 void wait_all(std::span<const wait_ref> objs) {
@@ -463,8 +466,9 @@ bool wait_all(const std::stop_token& stop, std::span<const wait_ref> objs) {
 }
 
 std::optional<std::size_t> wait_any(const std::stop_token& stop,
-                                    std::span<const wait_ref> objs) {
-  return detail::span_any(objs, deadline::never(), &stop);
+                                    std::span<const wait_ref> objs,
+                                    std::source_location loc) {
+  return detail::span_any(objs, deadline::never(), &stop, loc);
 }
 
 }  // namespace beacon

@@ -446,6 +446,7 @@ class asio_core_op final : public asio_op_base {
   // Queues the entry; from a true park_async on, *this may be gone.
   void park() noexcept {
     core_type& core = waitable_access::core(w_);
+    entry_.set_site({name_of<core_type>(), {}});  // inspect.hpp
     for (;;) {
       // A cancellation that came first leaves the wait unqueued (it set the
       // flag before taking this queue lock to look for us).

@@ -4,6 +4,7 @@
 #include "beacon/auto_reset_event.hpp"
 #include "beacon/countdown_event.hpp"
 #include "beacon/event_count.hpp"
+#include "beacon/inspect.hpp"
 #include "beacon/local_once_event.hpp"
 #include "beacon/manual_reset_event.hpp"
 #include "beacon/once_event.hpp"

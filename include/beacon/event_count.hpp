@@ -11,6 +11,7 @@
 #include <exception>
 #include <limits>
 #include <optional>
+#include <source_location>
 #include <stop_token>
 #include <type_traits>
 #include <utility>
@@ -156,11 +157,12 @@ class event_count {
 
   /// Blocks until p() succeeds; returns void (bool-like p) or T (optional<T> p).
   template <class Pred>
-  auto wait(Pred p) noexcept(detail::ec_nothrow_wait<Pred>) {
+  auto wait(Pred p, std::source_location loc = std::source_location::current()) noexcept(
+      detail::ec_nothrow_wait<Pred>) {
     static_assert(detail::ec_valid_predicate<Pred>,
                   "an event_count predicate returns std::optional<T> or a "
                   "boolean-testable type (bool, int, a pointer; not std::unique_ptr)");
-    auto r = wait_impl(p, deadline::never(), nullptr);
+    auto r = wait_impl(p, deadline::never(), nullptr, loc);
     if constexpr (std::is_same_v<decltype(r), bool>)
       return;
     else
@@ -170,25 +172,31 @@ class event_count {
   /// Blocks until p() succeeds or `d` (rounded up) has passed; bool or
   /// std::optional<T>. Zero or negative: p() once.
   template <class Pred, class Rep, class Period>
-  auto wait_for(const std::chrono::duration<Rep, Period>& d,
-                Pred p) noexcept(detail::ec_nothrow_wait<Pred>) {
-    return wait_impl(p, deadline::after(d), nullptr);
+  auto wait_for(
+      const std::chrono::duration<Rep, Period>& d, Pred p,
+      std::source_location loc =
+          std::source_location::current()) noexcept(detail::ec_nothrow_wait<Pred>) {
+    return wait_impl(p, deadline::after(d), nullptr, loc);
   }
 
   /// Blocks until p() succeeds or `t` has passed on its clock; bool or
   /// std::optional<T>. A past time: p() once.
   template <class Pred, class Clock, class Duration>
-  auto wait_until(const std::chrono::time_point<Clock, Duration>& t,
-                  Pred p) noexcept(detail::ec_nothrow_wait<Pred>) {
-    return detail::wait_until_clock(t,
-                                    [&](deadline d) { return wait_impl(p, d, nullptr); });
+  auto wait_until(
+      const std::chrono::time_point<Clock, Duration>& t, Pred p,
+      std::source_location loc =
+          std::source_location::current()) noexcept(detail::ec_nothrow_wait<Pred>) {
+    return detail::wait_until_clock(
+        t, [&](deadline d) { return wait_impl(p, d, nullptr, loc); });
   }
 
   /// Blocks until p() succeeds or a stop is requested; bool or
   /// std::optional<T> (false / nullopt: stopped).
   template <class Pred>
-  auto wait(std::stop_token stop, Pred p) noexcept(detail::ec_nothrow_wait<Pred>) {
-    return wait_impl(p, deadline::never(), &stop);
+  auto wait(std::stop_token stop, Pred p,
+            std::source_location loc =
+                std::source_location::current()) noexcept(detail::ec_nothrow_wait<Pred>) {
+    return wait_impl(p, deadline::never(), &stop, loc);
   }
 
   template <class Pred>
@@ -252,12 +260,14 @@ class event_count {
   // if the epoch is still `key`'s, else unregisters and returns false.
   bool still_current(std::uint64_t key) noexcept;
   // Parks the registered caller unless the epoch moved past `key`'s.
+  // `loc`: the call site of the wait, for inspect.hpp.
   parking_lot::park_status park(std::uint64_t key, deadline until,
-                                const std::stop_token* stop) noexcept;
+                                const std::stop_token* stop,
+                                std::source_location loc) noexcept;
 
   template <class Pred>
-  detail::ec_outcome<Pred> wait_impl(Pred& p, deadline until,
-                                     const std::stop_token* stop) {
+  detail::ec_outcome<Pred> wait_impl(Pred& p, deadline until, const std::stop_token* stop,
+                                     std::source_location loc) {
     using R = detail::ec_outcome<Pred>;
     static_assert(detail::ec_valid_predicate<Pred>,
                   "an event_count predicate returns std::optional<T> or a "
@@ -280,7 +290,7 @@ class event_count {
           return r;
         }
       }
-      const parking_lot::park_status s = park(key, until, stop);
+      const parking_lot::park_status s = park(key, until, stop, loc);
       // Woken (our registration was taken by the notifier), validation
       // failed (a notify came between our registration and the queue), or
       // gave up (time-out, stop): in every case look once more, so a

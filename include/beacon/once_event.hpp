@@ -102,6 +102,7 @@
 #include <exception>
 #include <new>
 #include <optional>
+#include <source_location>
 #include <span>
 #include <stop_token>
 #include <string>
@@ -269,10 +270,11 @@ class once_receiver {
   /// Blocks until the value arrives and returns it. Throws
   /// beacon::disconnected if the sender was destroyed unsent,
   /// std::logic_error if the value was received before (or moved from).
-  value_type receive() requires(policy::blocking) {
+  value_type receive(std::source_location loc = std::source_location::current()) requires(
+      policy::blocking) {
     event_type* ev = checked();
     detail::once_wait_core c{&access::state(*ev)};
-    if (!c.try_acquire()) detail::parked_wait(c, deadline::never());
+    if (!c.try_acquire()) detail::parked_wait(c, deadline::never(), nullptr, loc);
     return take(ev);
   }
 
@@ -291,29 +293,35 @@ class once_receiver {
   /// receive().
   template <class Rep, class Period>
   std::optional<value_type> receive_for(
-      const std::chrono::duration<Rep, Period>& d) requires(policy::blocking) {
+      const std::chrono::duration<Rep, Period>& d,
+      std::source_location loc =
+          std::source_location::current()) requires(policy::blocking) {
     event_type* ev = checked();
     detail::once_wait_core c{&access::state(*ev)};
-    return detail::wait_for_impl(c, deadline::after(d)) ? take(ev, std::in_place)
-                                                        : std::nullopt;
+    return detail::wait_for_impl(c, deadline::after(d), loc) ? take(ev, std::in_place)
+                                                             : std::nullopt;
   }
 
   /// Blocks until `t` on its clock (a past time: try once); as receive_for.
   template <class Clock, class Duration>
   std::optional<value_type> receive_until(
-      const std::chrono::time_point<Clock, Duration>& t) requires(policy::blocking) {
+      const std::chrono::time_point<Clock, Duration>& t,
+      std::source_location loc =
+          std::source_location::current()) requires(policy::blocking) {
     event_type* ev = checked();
     detail::once_wait_core c{&access::state(*ev)};
-    return detail::wait_until_impl(c, t) ? take(ev, std::in_place) : std::nullopt;
+    return detail::wait_until_impl(c, t, loc) ? take(ev, std::in_place) : std::nullopt;
   }
 
   /// Blocks until the value arrives or a stop is requested (nullopt). A value
   /// already there is returned even if stop was requested. Throws like receive().
-  std::optional<value_type> receive(const std::stop_token& stop) requires(
-      policy::blocking) {
+  std::optional<value_type> receive(
+      const std::stop_token& stop,
+      std::source_location loc =
+          std::source_location::current()) requires(policy::blocking) {
     event_type* ev = checked();
     detail::once_wait_core c{&access::state(*ev)};
-    return detail::wait_stop_impl(c, stop) ? take(ev, std::in_place) : std::nullopt;
+    return detail::wait_stop_impl(c, stop, loc) ? take(ev, std::in_place) : std::nullopt;
   }
 
   /// Whether the receiver still holds its event (not yet received, not moved from).

@@ -96,7 +96,9 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <source_location>
 #include <stop_token>
+#include <thread>
 
 #include "beacon/deadline.hpp"
 #include "beacon/detail/function_ref.hpp"
@@ -157,6 +159,16 @@ enum class filter_op : std::uint8_t {
   stop,    ///< leave it and every later waiter queued
 };
 
+/// What a waiter tells the lot about itself for beacon/inspect.hpp: the name
+/// of the primitive it waits on ("" when it gives none) and the call site of
+/// its wait. Only recorded and read back by for_each_waiter(); the lot's
+/// protocol never looks at it. `name` must point at storage that outlives the
+/// wait (a string literal).
+struct wait_site {
+  const char* name = "";
+  std::source_location where{};
+};
+
 /// A queue entry. Threads get one implicitly inside park(); coroutine
 /// awaiters embed one in the coroutine frame and pass it to park_async().
 /// It must not move or be destroyed while queued.
@@ -176,6 +188,10 @@ class waiter {
   /// Whether cancel() has anything to do: queued, or woken with its
   /// coroutine's resumption still pending.
   bool waiting() const noexcept { return where_.load(std::memory_order_acquire) != idle; }
+  /// Names the wait for beacon::for_each_waiter (park_async's entries; park()
+  /// takes its site as an argument). Call it before park_async, never while
+  /// the entry is waiting(): the lot reads it under the queue lock.
+  void set_site(const wait_site& site) noexcept { site_ = site; }
 
  private:
   friend struct access;
@@ -205,13 +221,21 @@ class waiter {
   // The multi-address wait this entry belongs to (wait_many.hpp), or null.
   // Set before the entry is queued; read under the queue lock.
   detail::wait_group* group_ = nullptr;
+  // For beacon/inspect.hpp only (never read by the protocol): who waits, from
+  // where, since when. Written before the entry is queued (by the parking
+  // thread, which owns it), read only under the queue lock while it is
+  // queued, so the lock orders every read after the writes.
+  wait_site site_;
+  std::int64_t since_ns_ = 0;  // platform::coarse_now_ns() when it queued
+  std::thread::id thread_;     // the parked thread (thread entries)
 };
 
 namespace detail {
 using beacon::detail::function_ref;
 park_result park(const void* address, function_ref<bool()> validate,
                  function_ref<void()> before_sleep, function_ref<void(bool)> timed_out,
-                 token park_token, deadline until, const std::stop_token* stop) noexcept;
+                 token park_token, deadline until, const std::stop_token* stop,
+                 const wait_site& site = {}) noexcept;
 bool park_async(const void* address, function_ref<bool()> validate, waiter& entry,
                 std::coroutine_handle<> coroutine, token park_token) noexcept;
 cancel_status cancel(waiter& entry, function_ref<void(bool)> on_removed) noexcept;
@@ -242,14 +266,16 @@ void free_retired_tables_for_testing() noexcept;
 /// a condition variable does). On time-out or stop, `timed_out(was_last)` runs
 /// under the queue lock after the entry was removed; `was_last` tells whether
 /// no other waiter remains on `address`. Never returns spuriously: `unparked`
-/// means an unpark operation chose this waiter.
+/// means an unpark operation chose this waiter. `site` names the wait for
+/// beacon::for_each_waiter (the primitive's name and the call site of its
+/// wait); it costs nothing on the protocol.
 template <class Validate, class BeforeSleep, class TimedOut>
 park_result park(const void* address, Validate&& validate, BeforeSleep&& before_sleep,
                  TimedOut&& timed_out, token park_token = default_token,
                  deadline until = deadline::never(),
-                 const std::stop_token* stop = nullptr) {
-  return detail::park(address, validate, before_sleep, timed_out, park_token, until,
-                      stop);
+                 const std::stop_token* stop = nullptr, const wait_site& site = {}) {
+  return detail::park(address, validate, before_sleep, timed_out, park_token, until, stop,
+                      site);
 }
 
 /// park() without before_sleep / timed_out.
@@ -263,7 +289,8 @@ park_result park(const void* address, Validate&& validate) {
 /// (under the queue lock) returns true, and returns true: an unpark operation
 /// will resume it (possibly before park_async returns, on another thread).
 /// Returns false, queuing nothing, when validate() returned false. Call it
-/// from await_suspend and return its result.
+/// from await_suspend and return its result. The entry's wait_site
+/// (waiter::set_site) names the wait for beacon::for_each_waiter.
 template <class Validate>
 bool park_async(const void* address, Validate&& validate, waiter& entry,
                 std::coroutine_handle<> coroutine, token park_token = default_token) {

@@ -102,6 +102,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <optional>
+#include <source_location>
 #include <span>
 #include <stop_token>
 #include <vector>
@@ -150,6 +151,8 @@ std::optional<std::size_t> any_index(deadline until, const std::stop_token* stop
   if (until.passed() || (stop && stop->stop_requested())) return std::nullopt;
   const std::array<wait_ref, sizeof...(Ws)> objs{wait_ref(ws)...};
   std::array<parking_lot::waiter, sizeof...(Ws)> entries;
+  for (parking_lot::waiter& e : entries)
+    e.set_site({"wait_any", {}});  // inspect.hpp: no call site after a pack
   return wait_many_engine::any_blocking(objs, entries, until, stop);
 }
 
@@ -171,7 +174,8 @@ auto with_entries(std::size_t n, F&& f) {
 }
 
 std::optional<std::size_t> span_any(std::span<const wait_ref> objs, deadline until,
-                                    const std::stop_token* stop);
+                                    const std::stop_token* stop,
+                                    std::source_location loc = {});
 
 // The variadic and span forms of wait_all: true when all were acquired.
 template <class... Ws>
@@ -242,24 +246,28 @@ noexcept {
 
 /// Run-time lists: blocks until one of `objs` is acquired; its index.
 /// Throws std::invalid_argument if `objs` is empty.
-std::size_t wait_any(std::span<const wait_ref> objs);
+std::size_t wait_any(std::span<const wait_ref> objs,
+                     std::source_location loc = std::source_location::current());
 /// Span form with a time limit; nullopt when it passed.
 template <class Rep, class Period>
-std::optional<std::size_t> wait_any_for(const std::chrono::duration<Rep, Period>& d,
-                                        std::span<const wait_ref> objs) {
-  return detail::span_any(objs, deadline::after(d), nullptr);
+std::optional<std::size_t> wait_any_for(
+    const std::chrono::duration<Rep, Period>& d, std::span<const wait_ref> objs,
+    std::source_location loc = std::source_location::current()) {
+  return detail::span_any(objs, deadline::after(d), nullptr, loc);
 }
 /// Span form with a deadline; nullopt when it passed.
 template <class Clock, class Duration>
 std::optional<std::size_t> wait_any_until(
-    const std::chrono::time_point<Clock, Duration>& t, std::span<const wait_ref> objs) {
+    const std::chrono::time_point<Clock, Duration>& t, std::span<const wait_ref> objs,
+    std::source_location loc = std::source_location::current()) {
   return detail::wait_until_clock(t, [&](deadline d) -> std::optional<std::size_t> {
-    return detail::span_any(objs, d, nullptr);
+    return detail::span_any(objs, d, nullptr, loc);
   });
 }
 /// Span form ended by a stop request (nullopt).
-std::optional<std::size_t> wait_any(const std::stop_token& stop,
-                                    std::span<const wait_ref> objs);
+std::optional<std::size_t> wait_any(
+    const std::stop_token& stop, std::span<const wait_ref> objs,
+    std::source_location loc = std::source_location::current());
 
 /// Blocks until every one of `ws` is acquired, all at one instant (see the
 /// file comment); returns void, or a tuple of the results. Throws
@@ -339,6 +347,8 @@ class [[nodiscard]] when_any_awaiter {
   /// acquired meanwhile.
   bool await_suspend(std::coroutine_handle<> h) noexcept {
     suspended_ = true;
+    for (parking_lot::waiter& e : entries_)
+      e.set_site({"wait_any", {}});  // inspect.hpp: the frame names it
     if (detail::wait_many_engine::any_suspend(objs_, entries_, group_, found_, h))
       return true;
     if (found_ != detail::wait_many_engine::npos) suspended_ = false;

@@ -7,6 +7,8 @@
 // parks at once, and a contended spin_lock yields (a switch to another
 // thread). So each schedule is a sequence of atomic operations and
 // park/unpark points.
+#include <chrono>
+
 #include "beacon/detail/platform.hpp"
 #include "scheduler.hpp"
 
@@ -38,5 +40,11 @@ bool multi_cpu() noexcept { return false; }
 void yield() noexcept { checker::hooks::yield(); }
 // The checker never forks.
 void at_fork(void (*)(), void (*)(), void (*)()) noexcept {}
+
+std::int64_t coarse_now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace beacon::detail::platform

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <optional>
+#include <source_location>
 #include <stop_token>
 #include <type_traits>
 
@@ -49,25 +50,31 @@ class basic_waitable {
 
   /// Blocks until the wait succeeds (see the primitive's contract for what it
   /// consumes).
-  wait_result wait() noexcept {
-    if (!core_.try_acquire()) parked_wait(core_, deadline::never());
+  /// `loc`, the call site, is what beacon::for_each_waiter shows while it blocks.
+  wait_result wait(std::source_location loc = std::source_location::current()) noexcept {
+    if (!core_.try_acquire()) parked_wait(core_, deadline::never(), nullptr, loc);
     return granted();
   }
   /// Succeeds only if it can without blocking (rsevents' wait0).
   maybe_result try_wait() noexcept { return outcome(core_.try_acquire()); }
   /// Blocks for at most `d` (rounded up); zero or negative: try once.
   template <class Rep, class Period>
-  maybe_result wait_for(const std::chrono::duration<Rep, Period>& d) noexcept {
-    return outcome(wait_for_impl(core_, deadline::after(d)));
+  maybe_result wait_for(
+      const std::chrono::duration<Rep, Period>& d,
+      std::source_location loc = std::source_location::current()) noexcept {
+    return outcome(wait_for_impl(core_, deadline::after(d), loc));
   }
   /// Blocks until `t` on its clock; a past time: try once.
   template <class Clock, class Duration>
-  maybe_result wait_until(const std::chrono::time_point<Clock, Duration>& t) noexcept {
-    return outcome(wait_until_impl(core_, t));
+  maybe_result wait_until(
+      const std::chrono::time_point<Clock, Duration>& t,
+      std::source_location loc = std::source_location::current()) noexcept {
+    return outcome(wait_until_impl(core_, t, loc));
   }
   /// Blocks until the wait succeeds or a stop is requested (false / nullopt).
-  maybe_result wait(const std::stop_token& stop) noexcept {
-    return outcome(wait_stop_impl(core_, stop));
+  maybe_result wait(const std::stop_token& stop,
+                    std::source_location loc = std::source_location::current()) noexcept {
+    return outcome(wait_stop_impl(core_, stop, loc));
   }
 
   // The awaiter of `co_await w`: it yields what wait() returns. (Plain

@@ -160,6 +160,7 @@ struct event_word {
 // that finds parked_bit hands its signal to a waiter instead of setting the
 // bit, unless it finds none, and a waiter only parks while unset.
 struct auto_reset_core : event_word {
+  static constexpr const char* name = "auto_reset_event";  // inspect.hpp
   using event_word::event_word;
 
   bool try_acquire() noexcept {
@@ -212,6 +213,7 @@ struct auto_reset_core : event_word {
 // clears parked_bit, under the queue lock, and a waiter only parks while
 // the event is unset.
 struct manual_reset_core : event_word {
+  static constexpr const char* name = "manual_reset_event";  // inspect.hpp
   using event_word::event_word;
 
   // cores_F: acquire pairs with the release in set() (cores_E).
@@ -238,6 +240,7 @@ struct manual_reset_core : event_word {
 
 // countdown_event: set while the count is zero; reaching zero is a broadcast.
 struct countdown_core {
+  static constexpr const char* name = "countdown_event";  // inspect.hpp
   using value_type = std::uint64_t;
   static constexpr value_type parked_bit = 1;
   static constexpr value_type one = 2;  // the count lives above parked_bit
@@ -425,6 +428,7 @@ struct countdown_core {
 // eventual puts it in the count, where a running thread may take it first,
 // and hands it over only now and then (see release()).
 struct semaphore_core {
+  static constexpr const char* name = "semaphore";  // inspect.hpp
   using value_type = std::uint64_t;
   static constexpr value_type parked_bit = 1;
   static constexpr value_type one = 2;  // permits live above parked_bit

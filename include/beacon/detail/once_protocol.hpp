@@ -378,6 +378,7 @@ void once_copy_trace(const once_state& st, trace_record& out) noexcept;
 struct once_wait_core {
   using value_type = std::uint8_t;
   static constexpr value_type parked_bit = once_bits::parked;
+  static constexpr const char* name = "once_event";  // inspect.hpp
   once_state* st;
   [[no_unique_address]] trace_slot trace;
 

@@ -51,6 +51,7 @@
 #pragma once
 
 #include <coroutine>
+#include <source_location>
 #include <stop_token>
 
 #include "beacon/detail/deadline.hpp"
@@ -76,6 +77,15 @@ parking_lot::token async_park_token_of(P& p) noexcept {
     return p.async_park_token();
   else
     return park_token_of(p);
+}
+
+// The name P's waiters show in beacon/inspect.hpp: P::name where P has one.
+template <class P>
+constexpr const char* name_of() noexcept {
+  if constexpr (requires { P::name; })
+    return P::name;
+  else
+    return "";
 }
 
 // Whether a wake that delivered unpark token `t` granted the wait.
@@ -156,9 +166,11 @@ void transition_and_wake_all(P& p, Next&& next) noexcept {
 }
 
 // Blocks until p.try_acquire() succeeds, `until` passes or `*stop` is
-// requested. Call it after a failed fast path.
+// requested. Call it after a failed fast path. `loc`, the call site of the
+// public wait, goes into the queue entry (inspect.hpp) only when it parks.
 template <class P>
-bool parked_wait(P& p, deadline until, const std::stop_token* stop = nullptr) noexcept {
+bool parked_wait(P& p, deadline until, const std::stop_token* stop = nullptr,
+                 std::source_location loc = {}) noexcept {
   // Spin only while nobody is parked: when someone is, a release goes to
   // the longest waiter first and our spinning would only burn a CPU.
   if (!(p.word().load(std::memory_order_relaxed) & P::parked_bit) &&
@@ -170,7 +182,8 @@ bool parked_wait(P& p, deadline until, const std::stop_token* stop = nullptr) no
   for (;;) {
     const parking_lot::park_result r = parking_lot::park(
         &p.word(), [&] { return mark_parked(p); }, [] {},
-        [&](bool was_last) { leave(p, was_last); }, token, until, stop);
+        [&](bool was_last) { leave(p, was_last); }, token, until, stop,
+        parking_lot::wait_site{name_of<P>(), loc});
     switch (r.status) {
       case parking_lot::park_status::unparked:
         // The releaser granted the wait (see the file comment), or woke us
@@ -191,22 +204,24 @@ bool parked_wait(P& p, deadline until, const std::stop_token* stop = nullptr) no
 // The members every parked-bit primitive offers, from a fast path and
 // parked_wait(): try, timed and stoppable waits.
 template <class P>
-bool wait_for_impl(P& p, deadline until) noexcept {
-  return p.try_acquire() || (!until.passed() && parked_wait(p, until));
+bool wait_for_impl(P& p, deadline until, std::source_location loc = {}) noexcept {
+  return p.try_acquire() || (!until.passed() && parked_wait(p, until, nullptr, loc));
 }
 
 template <class P, class Clock, class Duration>
-bool wait_until_impl(P& p, const std::chrono::time_point<Clock, Duration>& t) noexcept {
+bool wait_until_impl(P& p, const std::chrono::time_point<Clock, Duration>& t,
+                     std::source_location loc = {}) noexcept {
   if (p.try_acquire()) return true;
-  return wait_until_clock(t,
-                          [&](deadline d) { return !d.passed() && parked_wait(p, d); });
+  return wait_until_clock(
+      t, [&](deadline d) { return !d.passed() && parked_wait(p, d, nullptr, loc); });
 }
 
 template <class P>
-bool wait_stop_impl(P& p, const std::stop_token& stop) noexcept {
+bool wait_stop_impl(P& p, const std::stop_token& stop,
+                    std::source_location loc = {}) noexcept {
   if (p.try_acquire()) return true;
   if (stop.stop_requested()) return false;
-  return parked_wait(p, deadline::never(), &stop);
+  return parked_wait(p, deadline::never(), &stop, loc);
 }
 
 // The awaiter of `co_await p`: suspends until the wait is granted. Lives in
@@ -228,6 +243,9 @@ class parked_awaiter {
 
   bool await_ready() noexcept { return p_.try_acquire(); }
   bool await_suspend(std::coroutine_handle<> h) noexcept {
+    // The frame is the coroutine's name in inspect.hpp; co_await has no
+    // source_location to give.
+    entry_.set_site({name_of<P>(), {}});
     for (;;) {
       if (parking_lot::park_async(
               &p_.word(), [this] { return mark_parked(p_); }, entry_, h,

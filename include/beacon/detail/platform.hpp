@@ -118,6 +118,14 @@ unsigned cpus_of_cpu_max(std::string_view text) noexcept;
 // platform (tests/checker/) can turn it into a switch to another thread.
 void yield() noexcept;
 
+// A cheap monotonic clock, in nanoseconds, for timestamps that need only
+// milliseconds (the lot's "parked since", for inspect.hpp): Linux's
+// CLOCK_MONOTONIC_COARSE (read from memory the kernel updates every tick, a
+// few ns; CLOCK_MONOTONIC costs ten times more under some hypervisors),
+// the steady clock elsewhere. Its epoch is its own: compare it only with
+// other readings of this function.
+std::int64_t coarse_now_ns() noexcept;
+
 // Registers handlers run around fork() (pthread_atfork where there is
 // fork(); nothing elsewhere): `prepare` in the parent before the fork, then
 // `parent` in the parent and `child` in the child after it. For the locks of

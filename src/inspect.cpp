@@ -1,0 +1,99 @@
+// describe_waiters() and beacon_print_waiters(): for_each_waiter's snapshot
+// (src/parking_lot.cpp), grouped and formatted. See beacon/inspect.hpp.
+#include "beacon/inspect.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <sstream>
+
+namespace beacon {
+
+namespace {
+
+// Appends printf-style text to `out` (the lines are short).
+template <class... Args>
+void append(std::string& out, const char* format, Args... args) {
+  char line[256];
+  const int n = std::snprintf(line, sizeof line, format, args...);
+  if (n > 0) out.append(line, std::min(static_cast<std::size_t>(n), sizeof line - 1));
+}
+
+}  // namespace
+
+std::string describe_waiters() {
+  const std::vector<waiter_info> all = detail::snapshot_waiters();
+  // Order: by object, and within one the oldest first (ties: the snapshot's
+  // order, which is the queue's FIFO order); then objects by their oldest
+  // waiter, the longest first (the likeliest culprit of a hang).
+  std::vector<std::size_t> order(all.size());
+  for (std::size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (all[a].address != all[b].address)
+      return std::less<const void*>()(all[a].address, all[b].address);
+    return all[a].waiting > all[b].waiting;
+  });
+  struct object {
+    std::size_t begin, end;  // its range in `order`; order[begin] is the oldest
+  };
+  std::vector<object> objects;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    if (i == 0 || all[order[i]].address != all[order[i - 1]].address)
+      objects.push_back({i, i});
+    objects.back().end = i + 1;
+  }
+  std::stable_sort(objects.begin(), objects.end(), [&](const object& a, const object& b) {
+    return all[order[a.begin]].waiting > all[order[b.begin]].waiting;
+  });
+
+  std::string out;
+  out.reserve(all.size() * 160);  // about a header and a line each: one allocation
+  std::ostringstream id;  // std::thread::id prints only through a stream
+  for (const object& o : objects) {
+    const waiter_info& head = all[order[o.begin]];
+    const std::size_t n = o.end - o.begin;
+    append(out, "%p: %.*s, %zu %s\n", head.address,
+           static_cast<int>(head.primitive.empty() ? 9 : head.primitive.size()),
+           head.primitive.empty() ? "(unnamed)" : head.primitive.data(), n,
+           n == 1 ? "waiter" : "waiters");
+    for (std::size_t k = o.begin; k < o.end; ++k) {
+      const waiter_info& w = all[order[k]];
+      const double secs = std::chrono::duration<double>(w.waiting).count();
+      if (w.coroutine) {
+        append(out, "  coroutine %p waiting %.3f s", w.frame, secs);
+      } else {
+        id.str({});
+        id << w.thread;
+        append(out, "  thread %s waiting %.3f s", id.str().c_str(), secs);
+      }
+      if (w.where.line() != 0) {
+        out += " at ";
+        out += w.where.file_name();
+        append(out, ":%u", static_cast<unsigned>(w.where.line()));
+        if (*w.where.function_name()) {
+          out += " in ";
+          out += w.where.function_name();
+        }
+      }
+      if (w.group)
+        append(out, " (wait_any group %p)",
+               reinterpret_cast<const void*>(static_cast<std::uintptr_t>(w.group)));
+      out += '\n';
+    }
+  }
+  return out;
+}
+
+}  // namespace beacon
+
+extern "C" void beacon_print_waiters() noexcept {
+  try {
+    const std::string s = beacon::describe_waiters();
+    std::fputs(s.empty() ? "beacon: no parked waiters\n" : s.c_str(), stderr);
+  } catch (...) {
+    std::fputs("beacon_print_waiters: out of memory\n", stderr);
+  }
+  std::fflush(stderr);
+}
