@@ -5,7 +5,8 @@
 // Contract: as once_event (beacon/once_event.hpp), except that a receiver
 // cannot block (nothing else could ever send): it has try_receive() and
 // `co_await std::move(rx)`. Binding twice throws std::logic_error; a sender
-// destroyed unsent makes try_receive / co_await throw beacon::disconnected; a
+// destroyed unsent makes try_receive / co_await throw beacon::disconnected;
+// an exception sent with send_exception is rethrown by them, once; a
 // value sent to a dead receiver is destroyed at once; T's destructor runs
 // exactly once per value; receiving twice throws std::logic_error. The end
 // that finishes second destroys a value nobody received and frees the event

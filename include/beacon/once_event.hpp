@@ -9,24 +9,30 @@
 //   std::logic_error. make_once<T>() allocates, binds and manages one.
 // * std::move(tx).send(v) stores the value and wakes the receiver. It never
 //   blocks and makes no system call unless a receiver thread is parked (a
-//   coroutine receiver is resumed inline); it consumes the sender.
+//   coroutine receiver is resumed inline); it consumes the sender (tx.send(v)
+//   on an lvalue does not compile, with a message saying to move it).
 // * rx.receive() blocks until the value arrives; rx.try_receive() never
 //   blocks (nullopt while nothing was sent); rx.receive_for(d) /
 //   receive_until(t) / receive(std::stop_token) return nullopt on time-out or
 //   stop, and the receiver stays usable; `co_await std::move(rx)` suspends the
 //   coroutine. Each yields the value once: receiving again throws
 //   std::logic_error.
+// * std::move(tx).send_exception(e) sends an exception instead of a value
+//   (as std::promise::set_exception): every receive form and co_await
+//   rethrow it, once, and the receiver is then consumed as by a value.
 // * A sender destroyed without sending makes every receive form throw
 //   beacon::disconnected (again on every later call).
-// * A value sent to a receiver that is gone is destroyed at once; T's
-//   destructor runs exactly once for every value constructed, on every path.
+// * A value (or exception) sent to a receiver that is gone is destroyed at
+//   once; T's destructor runs exactly once for every value constructed, on
+//   every path, and an exception sent is released exactly once alike.
 // * T: a move-constructible object type whose destructor does not throw.
 //
 // Memory ordering: everything the sending thread did before send() happens-
 // before the receive that returns its value (the sender's transition is a
 // release, the receiver's read of it an acquire; through the parking lot's
-// hand-off when the receiver slept). The same holds for a sender destroyed
-// unsent and the receiver that throws `disconnected`.
+// hand-off when the receiver slept). The same holds for send_exception and
+// the receive that rethrows, and for a sender destroyed unsent and the
+// receiver that throws `disconnected`.
 //
 // Lifetime: an event is not copyable or movable (its address is its
 // identity). With bind_by_ref / bind_by_ptr it must outlive both ends
@@ -39,7 +45,12 @@
 //
 // State: one atomic byte plus the value's storage (sizeof(once_event<int>) ==
 // 8); a blocked receiver waits in the parking lot keyed by the byte's address
-// (detail::parked_wait, detail::parked_awaiter).
+// (detail::parked_wait, detail::parked_awaiter). An exception sent lives in
+// the value's storage when a std::exception_ptr fits there (T at least a
+// pointer's size and alignment; always for local_once_event), else, so that
+// no event grows, in a side table of the library keyed by the event's
+// address (a mutex, and an allocation while the table grows: the error path
+// alone pays).
 //
 // Who frees. Each end finishes with one read-modify-write of the state: the
 // sender sets tx_done (with value when it sent), the receiver rx_gone. The
@@ -103,6 +114,7 @@
 #include <new>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <utility>
@@ -190,6 +202,71 @@ class once_sender {
   /// Constructs the value in the event from `args`; otherwise as send().
   template <class... Args>
   void emplace(Args&&... args) && {
+    deliver(bits::value, [&](event_type& ev) {
+      ::new (static_cast<void*>(std::addressof(access::value(ev))))
+          value_type(std::forward<Args>(args)...);
+    });
+  }
+  /// Sends the exception `e` instead of a value and consumes the sender, as
+  /// std::promise::set_exception: the receiver's receive forms (blocking,
+  /// timed, stoppable, try_receive) and co_await rethrow it, once; the
+  /// receiver is then consumed like one that received a value. Never blocks.
+  /// Throws std::invalid_argument for a null `e` and std::logic_error as
+  /// send(); std::bad_alloc where T is smaller than a pointer and the
+  /// library's side table of such exceptions cannot grow (see
+  /// docs/once_event.md). After a throw nothing was sent and the sender is
+  /// unchanged.
+  void send_exception(std::exception_ptr e) && {
+    if (!e)
+      throw std::invalid_argument(std::string(policy::name) +
+                                  "_sender::send_exception: null exception_ptr");
+    deliver(bits::error, [&](event_type& ev) { access::store_error(ev, std::move(e)); });
+  }
+
+  /// Whether this sender can still send (not consumed, not moved from).
+  bool valid() const noexcept { return b_.event() != nullptr; }
+
+  // Called on an lvalue (or a const sender) these do not compile, and the
+  // static_assert's message says why: sending consumes the sender. (Deleted
+  // overloads would say only "use of deleted function"; and without them the
+  // error is "discards qualifiers".) An rvalue call prefers the && overloads.
+  /// Not callable: write std::move(tx).send(v).
+  void send(const value_type&) const& {
+    static_assert(detail::dependent_false<Binding>,
+                  "beacon: send() consumes the sender: call it as std::move(tx).send(v)");
+  }
+  /// Not callable: write std::move(tx).send(v).
+  void send(value_type&&) const& {
+    static_assert(detail::dependent_false<Binding>,
+                  "beacon: send() consumes the sender: call it as std::move(tx).send(v)");
+  }
+  /// Not callable: write std::move(tx).emplace(args...).
+  template <class... Args>
+  void emplace(Args&&...) const& {
+    static_assert(detail::dependent_false<Binding>,
+                  "beacon: emplace() consumes the sender: call it as "
+                  "std::move(tx).emplace(args...)");
+  }
+  /// Not callable: write std::move(tx).send_exception(e).
+  void send_exception(std::exception_ptr) const& {
+    static_assert(detail::dependent_false<Binding>,
+                  "beacon: send_exception() consumes the sender: call it as "
+                  "std::move(tx).send_exception(e)");
+  }
+
+ private:
+  using policy = detail::once_policy<event_type>;
+  using bits = detail::once_bits;
+  using access = detail::once_access;
+  friend struct detail::once_access;
+  friend class detail::once_end<Binding, once_sender>;
+  explicit once_sender(Binding b) noexcept : b_(std::move(b)) {}
+
+  // send / emplace / send_exception: `store(ev)` constructs the payload
+  // (`kind`: bits::value or bits::error) in the storage; if it throws,
+  // nothing changed.
+  template <class Store>
+  void deliver(std::uint8_t kind, Store&& store) {
     event_type* ev = b_.event();
     if (!ev) detail::throw_logic(policy::name, "_sender: already sent or moved from");
     auto& st = access::state(*ev);
@@ -200,29 +277,17 @@ class once_sender {
       b_.take().finish(true);
       return;
     }
-    // The value goes over the storage's idle member: first take what it
+    // The payload goes over the storage's idle member: first take what it
     // holds of a waiting receiver (a local event's coroutine).
     const auto waiter = policy::take_waiter(*ev);
     try {
-      ::new (static_cast<void*>(std::addressof(access::value(*ev))))
-          value_type(std::forward<Args>(args)...);
+      std::forward<Store>(store)(*ev);
     } catch (...) {
       access::idle(*ev) = waiter;  // the storage held it: put it back
       throw;
     }
-    finish(b_.take(), *ev, bits::tx_done | bits::value, waiter);
+    finish(b_.take(), *ev, static_cast<std::uint8_t>(bits::tx_done | kind), waiter);
   }
-
-  /// Whether this sender can still send (not consumed, not moved from).
-  bool valid() const noexcept { return b_.event() != nullptr; }
-
- private:
-  using policy = detail::once_policy<event_type>;
-  using bits = detail::once_bits;
-  using access = detail::once_access;
-  friend struct detail::once_access;
-  friend class detail::once_end<Binding, once_sender>;
-  explicit once_sender(Binding b) noexcept : b_(std::move(b)) {}
 
   // Destroyed or assigned over unsent: disconnects the receiver.
   static void close(Binding& b) noexcept {
@@ -235,8 +300,7 @@ class once_sender {
   static void finish(Binding b, event_type& ev, std::uint8_t sent,
                      typename policy::idle waiter) noexcept {
     const bool last = detail::once_finish<policy>(access::state(ev), sent);
-    if (last && (sent & bits::value))
-      std::destroy_at(std::addressof(access::value(ev)));  // the receiver went meanwhile
+    if (last) access::destroy_payload(ev, sent);  // the receiver went meanwhile
     b.finish(last);  // not last: from here on the event belongs to the receiver
     policy::resume(waiter);
   }
@@ -342,8 +406,7 @@ class once_receiver {
   // optional given std::in_place), ending the receiver, the last end.
   template <class... InPlace>
   auto take(event_type* ev, InPlace... in_place) {
-    if (!(access::state(*ev).load(std::memory_order_relaxed) & bits::value))
-      throw disconnected{};
+    if (!(access::state(*ev).load(std::memory_order_relaxed) & bits::value)) rethrow(ev);
     std::conditional_t<sizeof...(InPlace) == 0, value_type, std::optional<value_type>> v(
         in_place..., std::move(access::value(*ev)));  // may throw: nothing changed
     std::destroy_at(std::addressof(access::value(*ev)));
@@ -357,6 +420,20 @@ class once_receiver {
     return v;
   }
 
+  // No value: rethrows the exception sent instead, ending the receiver as
+  // take() does, or throws disconnected (the receiver stays, as it was).
+  [[noreturn]] void rethrow(event_type* ev) {
+    auto& st = access::state(*ev);
+    const std::uint8_t s = st.load(std::memory_order_relaxed);
+    if (!(s & bits::error)) throw disconnected{};
+    std::exception_ptr e = access::take_error(*ev);
+    // A plain store, as in take().
+    st.store(static_cast<std::uint8_t>((s & ~bits::error) | bits::rx_gone),
+             std::memory_order_relaxed);
+    b_.take().finish(true);
+    std::rethrow_exception(std::move(e));
+  }
+
   // The receiver's final transition when it goes without receiving.
   static void close(Binding& end) noexcept {
     event_type* ev = end.event();
@@ -368,7 +445,7 @@ class once_receiver {
     const std::uint8_t s =
         access::state(*ev).fetch_or(bits::rx_gone, std::memory_order_acq_rel);
     const bool last = (s & bits::tx_done) != 0;
-    if (last && (s & bits::value)) std::destroy_at(std::addressof(access::value(*ev)));
+    if (last) access::destroy_payload(*ev, s);
     b.finish(last);
   }
 

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -56,11 +57,12 @@ namespace detail {
 //   bound|parked            ... and the receiver waits (queued / registered)
 //   bound|tx_done           the sender was destroyed without sending
 //   bound|value|tx_done     the value is stored, waiting to be received
+//   bound|error|tx_done     an exception was sent instead, waiting likewise
 //   ...|rx_gone             the receiver is gone (received, or destroyed)
 // tx_done and rx_gone are final: each end sets its own bit once, with the
 // transition after which it never touches the event again; the end whose
 // transition finds the other's bit already set is the last: it destroys a
-// value never received and frees the event.
+// value (or exception) never received and frees the event.
 struct once_bits {
   static constexpr std::uint8_t bound = 1;
   static constexpr std::uint8_t value = 2;    // storage holds a T (set with tx_done)
@@ -70,6 +72,9 @@ struct once_bits {
   // word's address; set and cleared only under that queue's lock.
   // local_once_event: a coroutine is registered in the event.
   static constexpr std::uint8_t parked = 16;
+  // The storage holds an exception (send_exception; set with tx_done, never
+  // with value): inline, or in the stash when T's slot is too small for one.
+  static constexpr std::uint8_t error = 32;
 };
 
 // std::atomic's interface over a plain T, so that the protocol is written
@@ -126,6 +131,12 @@ struct once_access {
   static auto& state(auto& e) noexcept { return e.state_; }
   static auto& value(auto& e) noexcept { return e.storage_.value; }
   static auto& idle(auto& e) noexcept { return e.storage_.idle; }  // while no value
+  // The exception sent instead of a value (error bit): stores it (may throw
+  // std::bad_alloc where it goes to the stash: nothing changed then), takes
+  // it out, and destroys what a state `s` says the storage holds.
+  static void store_error(auto& e, std::exception_ptr x) { e.store_error(std::move(x)); }
+  static std::exception_ptr take_error(auto& e) noexcept { return e.take_error(); }
+  static void destroy_payload(auto& e, std::uint8_t s) noexcept { e.destroy_payload(s); }
   // A pool's or make_once's own binding, or a pool's reset: the event is
   // exclusively ours (relaxed: ordered by the pool's lock or the allocation).
   static void set_state(auto& e, std::uint8_t v) noexcept {
@@ -138,6 +149,22 @@ struct once_access {
 };
 template <class E>
 using once_policy = decltype(once_access::policy_of<E>());
+
+// False, but only once instantiated: for a static_assert that fires only
+// when a template's member is used.
+template <class>
+inline constexpr bool dependent_false = false;
+
+// The stash (src/once_event.cpp): exceptions sent to events whose storage
+// cannot hold a std::exception_ptr without growing (a T smaller or less
+// aligned than a pointer, as once_event<int>), keyed by the event's address.
+// An event has at most one entry, taken out by the end that destroys the
+// event's payload, always before the event is freed or rebound, so a key is
+// never reused while its entry is there. The error path alone pays for it:
+// a mutex and, while the stash grows, an allocation (std::bad_alloc: nothing
+// stashed).
+void once_stash_error(const void* event, std::exception_ptr x);
+std::exception_ptr once_unstash_error(const void* event) noexcept;
 
 [[noreturn]] inline void throw_logic(const char* kind, const char* what) {
   throw std::logic_error(std::string(kind) + what);  // kind: "once", "local_once"
@@ -327,18 +354,52 @@ class basic_once_event {
       throw std::logic_error("beacon: a once event binds only once");
   }
 
+  // An exception sent instead of a value lives in the storage when that
+  // does not grow it (sizes are pinned: once_event<char> is 2 bytes), else
+  // in the stash.
+  struct no_error_slot {};
+  static constexpr bool inline_error =
+      sizeof(std::exception_ptr) <= std::max(sizeof(T), sizeof(typename Policy::idle)) &&
+      alignof(std::exception_ptr) <= std::max(alignof(T), alignof(typename Policy::idle));
+
+  void store_error(std::exception_ptr x) {
+    if constexpr (inline_error)
+      ::new (static_cast<void*>(std::addressof(storage_.error)))
+          std::exception_ptr(std::move(x));
+    else
+      once_stash_error(this, std::move(x));
+  }
+  std::exception_ptr take_error() noexcept {
+    if constexpr (inline_error) {
+      std::exception_ptr x = std::move(storage_.error);
+      std::destroy_at(std::addressof(storage_.error));
+      return x;
+    } else {
+      return once_unstash_error(this);
+    }
+  }
+  // The last end, or a receiver leaving: destroys what `s` says is stored.
+  void destroy_payload(std::uint8_t s) noexcept {
+    if (s & once_bits::value)
+      std::destroy_at(std::addressof(storage_.value));
+    else if (s & once_bits::error)
+      take_error();  // dropped here
+  }
+
   // once_bits (the word's life is listed there); `parked`: see the policy.
   typename Policy::state state_{0};
   // A T while `value` is set (constructed by the sender before its
-  // transition, destroyed by the receiver taking it or by the last end);
-  // `idle` otherwise, which makes constinit events work: nothing for
-  // once_event, the registered coroutine for local_once_event (read by the
-  // sender before it constructs the value over it).
+  // transition, destroyed by the receiver taking it or by the last end); an
+  // exception while `error` is set and inline_error, alike; `idle`
+  // otherwise, which makes constinit events work: nothing for once_event,
+  // the registered coroutine for local_once_event (read by the sender before
+  // it constructs the value or exception over it).
   union storage {
     constexpr storage() noexcept : idle{} {}
     ~storage() {}
     typename Policy::idle idle;
     T value;
+    std::conditional_t<inline_error, std::exception_ptr, no_error_slot> error;
   } storage_;
 };
 
