@@ -71,7 +71,8 @@ TYPED_TEST(once_exception, sizes_are_unchanged) {
 
 TYPED_TEST(once_exception, receive_rethrows_once_then_the_receiver_is_consumed) {
   beacon::once_event<TypeParam> ev;
-  auto [tx, rx] = ev.bind_by_ref();
+  auto [tx, rx_end] = ev.bind_by_ref();
+  auto& rx = rx_end;
   std::move(tx).send_exception(error("first"));
   EXPECT_FALSE(tx.valid());  // NOLINT(bugprone-use-after-move): consumed
   EXPECT_EQ(thrown_by([&] { (void)rx.receive(); }), "first");
@@ -83,7 +84,8 @@ TYPED_TEST(once_exception, every_receive_form_rethrows) {
   using E = beacon::once_event<TypeParam>;
   auto check = [](auto receive) {
     E ev;
-    auto [tx, rx] = ev.bind_by_ref();
+    auto [tx, rx_end] = ev.bind_by_ref();
+    auto& rx = rx_end;
     std::move(tx).send_exception(error("x"));
     EXPECT_EQ(thrown_by([&] { receive(rx); }), "x");
     EXPECT_FALSE(rx.valid());
@@ -100,7 +102,8 @@ TYPED_TEST(once_exception, every_receive_form_rethrows) {
 
 TYPED_TEST(once_exception, wakes_a_blocked_receiver_on_another_thread) {
   beacon::once_event<TypeParam> ev;
-  auto [tx, rx] = ev.bind_by_ref();
+  auto [tx, rx_end] = ev.bind_by_ref();
+  auto& rx = rx_end;
   std::string got;
   scoped_thread r([&, rx = std::move(rx)]() mutable {
     got = thrown_by([&] { (void)rx.receive(); });
@@ -113,7 +116,8 @@ TYPED_TEST(once_exception, wakes_a_blocked_receiver_on_another_thread) {
 
 TYPED_TEST(once_exception, wakes_a_timed_receiver_on_another_thread) {
   beacon::once_event<TypeParam> ev;
-  auto [tx, rx] = ev.bind_by_ref();
+  auto [tx, rx_end] = ev.bind_by_ref();
+  auto& rx = rx_end;
   std::string got;
   scoped_thread r([&, rx = std::move(rx)]() mutable {
     got = thrown_by([&] { (void)rx.receive_for(1h); });
@@ -125,7 +129,8 @@ TYPED_TEST(once_exception, wakes_a_timed_receiver_on_another_thread) {
 }
 
 TYPED_TEST(once_exception, a_timed_out_receiver_then_gets_the_exception) {
-  auto [tx, rx] = beacon::make_once<TypeParam>();
+  auto [tx, rx_end] = beacon::make_once<TypeParam>();
+  auto& rx = rx_end;
   EXPECT_EQ(rx.receive_for(1ms), std::nullopt);
   std::move(tx).send_exception(error("late"));
   EXPECT_EQ(thrown_by([&] { (void)rx.receive(); }), "late");
@@ -142,7 +147,8 @@ task await_error(Rx rx, std::string& out) {
 
 TYPED_TEST(once_exception, co_await_rethrows_ready_and_suspended) {
   {  // sent before: no suspension
-    auto [tx, rx] = beacon::make_once<TypeParam>();
+    auto [tx, rx_end] = beacon::make_once<TypeParam>();
+    auto& rx = rx_end;
     std::move(tx).send_exception(error("ready"));
     std::string out;
     task t = await_error(std::move(rx), out);
@@ -151,7 +157,8 @@ TYPED_TEST(once_exception, co_await_rethrows_ready_and_suspended) {
   }
   {  // suspended: resumed by send_exception, inline
     beacon::once_event<TypeParam> ev;
-    auto [tx, rx] = ev.bind_by_ref();
+    auto [tx, rx_end] = ev.bind_by_ref();
+    auto& rx = rx_end;
     std::string out;
     task t = await_error(std::move(rx), out);
     EXPECT_FALSE(t.finished());
@@ -160,7 +167,8 @@ TYPED_TEST(once_exception, co_await_rethrows_ready_and_suspended) {
     EXPECT_EQ(out, "suspended");
   }
   {  // resumed from another thread
-    auto [tx, rx] = beacon::make_once<TypeParam>();
+    auto [tx, rx_end] = beacon::make_once<TypeParam>();
+    auto& rx = rx_end;
     std::string out;
     task t = await_error(std::move(rx), out);
     scoped_thread s(
@@ -174,13 +182,15 @@ TYPED_TEST(once_exception, co_await_rethrows_ready_and_suspended) {
 TYPED_TEST(once_exception, local_event_rethrows_from_try_receive_and_co_await) {
   {
     beacon::local_once_event<TypeParam> ev;
-    auto [tx, rx] = ev.bind_by_ref();
+    auto [tx, rx_end] = ev.bind_by_ref();
+    auto& rx = rx_end;
     std::move(tx).send_exception(error("local"));
     EXPECT_EQ(thrown_by([&] { (void)rx.try_receive(); }), "local");
     EXPECT_FALSE(rx.valid());
   }
   {
-    auto [tx, rx] = beacon::make_local_once<TypeParam>();
+    auto [tx, rx_end] = beacon::make_local_once<TypeParam>();
+    auto& rx = rx_end;
     std::string out;
     task t = await_error(std::move(rx), out);
     EXPECT_FALSE(t.finished());
@@ -190,7 +200,8 @@ TYPED_TEST(once_exception, local_event_rethrows_from_try_receive_and_co_await) {
   }
   {
     auto ev = std::make_shared<beacon::local_once_event<TypeParam>>();
-    auto [tx, rx] = beacon::local_once_event<TypeParam>::bind_by_shared(ev);
+    auto [tx, rx_end] = beacon::local_once_event<TypeParam>::bind_by_shared(ev);
+    auto& rx = rx_end;
     std::move(tx).send_exception(error("shared"));
     EXPECT_EQ(thrown_by([&] { (void)rx.try_receive(); }), "shared");
   }
@@ -199,27 +210,31 @@ TYPED_TEST(once_exception, local_event_rethrows_from_try_receive_and_co_await) {
 TYPED_TEST(once_exception, shared_and_pooled_bindings_rethrow_and_recycle) {
   {
     auto ev = std::make_shared<beacon::once_event<TypeParam>>();
-    auto [tx, rx] = beacon::once_event<TypeParam>::bind_by_shared(ev);
+    auto [tx, rx_end] = beacon::once_event<TypeParam>::bind_by_shared(ev);
+    auto& rx = rx_end;
     std::move(tx).send_exception(error("shared"));
     EXPECT_EQ(thrown_by([&] { (void)rx.receive(); }), "shared");
   }
   beacon::once_event_pool<TypeParam> pool;
   for (int i = 0; i < 3; ++i) {  // the same slot, reused
-    auto [tx, rx] = pool.bind_by_ref();
+    auto [tx, rx_end] = pool.bind_by_ref();
+    auto& rx = rx_end;
     std::string out;
     task t = await_error(std::move(rx), out);
     std::move(tx).send_exception(error("pooled"));
     EXPECT_EQ(out, "pooled");
   }
   {  // a value after an exception in the same slot
-    auto [tx, rx] = pool.bind_by_ref();
+    auto [tx, rx_end] = pool.bind_by_ref();
+    auto& rx = rx_end;
     std::move(tx).send(TypeParam{});
     EXPECT_EQ(rx.receive(), TypeParam{});
   }
   EXPECT_EQ(pool.size(), 0u);
   auto lpool = std::make_shared<beacon::local_once_event_pool<TypeParam>>();
   for (int i = 0; i < 3; ++i) {
-    auto [tx, rx] = beacon::local_once_event_pool<TypeParam>::bind_by_shared(lpool);
+    auto [tx, rx_end] = beacon::local_once_event_pool<TypeParam>::bind_by_shared(lpool);
+    auto& rx = rx_end;
     std::move(tx).send_exception(error("local pooled"));
     EXPECT_EQ(thrown_by([&] { (void)rx.try_receive(); }), "local pooled");
   }
@@ -229,14 +244,16 @@ TYPED_TEST(once_exception, shared_and_pooled_bindings_rethrow_and_recycle) {
 TYPED_TEST(once_exception, an_exception_nobody_receives_is_destroyed_by_the_last_end) {
   {  // the receiver goes first: nothing is stored
     beacon::once_event<TypeParam> ev;
-    auto [tx, rx] = ev.bind_by_ref();
+    auto [tx, rx_end] = ev.bind_by_ref();
+    auto& rx = rx_end;
     { auto gone = std::move(rx); }
     std::move(tx).send_exception(error());
     EXPECT_EQ(counted_error::live.load(), 0);
   }
   {  // the sender goes first: the receiver's destructor drops it
     beacon::once_event_pool<TypeParam> pool;
-    auto [tx, rx] = pool.bind_by_ref();
+    auto [tx, rx_end] = pool.bind_by_ref();
+    auto& rx = rx_end;
     std::move(tx).send_exception(error());
     EXPECT_EQ(counted_error::live.load(), 1);
     { auto gone = std::move(rx); }
@@ -244,13 +261,15 @@ TYPED_TEST(once_exception, an_exception_nobody_receives_is_destroyed_by_the_last
     EXPECT_EQ(pool.size(), 0u);
   }
   {  // managed and local alike
-    auto [tx, rx] = beacon::make_local_once<TypeParam>();
+    auto [tx, rx_end] = beacon::make_local_once<TypeParam>();
+    auto& rx = rx_end;
     std::move(tx).send_exception(error());
     { auto gone = std::move(rx); }
     EXPECT_EQ(counted_error::live.load(), 0);
   }
   {  // a suspended coroutine destroyed, then the exception sent
-    auto [tx, rx] = beacon::make_once<TypeParam>();
+    auto [tx, rx_end] = beacon::make_once<TypeParam>();
+    auto& rx = rx_end;
     std::string out;
     { task t = await_error(std::move(rx), out); }
     std::move(tx).send_exception(error());
@@ -262,7 +281,8 @@ TYPED_TEST(once_exception, many_events_hold_exceptions_at_once) {
   beacon::once_event_pool<TypeParam> pool;
   std::vector<typename beacon::once_event_pool<TypeParam>::receiver_by_ref> rxs;
   for (int i = 0; i < 100; ++i) {
-    auto [tx, rx] = pool.bind_by_ref();
+    auto [tx, rx_end] = pool.bind_by_ref();
+    auto& rx = rx_end;
     std::move(tx).send_exception(error(std::to_string(i).c_str()));
     rxs.push_back(std::move(rx));
   }
@@ -279,7 +299,8 @@ TYPED_TEST(once_exception, threads_send_exceptions_concurrently) {
   constexpr int per_thread = 300;
   auto threads = start_threads(2, [&] {
     for (int i = 0; i < per_thread; ++i) {
-      auto [tx, rx] = beacon::once_event_pool<TypeParam>::bind_by_shared(pool);
+      auto [tx, rx_end] = beacon::once_event_pool<TypeParam>::bind_by_shared(pool);
+      auto& rx = rx_end;
       scoped_thread s([tx = std::move(tx), i]() mutable {
         if (i % 2)
           std::move(tx).send_exception(error("odd"));
@@ -298,7 +319,8 @@ TYPED_TEST(once_exception, threads_send_exceptions_concurrently) {
 
 TEST_F(exceptions, a_null_exception_or_a_consumed_sender_throws_and_sends_nothing) {
   beacon::once_event<int> ev;
-  auto [tx, rx] = ev.bind_by_ref();
+  auto [tx, rx_end] = ev.bind_by_ref();
+  auto& rx = rx_end;
   EXPECT_THROW(std::move(tx).send_exception(nullptr), std::invalid_argument);
   EXPECT_TRUE(tx.valid());  // NOLINT(bugprone-use-after-move): unchanged
   EXPECT_EQ(rx.try_receive(), std::nullopt);
@@ -308,7 +330,8 @@ TEST_F(exceptions, a_null_exception_or_a_consumed_sender_throws_and_sends_nothin
 }
 
 TEST_F(exceptions, any_exception_type_is_rethrown_as_itself) {
-  auto [tx, rx] = beacon::make_once<int>();
+  auto [tx, rx_end] = beacon::make_once<int>();
+  auto& rx = rx_end;
   std::move(tx).send_exception(std::make_exception_ptr(42));
   try {
     (void)rx.receive();
