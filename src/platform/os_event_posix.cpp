@@ -190,6 +190,17 @@ os_event os_event::try_clone() const {
   return os_event(adopt_t{}, rcopy, wcopy);
 }
 
+std::error_code os_event::inherit_as(int read_target, int write_target) const noexcept {
+  int err = 0;
+  if (fd_ < 0 || write_fd_ < 0 || read_target < 0 || write_target < 0)
+    err = EBADF;
+  else if (read_target == write_target || read_target == write_fd_ || write_target == fd_)
+    err = EINVAL;  // one end would replace the other
+  else if (!(err = inherit_fd_as(fd_, read_target)))
+    err = inherit_fd_as(write_fd_, write_target);
+  return {err, std::system_category()};
+}
+
 os_event os_event::from_native_handle(int fd) {
   // One end of a pipe is not an event: the read end cannot signal, the
   // write end cannot wait. Documented in os_event.hpp.
