@@ -41,6 +41,7 @@
 #include "beacon/once_event.hpp"
 
 namespace beacon {
+inline namespace BEACON_ONCE_ABI {  // see detail/once_protocol.hpp
 
 /// A one-shot event for one thread; the contract is this file's comment.
 /// Default-constructed unbound, constexpr (so it can be constinit).
@@ -76,4 +77,5 @@ make_local_once() {
   return detail::make_managed<local_once_event<T>>();
 }
 
+}  // namespace BEACON_ONCE_ABI
 }  // namespace beacon

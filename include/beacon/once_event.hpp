@@ -78,7 +78,13 @@
 // receiver records its stack trace when it parks or suspends, in its own
 // frame or awaiter (never in the event), and parks with its address as the
 // park token; inspect_awaiter(f) copies it under the queue lock. Release
-// builds record nothing and f gets an empty trace.
+// builds record nothing and f gets an empty trace. The macro changes the
+// awaiters' layout, so every once type lives in an inline namespace named
+// after it (beacon::once_traces_on / once_traces_off): translation units
+// built with different values may be linked together (each uses its own
+// types; one compiled library serves both), and passing a once type from
+// one to a function compiled in the other is a link error, not an ODR
+// violation.
 //
 // Type-erased ends: beacon::once_sender<T> and beacon::once_receiver<T> (T a
 // value type; the same templates with a binding as parameter are the
@@ -158,11 +164,6 @@ struct once_channel {
   Receiver receiver;  ///< The receiving end.
 };
 
-/// Whether this translation unit records awaiter stack traces
-/// (BEACON_AWAITER_TRACES: 1 unless NDEBUG; define it to 0 or 1 to override,
-/// alike in every translation unit of a program).
-inline constexpr bool awaiter_traces_enabled = detail::traces_on;
-
 /// The trace handed to inspect_awaiter(s): return addresses, innermost first;
 /// empty where nothing waits, and always when traces are disabled.
 using awaiter_trace = std::span<void* const>;
@@ -170,6 +171,15 @@ using awaiter_trace = std::span<void* const>;
 /// One line per frame ("binary(symbol+offset) [address]"), as glibc's
 /// backtrace_symbols() prints them; for logging a trace.
 std::string describe_trace(awaiter_trace trace);
+
+// From here on, in the inline namespace named after BEACON_AWAITER_TRACES
+// (detail/once_protocol.hpp says why).
+inline namespace BEACON_ONCE_ABI {
+
+/// Whether this translation unit records awaiter stack traces
+/// (BEACON_AWAITER_TRACES: 1 unless NDEBUG; define it to 0 or 1 to override;
+/// units built with different values may be mixed, see the file comment).
+inline constexpr bool awaiter_traces_enabled = detail::traces_on;
 
 /// A one-shot event across threads; the contract is this file's comment.
 /// Default-constructed unbound, constexpr (so it can be constinit).
@@ -510,10 +520,13 @@ class once_awaiter {
   typename policy::template waiting<typename Binding::event_type> wait_;
 };
 
+}  // namespace BEACON_ONCE_ABI
+
 // ---------------------------------------------------------------------------
 // Type-erased ends: once_sender<T> and once_receiver<T>.
 
 namespace detail {
+inline namespace BEACON_ONCE_ABI {
 
 // What tells a binding (the parameter of the concrete once_sender /
 // once_receiver) from a value type T (that of the type-erased ends).
@@ -656,7 +669,10 @@ inline constexpr once_receiver_table<T> once_receiver_table_for{
     },
 };
 
+}  // namespace BEACON_ONCE_ABI
 }  // namespace detail
+
+inline namespace BEACON_ONCE_ABI {
 
 /// A sender of any binding of once_event<T> or local_once_event<T> (by
 /// reference, shared, managed, pooled), type-erased: every concrete sender
@@ -862,4 +878,5 @@ requires(!detail::once_binding<T>) class once_receiver<T> {
   detail::once_end_room room_;  // the concrete receiver, while t_
 };
 
+}  // namespace BEACON_ONCE_ABI
 }  // namespace beacon

@@ -29,8 +29,8 @@
 #include "beacon/parking_lot.hpp"
 
 // Awaiter stack traces: on in debug builds. Define BEACON_AWAITER_TRACES to 0
-// or 1 to override, alike in every translation unit of a program (it changes
-// the layout of the awaiters).
+// or 1 to override (it changes the layout of the awaiters; units built with
+// different values may be mixed, see BEACON_ONCE_ABI below).
 #ifndef BEACON_AWAITER_TRACES
 #ifdef NDEBUG
 #define BEACON_AWAITER_TRACES 0
@@ -39,14 +39,32 @@
 #endif
 #endif
 
+// Everything whose definition depends on BEACON_AWAITER_TRACES (the once
+// events, their ends, awaiters and pools, and the detail parts that hold a
+// trace or test the macro) lives in an inline namespace named after its
+// value. So translation units built with different values use different
+// entities instead of breaking the one-definition rule: each works with its
+// own, and a function taking a once type, compiled with one value and called
+// from a unit built with the other, is a link error rather than a silent
+// layout mismatch. What the compiled library defines (the sender's wake-up,
+// trace copying, the exception stash, describe_trace) depends on no trace
+// layout and stays outside, so one library build serves both.
+#if BEACON_AWAITER_TRACES
+#define BEACON_ONCE_ABI once_traces_on
+#else
+#define BEACON_ONCE_ABI once_traces_off
+#endif
+
 namespace beacon {
 // Defined and documented in beacon/once_event.hpp.
 template <class Sender, class Receiver>
 struct once_channel;
+inline namespace BEACON_ONCE_ABI {
 template <class Binding>
 class once_sender;
 template <class Binding>
 class once_receiver;
+}  // namespace BEACON_ONCE_ABI
 
 namespace detail {
 
@@ -98,8 +116,6 @@ struct plain_atomic {
   }
 };
 
-inline constexpr bool traces_on = BEACON_AWAITER_TRACES != 0;
-
 // A stack trace, laid out alike in every build so that a trace recorded in
 // one translation unit can be read in another.
 struct trace_record {
@@ -109,6 +125,9 @@ struct trace_record {
   void capture() noexcept { size = platform::capture_backtrace(frames, capacity, 2); }
   std::span<void* const> view() const noexcept { return {frames, size}; }
 };
+
+inline namespace BEACON_ONCE_ABI {
+inline constexpr bool traces_on = BEACON_AWAITER_TRACES != 0;
 
 // What a waiting receiver carries: a trace_record when traces are on,
 // nothing (zero bytes with [[no_unique_address]]) otherwise.
@@ -122,6 +141,7 @@ struct with_trace {
   const trace_record* record() const noexcept { return &trace; }
 };
 using trace_slot = std::conditional_t<traces_on, with_trace, no_trace>;
+}  // namespace BEACON_ONCE_ABI
 
 // Grants the ends, the bindings and the pools access to an event's policy,
 // state and storage (E may be const).
@@ -264,6 +284,7 @@ class slot_binding {
 // ---------------------------------------------------------------------------
 // The event: state, storage, binds, inspection. Event: the derived public
 // event; Policy: once_atomic_policy or once_local_policy (below).
+inline namespace BEACON_ONCE_ABI {
 template <class Event, class T, class Policy>
 class basic_once_event {
   static_assert(std::is_object_v<T> && !std::is_array_v<T>,
@@ -339,7 +360,7 @@ class basic_once_event {
   }
 
  private:
-  friend struct once_access;
+  friend struct detail::once_access;  // qualified: we are in the inline namespace
   using policy = Policy;
 
   Event* self() noexcept { return static_cast<Event*>(this); }
@@ -402,6 +423,7 @@ class basic_once_event {
     std::conditional_t<inline_error, std::exception_ptr, no_error_slot> error;
   } storage_;
 };
+}  // namespace BEACON_ONCE_ABI
 
 // The sender's final transition: sets `bits` (tx_done, and value if sent);
 // returns whether the sender is the last end.
@@ -432,6 +454,7 @@ bool once_finish_parked(once_state& st, std::uint8_t bits) noexcept;
 // Copies the trace of the receiver queued on &st, if any.
 void once_copy_trace(const once_state& st, trace_record& out) noexcept;
 
+inline namespace BEACON_ONCE_ABI {
 // A receiver's wait, as parked_wait.hpp wants it: ready once the sender
 // finished. The park token is the address of the waiter's trace (0: none),
 // captured only when it really parks; the trace lives in this object, in the
@@ -552,6 +575,8 @@ struct once_local_policy {
     [[no_unique_address]] trace_slot trace_;
   };
 };
+
+}  // namespace BEACON_ONCE_ABI
 
 // ---------------------------------------------------------------------------
 // Pools: events at stable addresses in slabs, an intrusive LIFO free list,
@@ -731,6 +756,7 @@ once_channel<typename E::managed_sender, typename E::managed_receiver> make_mana
 // once_event_pool and local_once_event_pool. Pool: the derived pool; Event:
 // its events, whose policy says whether the pool locks (once_spin_lock) or
 // not (once_no_lock: one thread, nothing to exclude).
+inline namespace BEACON_ONCE_ABI {
 template <class Pool, class Event>
 class basic_once_pool {
   using store = once_slab_store<Event, std::conditional_t<once_policy<Event>::thread_safe,
@@ -814,6 +840,8 @@ class basic_once_pool {
 
   store store_;
 };
+
+}  // namespace BEACON_ONCE_ABI
 
 }  // namespace detail
 }  // namespace beacon
