@@ -12,9 +12,12 @@ void send_it(std::string v) {
   auto [tx, rx] = ev.bind_by_ref();
   beacon::local_once_event<int> lev;
   auto [ltx, lrx] = lev.bind_by_ref();
+  auto [ltx2, lrx2] = beacon::make_local_once<int>();
 #if defined(MOVE_THE_SENDER)
   std::move(tx).send(v);
   std::move(ltx).emplace(1);
+  beacon::once_sender<int> any = std::move(ltx2);
+  std::move(any).send(2);
 #elif defined(LVALUE_EMPLACE)
   tx.emplace(v);
 #elif defined(CONST_SENDER)
@@ -22,6 +25,9 @@ void send_it(std::string v) {
   ctx.send(std::move(v));
 #elif defined(LOCAL_SENDER)
   ltx.send(1);
+#elif defined(ERASED_SENDER)
+  beacon::once_sender<std::string> any = std::move(tx);
+  any.send(v);
 #else
   tx.send(v);
 #endif
