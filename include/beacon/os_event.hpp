@@ -278,9 +278,13 @@ class os_event {
 #if BEACON_OS_EVENT_PIPE
   /// Makes the pipe's read end available as `read_target` and its write end
   /// as `write_target` in a program this process execs; as the eventfd
-  /// form below, per end. The targets must differ from each other and from
-  /// the event's other end (EINVAL: one would replace the other). If the
-  /// second end fails, the first target stays made (the caller's to close).
+  /// form below, per end. The targets must differ (EINVAL). They may be the
+  /// ends' own numbers in any arrangement (swapped, or one end's target the
+  /// other end's number); where a target replaced one of the event's own
+  /// descriptors, that descriptor now holds the other end, so the event is
+  /// then only good for the exec that follows (destroying it would close a
+  /// target). If the second end fails, the first target stays made (the
+  /// caller's to close).
   [[nodiscard]] std::error_code inherit_as(int read_target,
                                            int write_target) const noexcept;
 #else
