@@ -1,9 +1,15 @@
-// once_event's sender waking a parked receiver, and the reading of a waiting
-// receiver's trace: they do not depend on T, so they are compiled once. The
+// once_event's sender waking a parked receiver, the reading of a waiting
+// receiver's trace, and the stash of exceptions sent to events too small to
+// hold one: they do not depend on T, so they are compiled once. The
 // receiver's side is detail::parked_wait / parked_awaiter over
 // detail::once_wait_core; include/beacon/once_event.hpp says why this never
 // touches a freed event.
+#include <algorithm>
+#include <cassert>
 #include <cstring>
+#include <mutex>
+#include <utility>
+#include <vector>
 
 #include "beacon/once_event.hpp"
 
@@ -47,6 +53,52 @@ void once_copy_trace(const once_state& st, trace_record& out) noexcept {
         return parking_lot::filter_op::skip;
       },
       [](parking_lot::unpark_result) { return parking_lot::default_token; });
+}
+
+namespace {
+
+// The stash's entries: (event address, exception), unordered. An event has
+// at most one (once_protocol.hpp says why a key cannot be reused while its
+// entry is there). Sending exceptions is the rare path, and a small T's
+// exceptions rarer still: one mutex and a vector suffice. Never destroyed,
+// so an event destroyed during static destruction can still take its entry.
+struct error_stash {
+  std::mutex m;
+  std::vector<std::pair<const void*, std::exception_ptr>> entries;  // guarded by m
+};
+
+error_stash& stash() noexcept {
+  static error_stash* s = new error_stash;  // NOLINT: never destroyed, on purpose
+  return *s;
+}
+
+}  // namespace
+
+// The sender, before its transition (whose release publishes the entry, as
+// it publishes a value; the mutex orders the vector's own accesses).
+void once_stash_error(const void* event, std::exception_ptr x) {
+  error_stash& s = stash();
+  std::lock_guard g(s.m);
+  s.entries.emplace_back(event, std::move(x));  // may throw: nothing stashed
+}
+
+// The end that destroys the payload (the receiver taking it, or the last
+// end), after the sender's transition; the entry is there.
+std::exception_ptr once_unstash_error(const void* event) noexcept {
+  error_stash& s = stash();
+  std::exception_ptr x;
+  {
+    std::lock_guard g(s.m);
+    auto it = std::find_if(s.entries.begin(), s.entries.end(),
+                           [&](const auto& e) { return e.first == event; });
+    assert(it != s.entries.end() &&
+           "beacon: a once event's stashed exception is missing");
+    if (it == s.entries.end()) return x;
+    x = std::move(it->second);
+    if (it != s.entries.end() - 1) *it = std::move(s.entries.back());
+    s.entries.pop_back();
+  }
+  return x;  // dropped, if it is, outside the lock: its destructor may run user code
 }
 
 }  // namespace beacon::detail

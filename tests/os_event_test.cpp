@@ -2,10 +2,12 @@
 #include "beacon/os_event.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -67,6 +69,32 @@ const bool exec_child_checked = [] {
     found = 2;
   }
   ::_exit(found == 0 ? 0 : 1);
+}();
+
+// The inherit_as test re-runs this binary with BEACON_EXEC_INHERITED set to
+// the descriptor(s) it made inheritable ("n", or "r w" for a pipe); the exec
+// child adopts them as an os_event, signals it and exits 0 (4: not
+// adoptable, 5: signal failed).
+const bool exec_child_inherited = [] {
+  const char* fds = std::getenv("BEACON_EXEC_INHERITED");
+  if (fds == nullptr) return false;
+  try {
+#if BEACON_OS_EVENT_PIPE
+    int r = -1, w = -1;
+    if (std::sscanf(fds, "%d %d", &r, &w) != 2) ::_exit(4);
+    os_event ev = os_event::from_native_handles(r, w);
+#else
+    os_event ev = os_event::from_native_handle(std::atoi(fds));
+#endif
+    try {
+      ev.signal();
+    } catch (...) {
+      ::_exit(5);
+    }
+  } catch (...) {
+    ::_exit(4);
+  }
+  ::_exit(0);
 }();
 
 // Forks a child that re-runs this binary as the exec child above (exit code
@@ -1116,6 +1144,181 @@ TEST(os_event, exec_check_detects_an_inheritable_eventfd) {
   ASSERT_GT(pid, 0);
   EXPECT_EQ(wait_child(pid), 1);
   ::close(leaky);
+}
+
+// ---- inherit_as ---------------------------------------------------------
+
+namespace {
+
+// inherit_as with the backend's arguments: the eventfd at `target`, or the
+// pipe's ends at `target` and `target + 1` (`same`: where they already are).
+std::error_code inherit(const os_event& ev, int target, bool same = false) {
+#if BEACON_OS_EVENT_PIPE
+  return same ? ev.inherit_as(ev.native_handle(), ev.write_handle())
+              : ev.inherit_as(target, target + 1);
+#else
+  return ev.inherit_as(same ? ev.native_handle() : target);
+#endif
+}
+
+// A free descriptor number above the ones in use (and the next one, for the
+// pipe backend), left closed.
+int free_fd_number() {
+  const int probe = ::fcntl(0, F_DUPFD, 200);
+  if (probe < 0) std::abort();
+  ::close(probe);
+  return probe;
+}
+
+// Whether `a` and `b` are one open file description (the same event).
+bool same_description(int a, int b) {
+  struct stat sa {
+  }, sb{};
+  return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_ino == sb.st_ino &&
+         sa.st_dev == sb.st_dev;
+}
+
+}  // namespace
+
+TEST(os_event, inherit_as_its_own_number_clears_close_on_exec) {
+  os_event ev;
+  const std::vector<int> fds = event_fds(ev);
+  for (int fd : fds)
+    ASSERT_TRUE(beacon_test::is_cloexec(fd));
+  EXPECT_FALSE(inherit(ev, -1, /*same=*/true));
+  EXPECT_EQ(event_fds(ev), fds);  // still its own descriptors, now inheritable
+  for (int fd : fds) {
+    EXPECT_FALSE(beacon_test::is_cloexec(fd));
+    EXPECT_TRUE(beacon_test::is_nonblocking(fd));
+  }
+  ev.signal();  // and still the event
+  EXPECT_TRUE(ev.try_wait());
+}
+
+TEST(os_event, inherit_as_another_number_dup2s_and_keeps_its_own_descriptor) {
+  os_event ev;
+  const std::vector<int> fds = event_fds(ev);
+  const int target = free_fd_number();
+  // Something open at the target is replaced (dup2's rule).
+  const int placeholder = ::fcntl(0, F_DUPFD_CLOEXEC, target);
+  ASSERT_EQ(placeholder, target);
+  EXPECT_FALSE(inherit(ev, target));
+  EXPECT_EQ(event_fds(ev), fds);
+  for (int fd : fds)
+    EXPECT_TRUE(beacon_test::is_cloexec(fd));  // the event's own: unchanged
+  for (std::size_t i = 0; i < fds.size(); ++i) {
+    const int t = target + static_cast<int>(i);
+    EXPECT_FALSE(beacon_test::is_cloexec(t));
+    EXPECT_TRUE(same_description(t, fds[i]));
+  }
+  ev.signal();
+  pollfd p{target, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 1);  // the target sees the event's signal
+  EXPECT_TRUE(ev.try_wait());
+  for (std::size_t i = 0; i < fds.size(); ++i)
+    ::close(target + static_cast<int>(i));  // the targets are the caller's
+  ev.signal();                              // the event's own descriptors are untouched
+  EXPECT_TRUE(ev.try_wait());
+}
+
+TEST(os_event, inherit_as_reports_errors_as_an_error_code) {
+  os_event ev;
+  EXPECT_EQ(inherit(ev, -5).value(), EBADF);
+  os_event gone = std::move(ev);
+  EXPECT_EQ(inherit(ev, free_fd_number()).value(), EBADF);  // NOLINT: moved-from
+#if BEACON_OS_EVENT_PIPE
+  const int t = free_fd_number();
+  EXPECT_EQ(gone.inherit_as(t, t).value(), EINVAL);
+  EXPECT_FALSE(beacon_test::is_open(t));
+#endif
+  gone.signal();
+  EXPECT_TRUE(gone.try_wait());
+}
+
+#if BEACON_OS_EVENT_PIPE
+// The agreed numbers are fixed, where the pipe's ends landed is not: the
+// targets may be the ends' own numbers in any arrangement.
+TEST(os_event, inherit_as_places_both_pipe_ends_whatever_numbers_they_had) {
+  enum arrangement { swapped, read_to_write, write_to_read };
+  for (arrangement a : {swapped, read_to_write, write_to_read}) {
+    SCOPED_TRACE(a);
+    os_event ev;
+    const int r = ev.native_handle(), w = ev.write_handle();
+    struct stat st {};
+    ASSERT_EQ(::fstat(r, &st), 0);
+    const int t = free_fd_number();
+    const int rt = a == swapped ? w : a == read_to_write ? w : t;
+    const int wt = a == swapped ? r : a == read_to_write ? t : r;
+    EXPECT_FALSE(ev.inherit_as(rt, wt));
+    // The event's own numbers may now hold the other end: it is only good
+    // for an exec now. Take the descriptors back and check the targets.
+    (void)ev.release_handles();
+    struct stat rst {
+    }, wst{};
+    ASSERT_EQ(::fstat(rt, &rst), 0);
+    ASSERT_EQ(::fstat(wt, &wst), 0);
+    EXPECT_EQ(rst.st_ino, st.st_ino);
+    EXPECT_EQ(wst.st_ino, st.st_ino);
+    EXPECT_EQ(::fcntl(rt, F_GETFL) & O_ACCMODE, O_RDONLY);
+    EXPECT_EQ(::fcntl(wt, F_GETFL) & O_ACCMODE, O_WRONLY);
+    EXPECT_FALSE(beacon_test::is_cloexec(rt));
+    EXPECT_FALSE(beacon_test::is_cloexec(wt));
+    ASSERT_EQ(::write(wt, "x", 1), 1);
+    pollfd p{rt, POLLIN, 0};
+    EXPECT_EQ(::poll(&p, 1, 0), 1);
+    for (int fd : {r, w, t})  // the targets and whatever of the old ends is left
+      ::close(fd);
+  }
+}
+#endif
+
+// The exec'd program adopts what inherit_as made, in both cases, and signals
+// the parent through it.
+TEST(os_event, exec_child_adopts_the_event_inherit_as_made) {
+  for (bool same : {false, true}) {
+    SCOPED_TRACE(same ? "its own number" : "another number");
+    os_event ev;
+    const int target = free_fd_number();
+    std::string arg;
+    for (std::size_t i = 0; i < event_fds(ev).size(); ++i)
+      arg += std::to_string(same ? event_fds(ev)[i] : target + static_cast<int>(i)) + " ";
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      if (inherit(ev, target, same)) ::_exit(6);
+      ::setenv("BEACON_EXEC_INHERITED", arg.c_str(), 1);
+      char self[] = "/proc/self/exe";
+      char* argv[] = {self, nullptr};
+      ::execv(self, argv);
+      ::_exit(3);  // exec failed
+    }
+    EXPECT_TRUE(ev.wait_for(patience));
+    EXPECT_EQ(wait_child(pid), 0)
+        << "3: exec failed; 4: the exec'd program could not "
+           "adopt the event; 5: its signal failed; 6: inherit_as";
+  }
+  (void)exec_child_inherited;
+}
+
+// Control for the test above: without inherit_as the exec'd program finds
+// nothing to adopt (its descriptor was close-on-exec), so the test's passing
+// means something.
+TEST(os_event, exec_child_adopts_nothing_without_inherit_as) {
+  os_event ev;
+  std::string arg;
+  for (int fd : event_fds(ev))
+    arg += std::to_string(fd) + " ";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::setenv("BEACON_EXEC_INHERITED", arg.c_str(), 1);
+    char self[] = "/proc/self/exe";
+    char* argv[] = {self, nullptr};
+    ::execv(self, argv);
+    ::_exit(3);
+  }
+  EXPECT_EQ(wait_child(pid), 4);
+  EXPECT_FALSE(ev.try_wait());
 }
 
 TEST(os_event, child_may_clone_and_destroy_its_copy_without_affecting_the_parent) {

@@ -5,7 +5,8 @@
 // Contract: as once_event (beacon/once_event.hpp), except that a receiver
 // cannot block (nothing else could ever send): it has try_receive() and
 // `co_await std::move(rx)`. Binding twice throws std::logic_error; a sender
-// destroyed unsent makes try_receive / co_await throw beacon::disconnected; a
+// destroyed unsent makes try_receive / co_await throw beacon::disconnected;
+// an exception sent with send_exception is rethrown by them, once; a
 // value sent to a dead receiver is destroyed at once; T's destructor runs
 // exactly once per value; receiving twice throws std::logic_error. The end
 // that finishes second destroys a value nobody received and frees the event
@@ -40,6 +41,7 @@
 #include "beacon/once_event.hpp"
 
 namespace beacon {
+inline namespace BEACON_ONCE_ABI {  // see detail/once_protocol.hpp
 
 /// A one-shot event for one thread; the contract is this file's comment.
 /// Default-constructed unbound, constexpr (so it can be constinit).
@@ -75,4 +77,5 @@ make_local_once() {
   return detail::make_managed<local_once_event<T>>();
 }
 
+}  // namespace BEACON_ONCE_ABI
 }  // namespace beacon

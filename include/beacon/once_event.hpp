@@ -9,24 +9,30 @@
 //   std::logic_error. make_once<T>() allocates, binds and manages one.
 // * std::move(tx).send(v) stores the value and wakes the receiver. It never
 //   blocks and makes no system call unless a receiver thread is parked (a
-//   coroutine receiver is resumed inline); it consumes the sender.
+//   coroutine receiver is resumed inline); it consumes the sender (tx.send(v)
+//   on an lvalue does not compile, with a message saying to move it).
 // * rx.receive() blocks until the value arrives; rx.try_receive() never
 //   blocks (nullopt while nothing was sent); rx.receive_for(d) /
 //   receive_until(t) / receive(std::stop_token) return nullopt on time-out or
 //   stop, and the receiver stays usable; `co_await std::move(rx)` suspends the
 //   coroutine. Each yields the value once: receiving again throws
 //   std::logic_error.
+// * std::move(tx).send_exception(e) sends an exception instead of a value
+//   (as std::promise::set_exception): every receive form and co_await
+//   rethrow it, once, and the receiver is then consumed as by a value.
 // * A sender destroyed without sending makes every receive form throw
 //   beacon::disconnected (again on every later call).
-// * A value sent to a receiver that is gone is destroyed at once; T's
-//   destructor runs exactly once for every value constructed, on every path.
+// * A value (or exception) sent to a receiver that is gone is destroyed at
+//   once; T's destructor runs exactly once for every value constructed, on
+//   every path, and an exception sent is released exactly once alike.
 // * T: a move-constructible object type whose destructor does not throw.
 //
 // Memory ordering: everything the sending thread did before send() happens-
 // before the receive that returns its value (the sender's transition is a
 // release, the receiver's read of it an acquire; through the parking lot's
-// hand-off when the receiver slept). The same holds for a sender destroyed
-// unsent and the receiver that throws `disconnected`.
+// hand-off when the receiver slept). The same holds for send_exception and
+// the receive that rethrows, and for a sender destroyed unsent and the
+// receiver that throws `disconnected`.
 //
 // Lifetime: an event is not copyable or movable (its address is its
 // identity). With bind_by_ref / bind_by_ptr it must outlive both ends
@@ -39,7 +45,12 @@
 //
 // State: one atomic byte plus the value's storage (sizeof(once_event<int>) ==
 // 8); a blocked receiver waits in the parking lot keyed by the byte's address
-// (detail::parked_wait, detail::parked_awaiter).
+// (detail::parked_wait, detail::parked_awaiter). An exception sent lives in
+// the value's storage when a std::exception_ptr fits there (T at least a
+// pointer's size and alignment; always for local_once_event), else, so that
+// no event grows, in a side table of the library keyed by the event's
+// address (a mutex, and an allocation while the table grows: the error path
+// alone pays).
 //
 // Who frees. Each end finishes with one read-modify-write of the state: the
 // sender sets tx_done (with value when it sent), the receiver rx_gone. The
@@ -67,7 +78,21 @@
 // receiver records its stack trace when it parks or suspends, in its own
 // frame or awaiter (never in the event), and parks with its address as the
 // park token; inspect_awaiter(f) copies it under the queue lock. Release
-// builds record nothing and f gets an empty trace.
+// builds record nothing and f gets an empty trace. The macro changes the
+// awaiters' layout, so every once type lives in an inline namespace named
+// after it (beacon::once_traces_on / once_traces_off): translation units
+// built with different values may be linked together (each uses its own
+// types; one compiled library serves both), and passing a once type from
+// one to a function compiled in the other is a link error, not an ODR
+// violation.
+//
+// Type-erased ends: beacon::once_sender<T> and beacon::once_receiver<T> (T a
+// value type; the same templates with a binding as parameter are the
+// concrete ends) hold any binding's end of once_event<T> or
+// local_once_event<T>, inline (no allocation; four pointers), and forward
+// each call with one indirect call: senders or receivers of mixed origin fit
+// one std::vector or std::deque. Every binding's end converts to them
+// implicitly, by move.
 //
 // once_event_pool<T> (the `events` crate's OnceEventPool): a bind rents an
 // event, which goes back to the pool when both its ends are gone (a value
@@ -92,18 +117,27 @@
 //
 //  auto pool = std::make_shared<beacon::once_event_pool<int>>();
 //  auto [tx3, rx3] = beacon::once_event_pool<int>::bind_by_shared(pool);
+//
+//  std::vector<beacon::once_sender<int>> senders;  // any origin
+//  senders.push_back(std::move(tx3));
+//  beacon::once_receiver<int> any_rx = std::move(rx3);
 // @endcode
 #pragma once
 
+#include <algorithm>
 #include <cassert>
 #include <chrono>
+#include <concepts>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <new>
 #include <optional>
 #include <source_location>
 #include <span>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <utility>
@@ -131,11 +165,6 @@ struct once_channel {
   Receiver receiver;  ///< The receiving end.
 };
 
-/// Whether this translation unit records awaiter stack traces
-/// (BEACON_AWAITER_TRACES: 1 unless NDEBUG; define it to 0 or 1 to override,
-/// alike in every translation unit of a program).
-inline constexpr bool awaiter_traces_enabled = detail::traces_on;
-
 /// The trace handed to inspect_awaiter(s): return addresses, innermost first;
 /// empty where nothing waits, and always when traces are disabled.
 using awaiter_trace = std::span<void* const>;
@@ -143,6 +172,15 @@ using awaiter_trace = std::span<void* const>;
 /// One line per frame ("binary(symbol+offset) [address]"), as glibc's
 /// backtrace_symbols() prints them; for logging a trace.
 std::string describe_trace(awaiter_trace trace);
+
+// From here on, in the inline namespace named after BEACON_AWAITER_TRACES
+// (detail/once_protocol.hpp says why).
+inline namespace BEACON_ONCE_ABI {
+
+/// Whether this translation unit records awaiter stack traces
+/// (BEACON_AWAITER_TRACES: 1 unless NDEBUG; define it to 0 or 1 to override;
+/// units built with different values may be mixed, see the file comment).
+inline constexpr bool awaiter_traces_enabled = detail::traces_on;
 
 /// A one-shot event across threads; the contract is this file's comment.
 /// Default-constructed unbound, constexpr (so it can be constinit).
@@ -191,6 +229,71 @@ class once_sender {
   /// Constructs the value in the event from `args`; otherwise as send().
   template <class... Args>
   void emplace(Args&&... args) && {
+    deliver(bits::value, [&](event_type& ev) {
+      ::new (static_cast<void*>(std::addressof(access::value(ev))))
+          value_type(std::forward<Args>(args)...);
+    });
+  }
+  /// Sends the exception `e` instead of a value and consumes the sender, as
+  /// std::promise::set_exception: the receiver's receive forms (blocking,
+  /// timed, stoppable, try_receive) and co_await rethrow it, once; the
+  /// receiver is then consumed like one that received a value. Never blocks.
+  /// Throws std::invalid_argument for a null `e` and std::logic_error as
+  /// send(); std::bad_alloc where T is smaller than a pointer and the
+  /// library's side table of such exceptions cannot grow (see
+  /// docs/once_event.md). After a throw nothing was sent and the sender is
+  /// unchanged.
+  void send_exception(std::exception_ptr e) && {
+    if (!e)
+      throw std::invalid_argument(std::string(policy::name) +
+                                  "_sender::send_exception: null exception_ptr");
+    deliver(bits::error, [&](event_type& ev) { access::store_error(ev, std::move(e)); });
+  }
+
+  /// Whether this sender can still send (not consumed, not moved from).
+  bool valid() const noexcept { return b_.event() != nullptr; }
+
+  // Called on an lvalue (or a const sender) these do not compile, and the
+  // static_assert's message says why: sending consumes the sender. (Deleted
+  // overloads would say only "use of deleted function"; and without them the
+  // error is "discards qualifiers".) An rvalue call prefers the && overloads.
+  /// Not callable: write std::move(tx).send(v).
+  void send(const value_type&) const& {
+    static_assert(detail::dependent_false<Binding>,
+                  "beacon: send() consumes the sender: call it as std::move(tx).send(v)");
+  }
+  /// Not callable: write std::move(tx).send(v).
+  void send(value_type&&) const& {
+    static_assert(detail::dependent_false<Binding>,
+                  "beacon: send() consumes the sender: call it as std::move(tx).send(v)");
+  }
+  /// Not callable: write std::move(tx).emplace(args...).
+  template <class... Args>
+  void emplace(Args&&...) const& {
+    static_assert(detail::dependent_false<Binding>,
+                  "beacon: emplace() consumes the sender: call it as "
+                  "std::move(tx).emplace(args...)");
+  }
+  /// Not callable: write std::move(tx).send_exception(e).
+  void send_exception(std::exception_ptr) const& {
+    static_assert(detail::dependent_false<Binding>,
+                  "beacon: send_exception() consumes the sender: call it as "
+                  "std::move(tx).send_exception(e)");
+  }
+
+ private:
+  using policy = detail::once_policy<event_type>;
+  using bits = detail::once_bits;
+  using access = detail::once_access;
+  friend struct detail::once_access;
+  friend class detail::once_end<Binding, once_sender>;
+  explicit once_sender(Binding b) noexcept : b_(std::move(b)) {}
+
+  // send / emplace / send_exception: `store(ev)` constructs the payload
+  // (`kind`: bits::value or bits::error) in the storage; if it throws,
+  // nothing changed.
+  template <class Store>
+  void deliver(std::uint8_t kind, Store&& store) {
     event_type* ev = b_.event();
     if (!ev) detail::throw_logic(policy::name, "_sender: already sent or moved from");
     auto& st = access::state(*ev);
@@ -201,29 +304,17 @@ class once_sender {
       b_.take().finish(true);
       return;
     }
-    // The value goes over the storage's idle member: first take what it
+    // The payload goes over the storage's idle member: first take what it
     // holds of a waiting receiver (a local event's coroutine).
     const auto waiter = policy::take_waiter(*ev);
     try {
-      ::new (static_cast<void*>(std::addressof(access::value(*ev))))
-          value_type(std::forward<Args>(args)...);
+      std::forward<Store>(store)(*ev);
     } catch (...) {
       access::idle(*ev) = waiter;  // the storage held it: put it back
       throw;
     }
-    finish(b_.take(), *ev, bits::tx_done | bits::value, waiter);
+    finish(b_.take(), *ev, static_cast<std::uint8_t>(bits::tx_done | kind), waiter);
   }
-
-  /// Whether this sender can still send (not consumed, not moved from).
-  bool valid() const noexcept { return b_.event() != nullptr; }
-
- private:
-  using policy = detail::once_policy<event_type>;
-  using bits = detail::once_bits;
-  using access = detail::once_access;
-  friend struct detail::once_access;
-  friend class detail::once_end<Binding, once_sender>;
-  explicit once_sender(Binding b) noexcept : b_(std::move(b)) {}
 
   // Destroyed or assigned over unsent: disconnects the receiver.
   static void close(Binding& b) noexcept {
@@ -236,8 +327,7 @@ class once_sender {
   static void finish(Binding b, event_type& ev, std::uint8_t sent,
                      typename policy::idle waiter) noexcept {
     const bool last = detail::once_finish<policy>(access::state(ev), sent);
-    if (last && (sent & bits::value))
-      std::destroy_at(std::addressof(access::value(ev)));  // the receiver went meanwhile
+    if (last) access::destroy_payload(ev, sent);  // the receiver went meanwhile
     b.finish(last);  // not last: from here on the event belongs to the receiver
     policy::resume(waiter);
   }
@@ -350,8 +440,7 @@ class once_receiver {
   // optional given std::in_place), ending the receiver, the last end.
   template <class... InPlace>
   auto take(event_type* ev, InPlace... in_place) {
-    if (!(access::state(*ev).load(std::memory_order_relaxed) & bits::value))
-      throw disconnected{};
+    if (!(access::state(*ev).load(std::memory_order_relaxed) & bits::value)) rethrow(ev);
     std::conditional_t<sizeof...(InPlace) == 0, value_type, std::optional<value_type>> v(
         in_place..., std::move(access::value(*ev)));  // may throw: nothing changed
     std::destroy_at(std::addressof(access::value(*ev)));
@@ -365,6 +454,20 @@ class once_receiver {
     return v;
   }
 
+  // No value: rethrows the exception sent instead, ending the receiver as
+  // take() does, or throws disconnected (the receiver stays, as it was).
+  [[noreturn]] void rethrow(event_type* ev) {
+    auto& st = access::state(*ev);
+    const std::uint8_t s = st.load(std::memory_order_relaxed);
+    if (!(s & bits::error)) throw disconnected{};
+    std::exception_ptr e = access::take_error(*ev);
+    // A plain store, as in take().
+    st.store(static_cast<std::uint8_t>((s & ~bits::error) | bits::rx_gone),
+             std::memory_order_relaxed);
+    b_.take().finish(true);
+    std::rethrow_exception(std::move(e));
+  }
+
   // The receiver's final transition when it goes without receiving.
   static void close(Binding& end) noexcept {
     event_type* ev = end.event();
@@ -376,7 +479,7 @@ class once_receiver {
     const std::uint8_t s =
         access::state(*ev).fetch_or(bits::rx_gone, std::memory_order_acq_rel);
     const bool last = (s & bits::tx_done) != 0;
-    if (last && (s & bits::value)) std::destroy_at(std::addressof(access::value(*ev)));
+    if (last) access::destroy_payload(*ev, s);
     b.finish(last);
   }
 
@@ -425,4 +528,363 @@ class once_awaiter {
   typename policy::template waiting<typename Binding::event_type> wait_;
 };
 
+}  // namespace BEACON_ONCE_ABI
+
+// ---------------------------------------------------------------------------
+// Type-erased ends: once_sender<T> and once_receiver<T>.
+
+namespace detail {
+inline namespace BEACON_ONCE_ABI {
+
+// What tells a binding (the parameter of the concrete once_sender /
+// once_receiver) from a value type T (that of the type-erased ends).
+template <class B>
+concept once_binding = requires(const B& b) {
+  typename B::event_type;
+  { b.event() } -> std::same_as<typename B::event_type*>;
+};
+
+// Room for any binding's end: the largest binding is a pooled one held by
+// std::shared_ptr (the pool's shared_ptr and the slot: three pointers).
+struct once_end_room {
+  alignas(void*) unsigned char bytes[3 * sizeof(void*)];
+};
+
+// Room for any binding's awaiter: its receiver and the policy's waiting
+// entry (which does not depend on the event type: any E stands in).
+struct once_room_event {};
+template <class P>
+struct once_awaiter_shape {
+  once_end_room end;
+  typename P::template waiting<once_room_event> wait;
+};
+struct once_awaiter_room {
+  alignas(std::max_align_t) unsigned char bytes[std::max(
+      sizeof(once_awaiter_shape<once_atomic_policy>),
+      sizeof(once_awaiter_shape<once_local_policy>))];
+};
+
+// Places a concrete end `E` in `room` (its size and alignment checked).
+template <class E, class Room, class... Args>
+E* once_place(Room& room, Args&&... args) noexcept {
+  static_assert(sizeof(E) <= sizeof(room.bytes) && alignof(E) <= alignof(Room),
+                "beacon: a once end larger than the type-erased ends' room");
+  return ::new (static_cast<void*>(room.bytes)) E(std::forward<Args>(args)...);
+}
+template <class E>
+E& once_in(void* room) noexcept {
+  return *std::launder(static_cast<E*>(room));
+}
+
+// The sender's table: one per concrete sender type S (value type T).
+template <class T>
+struct once_sender_table {
+  void (*send_copy)(void*, const T&);
+  void (*send_move)(void*, T&&);
+  void (*send_exception)(void*, std::exception_ptr);
+  bool (*valid)(const void*) noexcept;
+  void (*relocate)(void* to, void* from) noexcept;  // move-constructs, destroys `from`
+  void (*destroy)(void*) noexcept;                  // disconnects the receiver if unsent
+};
+template <class T, class S>
+inline constexpr once_sender_table<T> once_sender_table_for{
+    [](void* s, const T& v) { std::move(once_in<S>(s)).send(v); },
+    [](void* s, T&& v) { std::move(once_in<S>(s)).send(std::move(v)); },
+    [](void* s, std::exception_ptr e) {
+      std::move(once_in<S>(s)).send_exception(std::move(e));
+    },
+    [](const void* s) noexcept { return once_in<S>(const_cast<void*>(s)).valid(); },
+    [](void* to, void* from) noexcept {
+      ::new (to) S(std::move(once_in<S>(from)));
+      std::destroy_at(&once_in<S>(from));
+    },
+    [](void* s) noexcept { std::destroy_at(&once_in<S>(s)); },
+};
+
+// The receiver's table: one per concrete receiver type R (value type T).
+// A local_once_event's receiver cannot block: its blocking entries throw.
+template <class T>
+struct once_receiver_table {
+  bool can_block;
+  T (*receive)(void*);
+  std::optional<T> (*try_receive)(void*);
+  std::optional<T> (*receive_until)(void*, deadline);  // never(): as receive()
+  std::optional<T> (*receive_stop)(void*, const std::stop_token&);
+  bool (*valid)(const void*) noexcept;
+  void (*relocate)(void* to, void* from) noexcept;
+  void (*destroy)(void*) noexcept;  // leaves: a value sent is destroyed
+  // co_await: the awaiter room takes the receiver over (its own room is then
+  // empty and destroyed); then the awaiter's three steps and its end.
+  void (*start_await)(once_awaiter_room& to, void* from) noexcept;
+  bool (*await_ready)(const void*) noexcept;
+  bool (*await_suspend)(void*, std::coroutine_handle<>) noexcept;
+  T (*await_resume)(void*);
+  void (*destroy_awaiter)(void*) noexcept;
+};
+[[noreturn]] inline void throw_cannot_block() {
+  throw_logic("local_once", "_receiver: cannot block (try_receive or co_await)");
+}
+template <class T, class R>
+inline constexpr once_receiver_table<T> once_receiver_table_for{
+    once_policy<typename R::event_type>::blocking,
+    [](void* r) -> T {
+      if constexpr (once_policy<typename R::event_type>::blocking)
+        return once_in<R>(r).receive();
+      throw_cannot_block();
+    },
+    [](void* r) { return once_in<R>(r).try_receive(); },
+    [](void* r, deadline d) -> std::optional<T> {
+      if constexpr (once_policy<typename R::event_type>::blocking) {
+        if (d.is_never()) return once_in<R>(r).receive();
+        using clock = std::chrono::steady_clock;
+        return once_in<R>(r).receive_until(
+            clock::time_point(std::chrono::nanoseconds(d.ns)));
+      } else {
+        throw_cannot_block();
+      }
+    },
+    [](void* r, const std::stop_token& st) -> std::optional<T> {
+      if constexpr (once_policy<typename R::event_type>::blocking)
+        return once_in<R>(r).receive(st);
+      throw_cannot_block();
+    },
+    [](const void* r) noexcept { return once_in<R>(const_cast<void*>(r)).valid(); },
+    [](void* to, void* from) noexcept {
+      ::new (to) R(std::move(once_in<R>(from)));
+      std::destroy_at(&once_in<R>(from));
+    },
+    [](void* r) noexcept { std::destroy_at(&once_in<R>(r)); },
+    [](once_awaiter_room& to, void* from) noexcept {
+      using A = decltype(operator co_await(std::declval<R&&>()));
+      once_place<A>(to, std::move(once_in<R>(from)));
+      std::destroy_at(&once_in<R>(from));
+    },
+    [](const void* a) noexcept {
+      using A = decltype(operator co_await(std::declval<R&&>()));
+      return once_in<A>(const_cast<void*>(a)).await_ready();
+    },
+    [](void* a, std::coroutine_handle<> h) noexcept {
+      using A = decltype(operator co_await(std::declval<R&&>()));
+      return once_in<A>(a).await_suspend(h);
+    },
+    [](void* a) -> T {
+      using A = decltype(operator co_await(std::declval<R&&>()));
+      return once_in<A>(a).await_resume();
+    },
+    [](void* a) noexcept {
+      using A = decltype(operator co_await(std::declval<R&&>()));
+      std::destroy_at(&once_in<A>(a));
+    },
+};
+
+}  // namespace BEACON_ONCE_ABI
+}  // namespace detail
+
+inline namespace BEACON_ONCE_ABI {
+
+/// A sender of any binding of once_event<T> or local_once_event<T> (by
+/// reference, shared, managed, pooled), type-erased: every concrete sender
+/// with value_type T converts to it, so senders of mixed origin fit one
+/// std::vector or std::deque. The concrete sender is stored inline (no
+/// allocation; 4 pointers); each call is one indirect call to it, with its
+/// contract: move-only, send / send_exception consume it, destroying it
+/// unsent disconnects the receiver. Default-constructed or moved-from it is
+/// empty (valid() false; sending throws std::logic_error). emplace() is not
+/// erased (construct the T, then send it).
+/// Memory ordering, lifetime, threads: those of the concrete sender.
+template <class T>
+requires(!detail::once_binding<T>) class once_sender<T> {
+  using table = detail::once_sender_table<T>;
+
+ public:
+  /// The type of the value sent.
+  using value_type = T;
+
+  /// Empty: holds no sender.
+  once_sender() noexcept = default;
+  /// Takes over `s` (implicit, so a vector of once_sender<T> takes any).
+  template <detail::once_binding Binding>
+  requires std::same_as<typename Binding::event_type::value_type, T> once_sender(
+      once_sender<Binding>&& s)
+  noexcept  // NOLINT(google-explicit-constructor)
+      : t_(&detail::once_sender_table_for<T, once_sender<Binding>>) {
+    detail::once_place<once_sender<Binding>>(room_, std::move(s));
+  }
+  /// Takes over `o`'s sender; `o` is left empty.
+  once_sender(once_sender&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {
+    if (t_) t_->relocate(room_.bytes, o.room_.bytes);
+  }
+  /// Finishes the sender held (disconnecting its receiver if unsent), then
+  /// takes over `o`'s.
+  once_sender& operator=(once_sender&& o) noexcept {
+    if (this != &o) {
+      reset();
+      if ((t_ = std::exchange(o.t_, nullptr))) t_->relocate(room_.bytes, o.room_.bytes);
+    }
+    return *this;
+  }
+  /// Finishes the sender held: unsent, its receiver is disconnected.
+  ~once_sender() { reset(); }
+
+  /// As the concrete sender's send(); std::logic_error when empty.
+  void send(const T& v) && { checked()->send_copy(room_.bytes, v); }
+  /// As the concrete sender's send(); std::logic_error when empty.
+  void send(T&& v) && { checked()->send_move(room_.bytes, std::move(v)); }
+  /// As the concrete sender's send_exception(); std::logic_error when empty.
+  void send_exception(std::exception_ptr e) && {
+    checked()->send_exception(room_.bytes, std::move(e));
+  }
+  /// Whether a sender is held and can still send.
+  bool valid() const noexcept { return t_ && t_->valid(room_.bytes); }
+
+  /// Not callable: write std::move(tx).send(v).
+  void send(const T&) const& {
+    static_assert(detail::dependent_false<T>,
+                  "beacon: send() consumes the sender: call it as std::move(tx).send(v)");
+  }
+  /// Not callable: write std::move(tx).send(v).
+  void send(T&&) const& {
+    static_assert(detail::dependent_false<T>,
+                  "beacon: send() consumes the sender: call it as std::move(tx).send(v)");
+  }
+  /// Not callable: write std::move(tx).send_exception(e).
+  void send_exception(std::exception_ptr) const& {
+    static_assert(detail::dependent_false<T>,
+                  "beacon: send_exception() consumes the sender: call it as "
+                  "std::move(tx).send_exception(e)");
+  }
+
+ private:
+  const table* checked() const {
+    if (!t_) detail::throw_logic("once", "_sender: empty (moved from)");
+    return t_;
+  }
+  void reset() noexcept {
+    if (t_) std::exchange(t_, nullptr)->destroy(room_.bytes);
+  }
+
+  const table* t_ = nullptr;    // null: empty
+  detail::once_end_room room_;  // the concrete sender, while t_
+};
+
+/// A receiver of any binding of once_event<T> or local_once_event<T>,
+/// type-erased as once_sender<T> is (stored inline, no allocation, one
+/// indirect call per operation, move-only, empty when default-constructed or
+/// moved from: every form then throws std::logic_error). The receive forms
+/// and `co_await std::move(rx)` are the concrete receiver's; a
+/// local_once_event's receiver cannot block, so through once_receiver<T> its
+/// blocking forms (receive(), receive_for, receive_until, receive(stop))
+/// throw std::logic_error (can_block() says which it holds).
+/// Memory ordering, lifetime, threads: those of the concrete receiver.
+template <class T>
+requires(!detail::once_binding<T>) class once_receiver<T> {
+  using table = detail::once_receiver_table<T>;
+
+ public:
+  /// The type of the value received.
+  using value_type = T;
+  /// The awaiter of `co_await std::move(rx)` on a once_receiver<T>: the
+  /// concrete receiver's awaiter, stored inline (in the coroutine frame).
+  /// Neither copyable nor movable. An empty receiver's await throws
+  /// std::logic_error.
+  class awaiter {
+   public:
+    /// Takes over `rx`'s receiver (done by `co_await std::move(rx)`).
+    explicit awaiter(once_receiver&& rx) noexcept : t_(std::exchange(rx.t_, nullptr)) {
+      if (t_) t_->start_await(room_, rx.room_.bytes);
+    }
+    awaiter(const awaiter&) = delete;
+    awaiter& operator=(const awaiter&) = delete;
+    /// As the concrete awaiter's destructor (withdraws a waiting coroutine).
+    ~awaiter() {
+      if (t_) t_->destroy_awaiter(room_.bytes);
+    }
+    /// As the concrete await_ready(); true when empty.
+    bool await_ready() const noexcept { return !t_ || t_->await_ready(room_.bytes); }
+    /// As the concrete await_suspend().
+    bool await_suspend(std::coroutine_handle<> h) noexcept {
+      return t_->await_suspend(room_.bytes, h);
+    }
+    /// The value; throws as the concrete awaiter does (std::logic_error when empty).
+    T await_resume() {
+      if (!t_) detail::throw_logic("once", "_receiver: empty (moved from)");
+      return t_->await_resume(room_.bytes);
+    }
+
+   private:
+    const table* t_;
+    detail::once_awaiter_room room_;
+  };
+
+  /// Empty: holds no receiver.
+  once_receiver() noexcept = default;
+  /// Takes over `r` (implicit).
+  template <detail::once_binding Binding>
+  requires std::same_as<typename Binding::event_type::value_type, T> once_receiver(
+      once_receiver<Binding>&& r)
+  noexcept  // NOLINT(google-explicit-constructor)
+      : t_(&detail::once_receiver_table_for<T, once_receiver<Binding>>) {
+    detail::once_place<once_receiver<Binding>>(room_, std::move(r));
+  }
+  /// Takes over `o`'s receiver; `o` is left empty.
+  once_receiver(once_receiver&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {
+    if (t_) t_->relocate(room_.bytes, o.room_.bytes);
+  }
+  /// Drops the receiver held (a value sent to it is destroyed), then takes
+  /// over `o`'s.
+  once_receiver& operator=(once_receiver&& o) noexcept {
+    if (this != &o) {
+      reset();
+      if ((t_ = std::exchange(o.t_, nullptr))) t_->relocate(room_.bytes, o.room_.bytes);
+    }
+    return *this;
+  }
+  /// Drops the receiver held (a value sent to it is destroyed).
+  ~once_receiver() { reset(); }
+
+  /// As the concrete receive().
+  T receive() { return checked()->receive(room_.bytes); }
+  /// As the concrete try_receive(); also for a local_once_event's receiver.
+  std::optional<T> try_receive() { return checked()->try_receive(room_.bytes); }
+  /// As the concrete receive_for().
+  template <class Rep, class Period>
+  std::optional<T> receive_for(const std::chrono::duration<Rep, Period>& d) {
+    return checked()->receive_until(room_.bytes, deadline::after(d));
+  }
+  /// As the concrete receive_until() (another clock than the steady clock is
+  /// re-checked after a time-out, so a clock that jumps ends it no earlier).
+  template <class Clock, class Duration>
+  std::optional<T> receive_until(const std::chrono::time_point<Clock, Duration>& t) {
+    const table* tb = checked();
+    return detail::wait_until_clock(
+        t, [&](deadline d) { return tb->receive_until(room_.bytes, d); });
+  }
+  /// As the concrete receive(std::stop_token).
+  std::optional<T> receive(const std::stop_token& stop) {
+    return checked()->receive_stop(room_.bytes, stop);
+  }
+  /// Whether a receiver is held and can still receive.
+  bool valid() const noexcept { return t_ && t_->valid(room_.bytes); }
+  /// Whether the receiver held has the blocking forms (once_event's do).
+  bool can_block() const noexcept { return t_ && t_->can_block; }
+
+  /// `co_await std::move(rx)`: the awaiter takes the receiver over.
+  friend awaiter operator co_await(once_receiver&& rx) noexcept {
+    return awaiter(std::move(rx));
+  }
+
+ private:
+  const table* checked() const {
+    if (!t_) detail::throw_logic("once", "_receiver: empty (moved from)");
+    return t_;
+  }
+  void reset() noexcept {
+    if (t_) std::exchange(t_, nullptr)->destroy(room_.bytes);
+  }
+
+  const table* t_ = nullptr;    // null: empty
+  detail::once_end_room room_;  // the concrete receiver, while t_
+};
+
+}  // namespace BEACON_ONCE_ABI
 }  // namespace beacon

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <stop_token>
+#include <system_error>
 
 #include "beacon/detail/deadline.hpp"
 
@@ -51,8 +52,9 @@ namespace beacon {
 ///    overflow, and never return false before the time has passed (rounding
 ///    is up; EINTR is retried against an absolute CLOCK_MONOTONIC deadline; a
 ///    wait_until on a non-steady clock re-checks that clock after timing out).
-///  * Every member except the destructor, moves, `native_handle()` and
-///    `release()` reports OS errors as std::system_error carrying errno.
+///  * Every member except the destructor, moves, `native_handle()`,
+///    `release()` and `inherit_as()` (which returns an error_code) reports
+///    OS errors as std::system_error carrying errno.
 ///  * Members are const where they act on the kernel object, not the handle:
 ///    const members may be called concurrently on one os_event.
 ///
@@ -99,9 +101,10 @@ namespace beacon {
 /// descriptor. The flags O_NONBLOCK (which os_event relies on) belong to the
 /// shared open file description: do not clear it in any process. exec(): the
 /// descriptor is close-on-exec, so an exec'd program inherits nothing; to pass
-/// an event to one, dup2() it to a descriptor of its choice in the child
-/// before exec (dup2 clears close-on-exec) and adopt it there with
-/// `from_native_handle`.
+/// an event to one, call `inherit_as(n)` in the child before exec (it makes
+/// the event available as descriptor n, whether or not it already is n) and
+/// adopt it there with `from_native_handle(n)`. (A bare dup2() fails silently
+/// when the descriptor already is n: dup2(n, n) keeps close-on-exec.)
 ///
 /// POSIX backend (BEACON_OS_EVENT_PIPE): the event is a pipe, both ends
 /// non-blocking and close-on-exec (pipe2 where it exists, else pipe + fcntl).
@@ -112,7 +115,8 @@ namespace beacon {
 /// the read end (readable = signalled, for poll or an event loop);
 /// `write_handle()` the write end. `try_clone` duplicates both ends,
 /// `send_os_event` sends both in one SCM_RIGHTS message and
-/// `receive_os_event` expects two. `from_native_handle(fd)` cannot adopt a
+/// `receive_os_event` expects two; `inherit_as(read_target, write_target)`
+/// places both ends. `from_native_handle(fd)` cannot adopt a
 /// pipe from one end and throws std::system_error(EINVAL), leaving `fd`
 /// untouched; `from_native_handles(read_fd, write_fd)` adopts both ends of a
 /// pipe. `release()` returns the read end and closes the write end (a
@@ -140,6 +144,14 @@ namespace beacon {
 ///    _exit(0);
 ///  }
 ///  if (!ready.wait_for(std::chrono::seconds(5))) report_stuck_child();
+///
+///  // An exec'd program: the event becomes its descriptor 3 (eventfd backend).
+///  if (fork() == 0) {
+///    if (ready.inherit_as(3)) _exit(127);  // async-signal-safe, no throw
+///    execl("./worker", "worker", "--event-fd=3", nullptr);
+///    _exit(127);
+///  }
+///  // in ./worker: auto ev = beacon::os_event::from_native_handle(3); ev.signal();
 /// @endcode
 class os_event {
  public:
@@ -260,6 +272,40 @@ class os_event {
     fd_ = invalid_handle;
     return fd;
   }
+#endif
+
+#if !BEACON_OS_EVENT_WIN32
+#if BEACON_OS_EVENT_PIPE
+  /// Makes the pipe's read end available as `read_target` and its write end
+  /// as `write_target` in a program this process execs; as the eventfd
+  /// form below, per end. The targets must differ (EINVAL). They may be the
+  /// ends' own numbers in any arrangement (swapped, or one end's target the
+  /// other end's number); where a target replaced one of the event's own
+  /// descriptors, that descriptor now holds the other end, so the event is
+  /// then only good for the exec that follows (destroying it would close a
+  /// target). If the second end fails, the first target stays made (the
+  /// caller's to close).
+  [[nodiscard]] std::error_code inherit_as(int read_target,
+                                           int write_target) const noexcept;
+#else
+  /// Makes the event available as descriptor `target_fd` in a program this
+  /// process execs (the exec'd program adopts it with
+  /// `from_native_handle(target_fd)`): if the event's descriptor already is
+  /// `target_fd`, clears its close-on-exec flag; otherwise dup2()s it to
+  /// `target_fd` (a descriptor open there is closed first, as dup2 does), and
+  /// the new descriptor is not close-on-exec. Returns the errno as an
+  /// error_code (EBADF: moved-from, or a negative or too large `target_fd`;
+  /// 0 on success) rather than throwing: it is async-signal-safe (fcntl and
+  /// dup2 only), for a forked child of a multithreaded process, between
+  /// fork and exec, where little else is allowed.
+  ///
+  /// Lifetime: a new `target_fd` belongs to the caller (it is inherited by
+  /// every exec of this process until closed; the exec replaces the process,
+  /// so usually nothing needs closing). The os_event still owns its own
+  /// descriptor and closes it when destroyed: in the same-number case that is
+  /// `target_fd` itself, which must then stay alive until the exec.
+  [[nodiscard]] std::error_code inherit_as(int target_fd) const noexcept;
+#endif
 #endif
 
 #if BEACON_OS_EVENT_WIN32

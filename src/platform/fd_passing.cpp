@@ -1,6 +1,7 @@
 // Descriptor passing over a Unix-domain socket; see fd_passing.hpp.
 #include "fd_passing.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +24,26 @@ void close_quietly(int fd) noexcept {
 int checked(int fd, const char* what) {
   if (fd < 0) throw_errno(EBADF, what);
   return fd;
+}
+
+// errno is left as found: a forked child may be between other calls that
+// read it.
+int inherit_fd_as(int fd, int target) noexcept {
+  if (fd < 0 || target < 0) return EBADF;
+  const int saved_errno = errno;
+  int err = 0;
+  if (fd == target) {
+    // dup2(fd, fd) would do nothing, and leave close-on-exec set.
+    const int flags = ::fcntl(fd, F_GETFD);
+    if (flags < 0 || ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0) err = errno;
+  } else {
+    int r;
+    while ((r = ::dup2(fd, target)) < 0 && errno == EINTR) {
+    }
+    if (r < 0) err = errno;
+  }
+  errno = saved_errno;
+  return err;
 }
 
 namespace {

@@ -21,6 +21,13 @@ void close_quietly(int fd) noexcept;
 // descriptors, so a moved-from event would wait forever instead of failing.
 int checked(int fd, const char* what);
 
+// Makes `fd` available as `target` across exec (os_event::inherit_as): the
+// same number: clears its close-on-exec flag; another: dup2 (whose new
+// descriptor is not close-on-exec; a descriptor open as `target` is closed
+// first, dup2's rule). Returns 0 or the errno. Async-signal-safe (fcntl and
+// dup2 only), for a forked child of a multithreaded process before exec.
+int inherit_fd_as(int fd, int target) noexcept;
+
 // Sends `fds` in one message of one data byte (stream sockets drop
 // ancillary data sent without data), without SIGPIPE where the system
 // allows; retried on EINTR (nothing was sent). Throws std::system_error.

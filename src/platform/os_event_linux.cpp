@@ -133,6 +133,10 @@ os_event os_event::try_clone() const {
   return os_event(adopt_t{}, copy);
 }
 
+std::error_code os_event::inherit_as(int target_fd) const noexcept {
+  return {inherit_fd_as(fd_, target_fd), std::system_category()};
+}
+
 os_event os_event::from_native_handle(int fd) {
   static constexpr const char* what = "beacon::os_event::from_native_handle";
   if (const int err = eventfd_check(fd)) throw_errno(err, what);

@@ -190,6 +190,35 @@ os_event os_event::try_clone() const {
   return os_event(adopt_t{}, rcopy, wcopy);
 }
 
+// Async-signal-safe: fcntl, dup2 and close only; errno left as found.
+std::error_code os_event::inherit_as(int read_target, int write_target) const noexcept {
+  const auto code = [](int e) { return std::error_code(e, std::system_category()); };
+  if (fd_ < 0 || write_fd_ < 0 || read_target < 0 || write_target < 0) return code(EBADF);
+  if (read_target == write_target) return code(EINVAL);
+  const int saved_errno = errno;
+  // The targets may be the ends' own numbers in any arrangement (the agreed
+  // numbers are fixed; where the pipe landed is not). The read end goes
+  // first; if the write end sits on its target, it is first copied aside,
+  // so that dup2 closing it there loses nothing. The write end's target may
+  // then be the read end's old number: that copy is no longer needed.
+  int write_src = write_fd_;
+  int aside = -1;
+  if (write_src == read_target && fd_ != read_target) {
+    aside = ::fcntl(write_src, F_DUPFD_CLOEXEC, 0);
+    if (aside < 0) {
+      const int err = errno;
+      errno = saved_errno;
+      return code(err);
+    }
+    write_src = aside;
+  }
+  int err = inherit_fd_as(fd_, read_target);
+  if (!err) err = inherit_fd_as(write_src, write_target);
+  close_quietly(aside);
+  errno = saved_errno;
+  return code(err);
+}
+
 os_event os_event::from_native_handle(int fd) {
   // One end of a pipe is not an event: the read end cannot signal, the
   // write end cannot wait. Documented in os_event.hpp.

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -28,8 +29,8 @@
 #include "beacon/parking_lot.hpp"
 
 // Awaiter stack traces: on in debug builds. Define BEACON_AWAITER_TRACES to 0
-// or 1 to override, alike in every translation unit of a program (it changes
-// the layout of the awaiters).
+// or 1 to override (it changes the layout of the awaiters; units built with
+// different values may be mixed, see BEACON_ONCE_ABI below).
 #ifndef BEACON_AWAITER_TRACES
 #ifdef NDEBUG
 #define BEACON_AWAITER_TRACES 0
@@ -38,14 +39,32 @@
 #endif
 #endif
 
+// Everything whose definition depends on BEACON_AWAITER_TRACES (the once
+// events, their ends, awaiters and pools, and the detail parts that hold a
+// trace or test the macro) lives in an inline namespace named after its
+// value. So translation units built with different values use different
+// entities instead of breaking the one-definition rule: each works with its
+// own, and a function taking a once type, compiled with one value and called
+// from a unit built with the other, is a link error rather than a silent
+// layout mismatch. What the compiled library defines (the sender's wake-up,
+// trace copying, the exception stash, describe_trace) depends on no trace
+// layout and stays outside, so one library build serves both.
+#if BEACON_AWAITER_TRACES
+#define BEACON_ONCE_ABI once_traces_on
+#else
+#define BEACON_ONCE_ABI once_traces_off
+#endif
+
 namespace beacon {
 // Defined and documented in beacon/once_event.hpp.
 template <class Sender, class Receiver>
 struct once_channel;
+inline namespace BEACON_ONCE_ABI {
 template <class Binding>
 class once_sender;
 template <class Binding>
 class once_receiver;
+}  // namespace BEACON_ONCE_ABI
 
 namespace detail {
 
@@ -56,11 +75,12 @@ namespace detail {
 //   bound|parked            ... and the receiver waits (queued / registered)
 //   bound|tx_done           the sender was destroyed without sending
 //   bound|value|tx_done     the value is stored, waiting to be received
+//   bound|error|tx_done     an exception was sent instead, waiting likewise
 //   ...|rx_gone             the receiver is gone (received, or destroyed)
 // tx_done and rx_gone are final: each end sets its own bit once, with the
 // transition after which it never touches the event again; the end whose
 // transition finds the other's bit already set is the last: it destroys a
-// value never received and frees the event.
+// value (or exception) never received and frees the event.
 struct once_bits {
   static constexpr std::uint8_t bound = 1;
   static constexpr std::uint8_t value = 2;    // storage holds a T (set with tx_done)
@@ -70,6 +90,9 @@ struct once_bits {
   // word's address; set and cleared only under that queue's lock.
   // local_once_event: a coroutine is registered in the event.
   static constexpr std::uint8_t parked = 16;
+  // The storage holds an exception (send_exception; set with tx_done, never
+  // with value): inline, or in the stash when T's slot is too small for one.
+  static constexpr std::uint8_t error = 32;
 };
 
 // std::atomic's interface over a plain T, so that the protocol is written
@@ -93,8 +116,6 @@ struct plain_atomic {
   }
 };
 
-inline constexpr bool traces_on = BEACON_AWAITER_TRACES != 0;
-
 // A stack trace, laid out alike in every build so that a trace recorded in
 // one translation unit can be read in another.
 struct trace_record {
@@ -104,6 +125,9 @@ struct trace_record {
   void capture() noexcept { size = platform::capture_backtrace(frames, capacity, 2); }
   std::span<void* const> view() const noexcept { return {frames, size}; }
 };
+
+inline namespace BEACON_ONCE_ABI {
+inline constexpr bool traces_on = BEACON_AWAITER_TRACES != 0;
 
 // What a waiting receiver carries: a trace_record when traces are on,
 // nothing (zero bytes with [[no_unique_address]]) otherwise.
@@ -117,6 +141,7 @@ struct with_trace {
   const trace_record* record() const noexcept { return &trace; }
 };
 using trace_slot = std::conditional_t<traces_on, with_trace, no_trace>;
+}  // namespace BEACON_ONCE_ABI
 
 // Grants the ends, the bindings and the pools access to an event's policy,
 // state and storage (E may be const).
@@ -126,6 +151,12 @@ struct once_access {
   static auto& state(auto& e) noexcept { return e.state_; }
   static auto& value(auto& e) noexcept { return e.storage_.value; }
   static auto& idle(auto& e) noexcept { return e.storage_.idle; }  // while no value
+  // The exception sent instead of a value (error bit): stores it (may throw
+  // std::bad_alloc where it goes to the stash: nothing changed then), takes
+  // it out, and destroys what a state `s` says the storage holds.
+  static void store_error(auto& e, std::exception_ptr x) { e.store_error(std::move(x)); }
+  static std::exception_ptr take_error(auto& e) noexcept { return e.take_error(); }
+  static void destroy_payload(auto& e, std::uint8_t s) noexcept { e.destroy_payload(s); }
   // A pool's or make_once's own binding, or a pool's reset: the event is
   // exclusively ours (relaxed: ordered by the pool's lock or the allocation).
   static void set_state(auto& e, std::uint8_t v) noexcept {
@@ -138,6 +169,22 @@ struct once_access {
 };
 template <class E>
 using once_policy = decltype(once_access::policy_of<E>());
+
+// False, but only once instantiated: for a static_assert that fires only
+// when a template's member is used.
+template <class>
+inline constexpr bool dependent_false = false;
+
+// The stash (src/once_event.cpp): exceptions sent to events whose storage
+// cannot hold a std::exception_ptr without growing (a T smaller or less
+// aligned than a pointer, as once_event<int>), keyed by the event's address.
+// An event has at most one entry, taken out by the end that destroys the
+// event's payload, always before the event is freed or rebound, so a key is
+// never reused while its entry is there. The error path alone pays for it:
+// a mutex and, while the stash grows, an allocation (std::bad_alloc: nothing
+// stashed).
+void once_stash_error(const void* event, std::exception_ptr x);
+std::exception_ptr once_unstash_error(const void* event) noexcept;
 
 [[noreturn]] inline void throw_logic(const char* kind, const char* what) {
   throw std::logic_error(std::string(kind) + what);  // kind: "once", "local_once"
@@ -237,6 +284,7 @@ class slot_binding {
 // ---------------------------------------------------------------------------
 // The event: state, storage, binds, inspection. Event: the derived public
 // event; Policy: once_atomic_policy or once_local_policy (below).
+inline namespace BEACON_ONCE_ABI {
 template <class Event, class T, class Policy>
 class basic_once_event {
   static_assert(std::is_object_v<T> && !std::is_array_v<T>,
@@ -312,7 +360,7 @@ class basic_once_event {
   }
 
  private:
-  friend struct once_access;
+  friend struct detail::once_access;  // qualified: we are in the inline namespace
   using policy = Policy;
 
   Event* self() noexcept { return static_cast<Event*>(this); }
@@ -327,20 +375,55 @@ class basic_once_event {
       throw std::logic_error("beacon: a once event binds only once");
   }
 
+  // An exception sent instead of a value lives in the storage when that
+  // does not grow it (sizes are pinned: once_event<char> is 2 bytes), else
+  // in the stash.
+  struct no_error_slot {};
+  static constexpr bool inline_error =
+      sizeof(std::exception_ptr) <= std::max(sizeof(T), sizeof(typename Policy::idle)) &&
+      alignof(std::exception_ptr) <= std::max(alignof(T), alignof(typename Policy::idle));
+
+  void store_error(std::exception_ptr x) {
+    if constexpr (inline_error)
+      ::new (static_cast<void*>(std::addressof(storage_.error)))
+          std::exception_ptr(std::move(x));
+    else
+      once_stash_error(this, std::move(x));
+  }
+  std::exception_ptr take_error() noexcept {
+    if constexpr (inline_error) {
+      std::exception_ptr x = std::move(storage_.error);
+      std::destroy_at(std::addressof(storage_.error));
+      return x;
+    } else {
+      return once_unstash_error(this);
+    }
+  }
+  // The last end, or a receiver leaving: destroys what `s` says is stored.
+  void destroy_payload(std::uint8_t s) noexcept {
+    if (s & once_bits::value)
+      std::destroy_at(std::addressof(storage_.value));
+    else if (s & once_bits::error)
+      take_error();  // dropped here
+  }
+
   // once_bits (the word's life is listed there); `parked`: see the policy.
   typename Policy::state state_{0};
   // A T while `value` is set (constructed by the sender before its
-  // transition, destroyed by the receiver taking it or by the last end);
-  // `idle` otherwise, which makes constinit events work: nothing for
-  // once_event, the registered coroutine for local_once_event (read by the
-  // sender before it constructs the value over it).
+  // transition, destroyed by the receiver taking it or by the last end); an
+  // exception while `error` is set and inline_error, alike; `idle`
+  // otherwise, which makes constinit events work: nothing for once_event,
+  // the registered coroutine for local_once_event (read by the sender before
+  // it constructs the value or exception over it).
   union storage {
     constexpr storage() noexcept : idle{} {}
     ~storage() {}
     typename Policy::idle idle;
     T value;
+    std::conditional_t<inline_error, std::exception_ptr, no_error_slot> error;
   } storage_;
 };
+}  // namespace BEACON_ONCE_ABI
 
 // The sender's final transition: sets `bits` (tx_done, and value if sent);
 // returns whether the sender is the last end.
@@ -371,6 +454,7 @@ bool once_finish_parked(once_state& st, std::uint8_t bits) noexcept;
 // Copies the trace of the receiver queued on &st, if any.
 void once_copy_trace(const once_state& st, trace_record& out) noexcept;
 
+inline namespace BEACON_ONCE_ABI {
 // A receiver's wait, as parked_wait.hpp wants it: ready once the sender
 // finished. The park token is the address of the waiter's trace (0: none),
 // captured only when it really parks; the trace lives in this object, in the
@@ -492,6 +576,8 @@ struct once_local_policy {
     [[no_unique_address]] trace_slot trace_;
   };
 };
+
+}  // namespace BEACON_ONCE_ABI
 
 // ---------------------------------------------------------------------------
 // Pools: events at stable addresses in slabs, an intrusive LIFO free list,
@@ -671,6 +757,7 @@ once_channel<typename E::managed_sender, typename E::managed_receiver> make_mana
 // once_event_pool and local_once_event_pool. Pool: the derived pool; Event:
 // its events, whose policy says whether the pool locks (once_spin_lock) or
 // not (once_no_lock: one thread, nothing to exclude).
+inline namespace BEACON_ONCE_ABI {
 template <class Pool, class Event>
 class basic_once_pool {
   using store = once_slab_store<Event, std::conditional_t<once_policy<Event>::thread_safe,
@@ -754,6 +841,8 @@ class basic_once_pool {
 
   store store_;
 };
+
+}  // namespace BEACON_ONCE_ABI
 
 }  // namespace detail
 }  // namespace beacon
