@@ -50,7 +50,7 @@ std::string describe_waiters() {
 
   std::string out;
   out.reserve(all.size() * 160);  // about a header and a line each: one allocation
-  std::ostringstream id;  // std::thread::id prints only through a stream
+  std::ostringstream id;          // std::thread::id prints only through a stream
   for (const object& o : objects) {
     const waiter_info& head = all[order[o.begin]];
     const std::size_t n = o.end - o.begin;
