@@ -27,6 +27,9 @@ namespace beacon {
 ///   increment() follows at once. tick() that does not reach zero, and one
 ///   that does with nobody waiting, is one atomic decrement (fetch_sub, no
 ///   retry loop under contention): no lock, no system call.
+/// * increment() and reset() may wait briefly (a bounded spin) while a
+///   wait_all (wait_many.hpp) holds the zero count for its atomic
+///   acquisition; tick() never waits for it.
 ///
 /// Memory ordering: everything a thread did before its tick() or reset() is
 /// visible to a thread whose wait returns because it saw that zero.
