@@ -20,7 +20,7 @@ namespace beacon {
 ///   number of concurrent waiters, one set() lets exactly one through.
 /// * reset() makes the event unset; it never affects waiters.
 /// * Waiters are released in FIFO order. No spurious wake-up ever returns.
-/// * try_wait() and reset() may wait briefly (a bounded spin) while a
+/// * try_wait() and reset() may wait briefly (spins, then yields) while a
 ///   wait_all (wait_many.hpp) holds the event for its atomic acquisition;
 ///   they never fail or succeed because of that hold.
 /// * Threads that wait spin briefly before sleeping, but only when they may

@@ -27,7 +27,7 @@ namespace beacon {
 ///   increment() follows at once. tick() that does not reach zero, and one
 ///   that does with nobody waiting, is one atomic decrement (fetch_sub, no
 ///   retry loop under contention): no lock, no system call.
-/// * increment() and reset() may wait briefly (a bounded spin) while a
+/// * increment() and reset() may wait briefly (spins, then yields) while a
 ///   wait_all (wait_many.hpp) holds the zero count for its atomic
 ///   acquisition; tick() never waits for it.
 ///

@@ -17,7 +17,7 @@ namespace beacon {
 /// * Waits do not consume: on a set event every wait returns at once (one load).
 /// * No spurious wake-up ever returns. set() with nobody waiting is one
 ///   atomic RMW and never a system call.
-/// * reset() may wait briefly (a bounded spin) while a wait_all
+/// * reset() may wait briefly (spins, then yields) while a wait_all
 ///   (wait_many.hpp) holds the set event for its atomic acquisition, so that
 ///   the event is set at the instant the wait_all takes everything.
 ///

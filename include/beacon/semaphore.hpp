@@ -65,7 +65,7 @@ enum class fairness : std::uint8_t {
 ///   rejected with std::invalid_argument, never truncated.
 /// * Acquiring or releasing with nobody waiting is one CAS (two words are
 ///   touched by release(n) and forget(): the capacity, then the count).
-/// * try_wait() may wait briefly (a bounded spin) while a wait_all
+/// * try_wait() may wait briefly (spins, then yields) while a wait_all
 ///   (wait_many.hpp) holds a permit for its atomic acquisition; it never
 ///   fails because of that hold.
 ///   Releasing with waiters queued takes the parking lot's queue lock and
