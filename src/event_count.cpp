@@ -147,7 +147,7 @@ bool event_count::still_current(std::uint64_t key) noexcept {
 
 parking_lot::park_status event_count::park(std::uint64_t key, deadline until,
                                            const std::stop_token* stop,
-                                           std::source_location loc) noexcept {
+                                           beacon::source_location loc) noexcept {
   return parking_lot::park(
              &state_, [this, key] { return still_current(key); }, [] {},
              // Timed out or stopped before any notify chose us: leave.

@@ -408,7 +408,7 @@ void wait_many_engine::all_abandon(all_async& st) noexcept {
 
 std::optional<std::size_t> span_any(std::span<const wait_ref> objs, deadline until,
                                     const std::stop_token* stop,
-                                    std::source_location loc) {
+                                    beacon::source_location loc) {
   if (objs.empty()) throw std::invalid_argument("beacon::wait_any: no objects");
   std::size_t i = wait_many_engine::try_any(objs);
   if (i == objs.size()) {
@@ -453,7 +453,7 @@ bool span_all(std::span<const wait_ref> objs, deadline until,
 
 }  // namespace detail
 
-std::size_t wait_any(std::span<const wait_ref> objs, std::source_location loc) {
+std::size_t wait_any(std::span<const wait_ref> objs, beacon::source_location loc) {
   return *detail::span_any(objs, deadline::never(), nullptr, loc);
 }
 
@@ -467,7 +467,7 @@ bool wait_all(const std::stop_token& stop, std::span<const wait_ref> objs) {
 
 std::optional<std::size_t> wait_any(const std::stop_token& stop,
                                     std::span<const wait_ref> objs,
-                                    std::source_location loc) {
+                                    beacon::source_location loc) {
   return detail::span_any(objs, deadline::never(), &stop, loc);
 }
 

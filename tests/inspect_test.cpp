@@ -236,7 +236,9 @@ TEST(inspect, event_count_thread_waits) {
 
 TEST(inspect, once_event_receiver_waits) {
   beacon::once_event<int> ev;
-  auto [tx, rx] = ev.bind_by_ref();
+  auto tx_rx = ev.bind_by_ref();  // no structured bindings: clang 14 cannot capture them
+  auto& tx = tx_rx.sender;
+  auto& rx = tx_rx.receiver;
   thread_case(
       "once_event", nullptr,
       [&](std::atomic<unsigned>& line) {
@@ -245,7 +247,10 @@ TEST(inspect, once_event_receiver_waits) {
       },
       [&] { std::move(tx).send(7); });
   beacon::once_event<int> ev2;
-  auto [tx2, rx2] = ev2.bind_by_ref();
+  auto tx2_rx2 =
+      ev2.bind_by_ref();  // no structured bindings: clang 14 cannot capture them
+  auto& tx2 = tx2_rx2.sender;
+  auto& rx2 = tx2_rx2.receiver;
   thread_case(
       "once_event", nullptr,
       [&](std::atomic<unsigned>& line) {
@@ -343,8 +348,14 @@ TEST(inspect, coroutines_on_every_primitive) {
         ec.notify_all();
       });
   beacon::once_event<int> e1, e2;
-  auto [tx1, rx1] = e1.bind_by_ref();
-  auto [tx2, rx2] = e2.bind_by_ref();
+  auto tx1_rx1 =
+      e1.bind_by_ref();  // no structured bindings: clang 14 cannot capture them
+  auto& tx1 = tx1_rx1.sender;
+  auto& rx1 = tx1_rx1.receiver;
+  auto tx2_rx2 =
+      e2.bind_by_ref();  // no structured bindings: clang 14 cannot capture them
+  auto& tx2 = tx2_rx2.sender;
+  auto& rx2 = tx2_rx2.receiver;
   std::vector<beacon::once_event<int>::receiver_by_ref> rxs;
   rxs.push_back(std::move(rx1));
   rxs.push_back(std::move(rx2));
@@ -383,7 +394,7 @@ TEST(inspect, user_primitives_name_themselves) {
   std::atomic<std::uint8_t> word{0};
   std::atomic<unsigned> line{0};
   scoped_thread t([&] {
-    const auto here = std::source_location::current();
+    const auto here = beacon::source_location::current();
     line = here.line();
     beacon::parking_lot::park(
         &word, [&] { return word.load() == 0; }, [] {}, [](bool) {},
@@ -406,7 +417,7 @@ TEST(inspect, user_primitives_name_themselves) {
     beacon::parking_lot::waiter entry;
     bool await_ready() noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
-      entry.set_site({"my_async_gate", std::source_location::current()});
+      entry.set_site({"my_async_gate", beacon::source_location::current()});
       return beacon::parking_lot::park_async(
           &word, [&] { return true; }, entry, h);
     }

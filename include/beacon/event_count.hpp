@@ -11,10 +11,10 @@
 #include <exception>
 #include <limits>
 #include <optional>
-#include <source_location>
 #include <stop_token>
 #include <type_traits>
 #include <utility>
+#include "beacon/source_location.hpp"
 
 #include "beacon/detail/deadline.hpp"
 #include "beacon/detail/event_count_support.hpp"
@@ -157,7 +157,8 @@ class event_count {
 
   /// Blocks until p() succeeds; returns void (bool-like p) or T (optional<T> p).
   template <class Pred>
-  auto wait(Pred p, std::source_location loc = std::source_location::current()) noexcept(
+  auto
+  wait(Pred p, beacon::source_location loc = beacon::source_location::current()) noexcept(
       detail::ec_nothrow_wait<Pred>) {
     static_assert(detail::ec_valid_predicate<Pred>,
                   "an event_count predicate returns std::optional<T> or a "
@@ -174,8 +175,8 @@ class event_count {
   template <class Pred, class Rep, class Period>
   auto wait_for(
       const std::chrono::duration<Rep, Period>& d, Pred p,
-      std::source_location loc =
-          std::source_location::current()) noexcept(detail::ec_nothrow_wait<Pred>) {
+      beacon::source_location loc =
+          beacon::source_location::current()) noexcept(detail::ec_nothrow_wait<Pred>) {
     return wait_impl(p, deadline::after(d), nullptr, loc);
   }
 
@@ -184,8 +185,8 @@ class event_count {
   template <class Pred, class Clock, class Duration>
   auto wait_until(
       const std::chrono::time_point<Clock, Duration>& t, Pred p,
-      std::source_location loc =
-          std::source_location::current()) noexcept(detail::ec_nothrow_wait<Pred>) {
+      beacon::source_location loc =
+          beacon::source_location::current()) noexcept(detail::ec_nothrow_wait<Pred>) {
     return detail::wait_until_clock(
         t, [&](deadline d) { return wait_impl(p, d, nullptr, loc); });
   }
@@ -193,9 +194,10 @@ class event_count {
   /// Blocks until p() succeeds or a stop is requested; bool or
   /// std::optional<T> (false / nullopt: stopped).
   template <class Pred>
-  auto wait(std::stop_token stop, Pred p,
-            std::source_location loc =
-                std::source_location::current()) noexcept(detail::ec_nothrow_wait<Pred>) {
+  auto wait(
+      std::stop_token stop, Pred p,
+      beacon::source_location loc =
+          beacon::source_location::current()) noexcept(detail::ec_nothrow_wait<Pred>) {
     return wait_impl(p, deadline::never(), &stop, loc);
   }
 
@@ -263,11 +265,11 @@ class event_count {
   // `loc`: the call site of the wait, for inspect.hpp.
   parking_lot::park_status park(std::uint64_t key, deadline until,
                                 const std::stop_token* stop,
-                                std::source_location loc) noexcept;
+                                beacon::source_location loc) noexcept;
 
   template <class Pred>
   detail::ec_outcome<Pred> wait_impl(Pred& p, deadline until, const std::stop_token* stop,
-                                     std::source_location loc) {
+                                     beacon::source_location loc) {
     using R = detail::ec_outcome<Pred>;
     static_assert(detail::ec_valid_predicate<Pred>,
                   "an event_count predicate returns std::optional<T> or a "

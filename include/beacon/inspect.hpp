@@ -4,11 +4,11 @@
 
 #include <chrono>
 #include <cstddef>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
+#include "beacon/source_location.hpp"
 
 #include "beacon/detail/function_ref.hpp"
 
@@ -30,7 +30,7 @@ namespace beacon {
 ///   public parking lot passed as parking_lot::wait_site; "" when it gave
 ///   none.
 /// * `where` is the call site of the blocking wait (its defaulted
-///   std::source_location argument). Coroutines have none (`co_await` cannot
+///   beacon::source_location argument). Coroutines have none (`co_await` cannot
 ///   pass one: an operator co_await takes no default argument), nor do the
 ///   variadic wait_any forms (a parameter after a pack is not deducible):
 ///   `where.line()` is 0 for them; a coroutine is known by its `frame` and a
@@ -60,8 +60,8 @@ struct waiter_info {
   /// that parking pays a few ns for it; waiters queued within one tick of
   /// each other may show the same time.
   std::chrono::steady_clock::duration waiting{};
-  std::source_location where{};  ///< the call site of the wait (line 0: unknown)
-  std::size_t group = 0;         ///< nonzero: the entries of one wait_any
+  beacon::source_location where{};  ///< the call site of the wait (line 0: unknown)
+  std::size_t group = 0;            ///< nonzero: the entries of one wait_any
 };
 
 namespace detail {

@@ -135,12 +135,12 @@
 #include <memory>
 #include <new>
 #include <optional>
-#include <source_location>
 #include <span>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <utility>
+#include "beacon/source_location.hpp"
 
 #include "beacon/detail/deadline.hpp"
 #include "beacon/detail/once_protocol.hpp"
@@ -360,8 +360,8 @@ class once_receiver {
   /// Blocks until the value arrives and returns it. Throws
   /// beacon::disconnected if the sender was destroyed unsent,
   /// std::logic_error if the value was received before (or moved from).
-  value_type receive(std::source_location loc = std::source_location::current()) requires(
-      policy::blocking) {
+  value_type receive(beacon::source_location loc =
+                         beacon::source_location::current()) requires(policy::blocking) {
     event_type* ev = checked();
     detail::once_wait_core c{&access::state(*ev)};
     if (!c.try_acquire()) detail::parked_wait(c, deadline::never(), nullptr, loc);
@@ -384,8 +384,8 @@ class once_receiver {
   template <class Rep, class Period>
   std::optional<value_type> receive_for(
       const std::chrono::duration<Rep, Period>& d,
-      std::source_location loc =
-          std::source_location::current()) requires(policy::blocking) {
+      beacon::source_location loc =
+          beacon::source_location::current()) requires(policy::blocking) {
     event_type* ev = checked();
     detail::once_wait_core c{&access::state(*ev)};
     return detail::wait_for_impl(c, deadline::after(d), loc) ? take(ev, std::in_place)
@@ -396,8 +396,8 @@ class once_receiver {
   template <class Clock, class Duration>
   std::optional<value_type> receive_until(
       const std::chrono::time_point<Clock, Duration>& t,
-      std::source_location loc =
-          std::source_location::current()) requires(policy::blocking) {
+      beacon::source_location loc =
+          beacon::source_location::current()) requires(policy::blocking) {
     event_type* ev = checked();
     detail::once_wait_core c{&access::state(*ev)};
     return detail::wait_until_impl(c, t, loc) ? take(ev, std::in_place) : std::nullopt;
@@ -407,8 +407,8 @@ class once_receiver {
   /// already there is returned even if stop was requested. Throws like receive().
   std::optional<value_type> receive(
       const std::stop_token& stop,
-      std::source_location loc =
-          std::source_location::current()) requires(policy::blocking) {
+      beacon::source_location loc =
+          beacon::source_location::current()) requires(policy::blocking) {
     event_type* ev = checked();
     detail::once_wait_core c{&access::state(*ev)};
     return detail::wait_stop_impl(c, stop, loc) ? take(ev, std::in_place) : std::nullopt;

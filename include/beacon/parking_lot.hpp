@@ -96,9 +96,9 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
-#include <source_location>
 #include <stop_token>
 #include <thread>
+#include "beacon/source_location.hpp"
 
 #include "beacon/deadline.hpp"
 #include "beacon/detail/function_ref.hpp"
@@ -165,8 +165,8 @@ enum class filter_op : std::uint8_t {
 /// protocol never looks at it. `name` must point at storage that outlives the
 /// wait (a string literal).
 struct wait_site {
-  const char* name = "";         ///< the primitive's name, e.g. "auto_reset_event"
-  std::source_location where{};  ///< where the wait was called (line 0: unknown)
+  const char* name = "";            ///< the primitive's name, e.g. "auto_reset_event"
+  beacon::source_location where{};  ///< where the wait was called (line 0: unknown)
 };
 
 /// A queue entry. Threads get one implicitly inside park(); coroutine

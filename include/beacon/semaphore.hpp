@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
-#include <source_location>
 #include <stdexcept>
 #include <stop_token>
 #include <utility>
+#include "beacon/source_location.hpp"
 
 #include "beacon/detail/basic_waitable.hpp"
 #include "beacon/detail/event_cores.hpp"
@@ -114,7 +114,7 @@ class semaphore
   [[nodiscard(
       "the guard gives the permit back when destroyed; keep it, or call "
       "forget()")]] semaphore_guard
-  wait(std::source_location loc = std::source_location::current()) noexcept;
+  wait(beacon::source_location loc = beacon::source_location::current()) noexcept;
   /// Takes a permit if one is available now (never blocks).
   [[nodiscard(
       "the guard gives the permit back when destroyed; keep it, or call forget()")]] std::
@@ -126,20 +126,21 @@ class semaphore
       "the guard gives the permit back when destroyed; keep it, or call forget()")]] std::
       optional<semaphore_guard>
       wait_for(const std::chrono::duration<Rep, Period>& d,
-               std::source_location loc = std::source_location::current()) noexcept;
+               beacon::source_location loc = beacon::source_location::current()) noexcept;
   /// Takes a permit, waiting until `t` at the latest; nullopt if it passed.
   template <class Clock, class Duration>
   [[nodiscard(
       "the guard gives the permit back when destroyed; keep it, or call forget()")]] std::
       optional<semaphore_guard>
-      wait_until(const std::chrono::time_point<Clock, Duration>& t,
-                 std::source_location loc = std::source_location::current()) noexcept;
+      wait_until(
+          const std::chrono::time_point<Clock, Duration>& t,
+          beacon::source_location loc = beacon::source_location::current()) noexcept;
   /// Takes a permit, or gives up (nullopt) when a stop is requested first.
   [[nodiscard(
       "the guard gives the permit back when destroyed; keep it, or call forget()")]] std::
       optional<semaphore_guard>
       wait(const std::stop_token& stop,
-           std::source_location loc = std::source_location::current()) noexcept;
+           beacon::source_location loc = beacon::source_location::current()) noexcept;
 
   /// Adds n permits (capacity and count); std::invalid_argument past max().
   void release(std::size_t n = 1) {
@@ -234,7 +235,7 @@ class [[nodiscard]] semaphore_guard {
 
 inline semaphore_guard semaphore::grant() noexcept { return semaphore_guard(this); }
 
-inline semaphore_guard semaphore::wait(std::source_location loc) noexcept {
+inline semaphore_guard semaphore::wait(beacon::source_location loc) noexcept {
   return basic_waitable::wait(loc);
 }
 inline std::optional<semaphore_guard> semaphore::try_wait() noexcept {
@@ -242,17 +243,17 @@ inline std::optional<semaphore_guard> semaphore::try_wait() noexcept {
 }
 template <class Rep, class Period>
 std::optional<semaphore_guard> semaphore::wait_for(
-    const std::chrono::duration<Rep, Period>& d, std::source_location loc) noexcept {
+    const std::chrono::duration<Rep, Period>& d, beacon::source_location loc) noexcept {
   return basic_waitable::wait_for(d, loc);
 }
 template <class Clock, class Duration>
 std::optional<semaphore_guard> semaphore::wait_until(
     const std::chrono::time_point<Clock, Duration>& t,
-    std::source_location loc) noexcept {
+    beacon::source_location loc) noexcept {
   return basic_waitable::wait_until(t, loc);
 }
-inline std::optional<semaphore_guard> semaphore::wait(const std::stop_token& stop,
-                                                      std::source_location loc) noexcept {
+inline std::optional<semaphore_guard> semaphore::wait(
+    const std::stop_token& stop, beacon::source_location loc) noexcept {
   return basic_waitable::wait(stop, loc);
 }
 

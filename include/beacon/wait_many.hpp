@@ -102,10 +102,10 @@
 #include <coroutine>
 #include <cstddef>
 #include <optional>
-#include <source_location>
 #include <span>
 #include <stop_token>
 #include <vector>
+#include "beacon/source_location.hpp"
 
 #include "beacon/detail/wait_many.hpp"
 
@@ -175,7 +175,7 @@ auto with_entries(std::size_t n, F&& f) {
 
 std::optional<std::size_t> span_any(std::span<const wait_ref> objs, deadline until,
                                     const std::stop_token* stop,
-                                    std::source_location loc = {});
+                                    beacon::source_location loc = {});
 
 // The variadic and span forms of wait_all: true when all were acquired.
 template <class... Ws>
@@ -247,19 +247,19 @@ noexcept {
 /// Run-time lists: blocks until one of `objs` is acquired; its index.
 /// Throws std::invalid_argument if `objs` is empty.
 std::size_t wait_any(std::span<const wait_ref> objs,
-                     std::source_location loc = std::source_location::current());
+                     beacon::source_location loc = beacon::source_location::current());
 /// Span form with a time limit; nullopt when it passed.
 template <class Rep, class Period>
 std::optional<std::size_t> wait_any_for(
     const std::chrono::duration<Rep, Period>& d, std::span<const wait_ref> objs,
-    std::source_location loc = std::source_location::current()) {
+    beacon::source_location loc = beacon::source_location::current()) {
   return detail::span_any(objs, deadline::after(d), nullptr, loc);
 }
 /// Span form with a deadline; nullopt when it passed.
 template <class Clock, class Duration>
 std::optional<std::size_t> wait_any_until(
     const std::chrono::time_point<Clock, Duration>& t, std::span<const wait_ref> objs,
-    std::source_location loc = std::source_location::current()) {
+    beacon::source_location loc = beacon::source_location::current()) {
   return detail::wait_until_clock(t, [&](deadline d) -> std::optional<std::size_t> {
     return detail::span_any(objs, d, nullptr, loc);
   });
@@ -267,7 +267,7 @@ std::optional<std::size_t> wait_any_until(
 /// Span form ended by a stop request (nullopt).
 std::optional<std::size_t> wait_any(
     const std::stop_token& stop, std::span<const wait_ref> objs,
-    std::source_location loc = std::source_location::current());
+    beacon::source_location loc = beacon::source_location::current());
 
 /// Blocks until every one of `ws` is acquired, all at one instant (see the
 /// file comment); returns void, or a tuple of the results. Throws

@@ -5,9 +5,9 @@
 
 #include <chrono>
 #include <optional>
-#include <source_location>
 #include <stop_token>
 #include <type_traits>
+#include "beacon/source_location.hpp"
 
 #include "beacon/detail/parked_wait.hpp"
 #include "beacon/waitable.hpp"
@@ -51,7 +51,8 @@ class basic_waitable {
   /// Blocks until the wait succeeds (see the primitive's contract for what it
   /// consumes).
   /// `loc`, the call site, is what beacon::for_each_waiter shows while it blocks.
-  wait_result wait(std::source_location loc = std::source_location::current()) noexcept {
+  wait_result wait(
+      beacon::source_location loc = beacon::source_location::current()) noexcept {
     if (!core_.try_acquire()) parked_wait(core_, deadline::never(), nullptr, loc);
     return granted();
   }
@@ -61,19 +62,20 @@ class basic_waitable {
   template <class Rep, class Period>
   maybe_result wait_for(
       const std::chrono::duration<Rep, Period>& d,
-      std::source_location loc = std::source_location::current()) noexcept {
+      beacon::source_location loc = beacon::source_location::current()) noexcept {
     return outcome(wait_for_impl(core_, deadline::after(d), loc));
   }
   /// Blocks until `t` on its clock; a past time: try once.
   template <class Clock, class Duration>
   maybe_result wait_until(
       const std::chrono::time_point<Clock, Duration>& t,
-      std::source_location loc = std::source_location::current()) noexcept {
+      beacon::source_location loc = beacon::source_location::current()) noexcept {
     return outcome(wait_until_impl(core_, t, loc));
   }
   /// Blocks until the wait succeeds or a stop is requested (false / nullopt).
-  maybe_result wait(const std::stop_token& stop,
-                    std::source_location loc = std::source_location::current()) noexcept {
+  maybe_result wait(
+      const std::stop_token& stop,
+      beacon::source_location loc = beacon::source_location::current()) noexcept {
     return outcome(wait_stop_impl(core_, stop, loc));
   }
 

@@ -51,8 +51,8 @@
 #pragma once
 
 #include <coroutine>
-#include <source_location>
 #include <stop_token>
+#include "beacon/source_location.hpp"
 
 #include "beacon/detail/deadline.hpp"
 #include "beacon/detail/spin.hpp"
@@ -170,7 +170,7 @@ void transition_and_wake_all(P& p, Next&& next) noexcept {
 // public wait, goes into the queue entry (inspect.hpp) only when it parks.
 template <class P>
 bool parked_wait(P& p, deadline until, const std::stop_token* stop = nullptr,
-                 std::source_location loc = {}) noexcept {
+                 beacon::source_location loc = {}) noexcept {
   // Spin only while nobody is parked: when someone is, a release goes to
   // the longest waiter first and our spinning would only burn a CPU.
   if (!(p.word().load(std::memory_order_relaxed) & P::parked_bit) &&
@@ -204,13 +204,13 @@ bool parked_wait(P& p, deadline until, const std::stop_token* stop = nullptr,
 // The members every parked-bit primitive offers, from a fast path and
 // parked_wait(): try, timed and stoppable waits.
 template <class P>
-bool wait_for_impl(P& p, deadline until, std::source_location loc = {}) noexcept {
+bool wait_for_impl(P& p, deadline until, beacon::source_location loc = {}) noexcept {
   return p.try_acquire() || (!until.passed() && parked_wait(p, until, nullptr, loc));
 }
 
 template <class P, class Clock, class Duration>
 bool wait_until_impl(P& p, const std::chrono::time_point<Clock, Duration>& t,
-                     std::source_location loc = {}) noexcept {
+                     beacon::source_location loc = {}) noexcept {
   if (p.try_acquire()) return true;
   return wait_until_clock(
       t, [&](deadline d) { return !d.passed() && parked_wait(p, d, nullptr, loc); });
@@ -218,7 +218,7 @@ bool wait_until_impl(P& p, const std::chrono::time_point<Clock, Duration>& t,
 
 template <class P>
 bool wait_stop_impl(P& p, const std::stop_token& stop,
-                    std::source_location loc = {}) noexcept {
+                    beacon::source_location loc = {}) noexcept {
   if (p.try_acquire()) return true;
   if (stop.stop_requested()) return false;
   return parked_wait(p, deadline::never(), &stop, loc);
