@@ -275,7 +275,7 @@ class once_sender {
                   "std::move(tx).emplace(args...)");
   }
   /// Not callable: write std::move(tx).send_exception(e).
-  void send_exception(std::exception_ptr) const& {
+  void send_exception(const std::exception_ptr&) const& {
     static_assert(detail::dependent_false<Binding>,
                   "beacon: send_exception() consumes the sender: call it as "
                   "std::move(tx).send_exception(e)");
@@ -748,7 +748,7 @@ requires(!detail::once_binding<T>) class once_sender<T> {
                   "beacon: send() consumes the sender: call it as std::move(tx).send(v)");
   }
   /// Not callable: write std::move(tx).send_exception(e).
-  void send_exception(std::exception_ptr) const& {
+  void send_exception(const std::exception_ptr&) const& {
     static_assert(detail::dependent_false<T>,
                   "beacon: send_exception() consumes the sender: call it as "
                   "std::move(tx).send_exception(e)");
