@@ -247,8 +247,8 @@ TEST(inspect, once_event_receiver_waits) {
       },
       [&] { std::move(tx).send(7); });
   beacon::once_event<int> ev2;
-  auto tx2_rx2 =
-      ev2.bind_by_ref();  // no structured bindings: clang 14 cannot capture them
+  // No structured bindings: clang 14 cannot capture them in a lambda.
+  auto tx2_rx2 = ev2.bind_by_ref();
   auto& tx2 = tx2_rx2.sender;
   auto& rx2 = tx2_rx2.receiver;
   thread_case(
@@ -348,14 +348,13 @@ TEST(inspect, coroutines_on_every_primitive) {
         ec.notify_all();
       });
   beacon::once_event<int> e1, e2;
-  auto tx1_rx1 =
-      e1.bind_by_ref();  // no structured bindings: clang 14 cannot capture them
+  // No structured bindings: clang 14 cannot capture them in a lambda.
+  auto tx1_rx1 = e1.bind_by_ref();
   auto& tx1 = tx1_rx1.sender;
   auto& rx1 = tx1_rx1.receiver;
-  auto tx2_rx2 =
-      e2.bind_by_ref();  // no structured bindings: clang 14 cannot capture them
-  auto& tx2 = tx2_rx2.sender;
-  auto& rx2 = tx2_rx2.receiver;
+  // No structured bindings: clang 14 cannot capture them in a lambda.
+  auto tx2_rx2 = e2.bind_by_ref();
+  auto& rx2 = tx2_rx2.receiver;  // its sender is never used
   std::vector<beacon::once_event<int>::receiver_by_ref> rxs;
   rxs.push_back(std::move(rx1));
   rxs.push_back(std::move(rx2));

@@ -1,14 +1,18 @@
 // The CPU facts the spin policy (include/beacon/detail/spin.hpp) builds on:
 // how many CPUs the process may use, whether that is more than one, and how
-// to give a CPU away (see platform.hpp); and the registration of fork
-// handlers (at_fork). On Linux, how many CPUs the process may use comes from
-// its affinity mask and its cgroup's CPU quota (containers, taskset, systemd
-// CPUQuota=); elsewhere from std::thread::hardware_concurrency(); on Windows
-// (cpu_win32.cpp) from the process affinity mask.
+// to give a CPU away (see platform.hpp); the registration of fork handlers
+// (at_fork); and the coarse clock the lot stamps parked entries with
+// (coarse_now_ns, for beacon/inspect.hpp), one for every parker. On Linux, how many CPUs
+// the process may use comes from its affinity mask and its cgroup's CPU quota
+// (containers, taskset, systemd CPUQuota=); elsewhere from
+// std::thread::hardware_concurrency(); on Windows (cpu_win32.cpp) from the process
+// affinity mask.
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <initializer_list>
 #include <string_view>
 #include <thread>
@@ -234,6 +238,19 @@ bool multi_cpu() noexcept { return many_cpus.load(std::memory_order_relaxed); }
 #ifndef _WIN32  // Windows: SwitchToThread, in cpu_win32.cpp
 void yield() noexcept { std::this_thread::yield(); }
 #endif
+
+// A read of a few ns (Linux: the coarse monotonic clock, ~1-4 ms steps),
+// since every park of a coroutine pays it; elsewhere steady_clock.
+std::int64_t coarse_now_ns() noexcept {
+#ifdef CLOCK_MONOTONIC_COARSE
+  timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+#endif
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 void at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept {
 #if defined(__unix__) || defined(__APPLE__)

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <climits>
 #include <ctime>
 
@@ -50,17 +49,6 @@ void wake_one(const std::atomic<std::uint32_t>& word) noexcept {
 
 void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
   futex(word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX, nullptr, 0);
-}
-
-std::int64_t coarse_now_ns() noexcept {
-#ifdef CLOCK_MONOTONIC_COARSE
-  timespec ts;
-  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
-    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-#endif
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace beacon::detail::platform

@@ -95,15 +95,4 @@ void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
   b.cv.notify_all();
 }
 
-std::int64_t coarse_now_ns() noexcept {
-#ifdef CLOCK_MONOTONIC_COARSE
-  timespec ts;
-  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
-    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-#endif
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace beacon::detail::platform

@@ -9,7 +9,6 @@
 #include <windows.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 
 #include "beacon/detail/platform.hpp"
@@ -49,12 +48,6 @@ void wake_one(const std::atomic<std::uint32_t>& word) noexcept {
 
 void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
   ::WakeByAddressAll(const_cast<std::atomic<std::uint32_t>*>(&word));
-}
-
-std::int64_t coarse_now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace beacon::detail::platform
