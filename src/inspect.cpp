@@ -3,6 +3,7 @@
 #include "beacon/inspect.hpp"
 
 #include <algorithm>
+#include <cinttypes>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -18,6 +19,12 @@ void append(std::string& out, const char* format, Args... args) {
   char line[256];
   const int n = std::snprintf(line, sizeof line, format, args...);
   if (n > 0) out.append(line, std::min(static_cast<std::size_t>(n), sizeof line - 1));
+}
+
+// Addresses print the same on every platform ("%p" is "0x7ff..." with glibc,
+// "00007FF..." with mingw): 0x and lowercase hex.
+std::uintptr_t bits(const void* p) noexcept {
+  return reinterpret_cast<std::uintptr_t>(p);
 }
 
 }  // namespace
@@ -54,7 +61,7 @@ std::string describe_waiters() {
   for (const object& o : objects) {
     const waiter_info& head = all[order[o.begin]];
     const std::size_t n = o.end - o.begin;
-    append(out, "%p: %.*s, %zu %s\n", head.address,
+    append(out, "0x%" PRIxPTR ": %.*s, %zu %s\n", bits(head.address),
            static_cast<int>(head.primitive.empty() ? 9 : head.primitive.size()),
            head.primitive.empty() ? "(unnamed)" : head.primitive.data(), n,
            n == 1 ? "waiter" : "waiters");
@@ -62,7 +69,7 @@ std::string describe_waiters() {
       const waiter_info& w = all[order[k]];
       const double secs = std::chrono::duration<double>(w.waiting).count();
       if (w.coroutine) {
-        append(out, "  coroutine %p waiting %.3f s", w.frame, secs);
+        append(out, "  coroutine 0x%" PRIxPTR " waiting %.3f s", bits(w.frame), secs);
       } else {
         id.str({});
         id << w.thread;
@@ -78,8 +85,8 @@ std::string describe_waiters() {
         }
       }
       if (w.group)
-        append(out, " (wait_any group %p)",
-               reinterpret_cast<const void*>(static_cast<std::uintptr_t>(w.group)));
+        append(out, " (wait_any group 0x%" PRIxPTR ")",
+               static_cast<std::uintptr_t>(w.group));
       out += '\n';
     }
   }

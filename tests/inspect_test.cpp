@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <span>
@@ -454,8 +455,9 @@ TEST(inspect, describe_groups_by_object_oldest_first) {
   ASSERT_TRUE(queued_eventually(key(first), 2));
   const std::string text = beacon::describe_waiters();
   std::ostringstream a1, a2, id1, id3;
-  a1 << key(first);
-  a2 << key(second);
+  a1 << "0x" << std::hex
+     << reinterpret_cast<std::uintptr_t>(key(first));  // as describe prints it
+  a2 << "0x" << std::hex << reinterpret_cast<std::uintptr_t>(key(second));
   id1 << "thread " << t1.get_id();
   id3 << "thread " << t3.get_id();
   const auto p_first = text.find(a1.str() + ": auto_reset_event, 2 waiters");

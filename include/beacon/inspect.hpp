@@ -96,10 +96,14 @@ void for_each_waiter(F&& f) {
 /// A human-readable dump of every parked waiter, one line each, grouped by
 /// the object waited on (the object whose oldest waiter waited longest
 /// first) and, within an object, oldest first (queue order between equal
-/// times); "" when nobody waits. A line
-/// reads
-/// `  0x7ffd...: auto_reset_event: thread 140245 waiting 2.003 s at main.cpp:42 in void
-/// f()`. A debugging aid: allocates, not async-signal-safe.
+/// times); "" when nobody waits. It reads
+/// @code
+///  0x7ffd1234: auto_reset_event, 2 waiters
+///    thread 140245 waiting 2.003 s at main.cpp:42 in void f()
+///    coroutine 0x55d0a8 waiting 0.512 s
+/// @endcode
+/// Addresses print as 0x and lowercase hex on every platform. A debugging
+/// aid: allocates, not async-signal-safe.
 std::string describe_waiters();
 
 }  // namespace beacon
