@@ -445,13 +445,14 @@ TEST(inspect, describe_groups_by_object_oldest_first) {
       return !v.empty() && v.back().waiting.count() > 0;
     });
   };
-  scoped_thread t1([&] { first.wait(); });
+  // Timed waits: if an assertion below fails, the threads still end.
+  scoped_thread t1([&] { (void)first.wait_for(patience); });
   ASSERT_TRUE(queued_eventually(key(first), 1));
   ASSERT_TRUE(wait_shows(key(first)));
-  scoped_thread t2([&] { second.wait(); });
+  scoped_thread t2([&] { (void)second.wait_for(patience); });
   ASSERT_TRUE(queued_eventually(key(second), 1));
   ASSERT_TRUE(wait_shows(key(second)));
-  scoped_thread t3([&] { first.wait(); });
+  scoped_thread t3([&] { (void)first.wait_for(patience); });
   ASSERT_TRUE(queued_eventually(key(first), 2));
   const std::string text = beacon::describe_waiters();
   std::ostringstream a1, a2, id1, id3;
