@@ -408,12 +408,6 @@ TEST(event_count_stress, notification_racing_time_outs_reaches_a_waiter) {
 
 // The same race with stop requests instead of deadlines.
 TEST(event_count_stress, notification_racing_stop_requests_reaches_a_waiter) {
-#if defined(__MINGW32__) && defined(__GLIBCXX__)
-  GTEST_SKIP()
-      << "libstdc++ 12 for mingw-w64: a ~stop_callback that races request_stop() "
-         "can hang in std::binary_semaphore::acquire (its atomic wait without a "
-         "futex loses the release; backtrace in docs/windows.md)";
-#endif
   constexpr int rounds = 400, stoppable = 3;
   for (int round = 0; round < rounds; ++round) {
     token_round t;
