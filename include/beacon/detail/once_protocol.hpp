@@ -162,6 +162,10 @@ struct once_access {
   static void set_state(auto& e, std::uint8_t v) noexcept {
     e.state_.store(v, std::memory_order_relaxed);
   }
+  // A receiver's wait address and ready value, for wait_many.hpp (the
+  // receiver's wait_word() and take_ready()).
+  static auto wait_word(const auto& rx) noexcept { return rx.wait_word(); }
+  static auto take_ready(auto& rx) { return rx.take_ready(); }
   template <class S, class R, class Ref>
   static once_channel<S, R> make_channel(Ref a, Ref b) noexcept {
     return {S(std::move(a)), R(std::move(b))};
