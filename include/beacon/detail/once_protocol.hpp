@@ -174,6 +174,25 @@ struct once_access {
 template <class E>
 using once_policy = decltype(once_access::policy_of<E>());
 
+// once_event and local_once_event receivers, concrete or type-erased (for
+// wait_many.hpp and asio.hpp, which take them by reference).
+template <class W>
+struct is_once_receiver : std::false_type {};
+template <class B>
+struct is_once_receiver<once_receiver<B>> : std::true_type {};
+template <class W>
+inline constexpr bool once_receiver_v = is_once_receiver<W>::value;
+// Whether receiver R can be waited on by a thread (a once_event's): false
+// for a concrete local_once_event receiver; true for the type-erased one,
+// which says at run time (its wait_word() is null for a local receiver).
+template <class R>
+constexpr bool receiver_can_block() noexcept {
+  if constexpr (requires { typename R::event_type; })
+    return once_policy<typename R::event_type>::blocking;
+  else
+    return true;
+}
+
 // False, but only once instantiated: for a static_assert that fires only
 // when a template's member is used.
 template <class>

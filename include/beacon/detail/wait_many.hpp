@@ -34,14 +34,6 @@ wait_ref ref_of(W& w) noexcept;  // wait_many.hpp
 
 namespace beacon::detail {
 
-// once_event and local_once_event receivers, concrete or type-erased.
-template <class W>
-struct is_once_receiver : std::false_type {};
-template <class B>
-struct is_once_receiver<once_receiver<B>> : std::true_type {};
-template <class W>
-inline constexpr bool once_receiver_v = is_once_receiver<W>::value;
-
 // The objects the multi-waits accept (their cores are parked-bit cores; a
 // receiver's is once_wait_core over its event's state word). A
 // local_once_event's receiver matches too, so that rx_ops's static_assert
@@ -139,13 +131,6 @@ struct ops_of {
 //   so the result can tell, after the engine, that nothing was committed).
 // No park token: a multi-waiter records no awaiter trace (inspect_awaiter
 // shows an empty one), since the trace would have to outlive the entry.
-template <class R>
-constexpr bool receiver_can_block() noexcept {
-  if constexpr (requires { typename R::event_type; })
-    return once_policy<typename R::event_type>::blocking;
-  else
-    return true;  // type-erased: checked when the wait begins (check_object)
-}
 template <class R>
 struct rx_ops {
   static_assert(receiver_can_block<R>(),
