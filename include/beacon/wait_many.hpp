@@ -90,7 +90,7 @@
 /// form, only above 8 objects).
 ///
 /// Memory ordering: what the thread that made the acquired object available
-/// did before (set, release, the last tick) happens-before the return of
+/// did before (set, release, the last tick, a send) happens-before the return of
 /// the wait (or the coroutine's resumption), as for that object's own wait();
 /// for wait_all, of every object.
 ///
