@@ -493,7 +493,8 @@ TEST(WaitAllReceiver, ExceptionSentIsRethrownNothingElseAcquired) {
       threw = true;
     }
   });
-  while (queued_on_rx(rx) < 1)
+  // Its observer waits on the first unavailable object in address order.
+  while (queued_on_rx(rx) + queued_on(a) < 1)
     std::this_thread::yield();
   std::move(tx).send_exception(std::make_exception_ptr(std::runtime_error("x")));
   a.set();
