@@ -27,7 +27,12 @@ bool once_finish_parked(once_state& st, std::uint8_t bits) noexcept {
     std::uint8_t s = st.load(std::memory_order_relaxed);
     // once_F (under the lock): release publishes the value; acquire pairs
     // with once_H when the receiver left before we got the lock. An event has
-    // one receiver, so none is queued now: clear `parked`.
+    // one receiver, so none is queued now: clear `parked`. (A multi-wait's
+    // entry may stay queued here: one whose group another object already won,
+    // which unpark_one skipped, or a wait_all observer, which it notified.
+    // Clearing `parked` under it loses nothing: tx_done is final, so no later
+    // wake-up is owed to it; its owner's cancel clears the bit again, which
+    // changes nothing, on an event its receiver, the owner, still keeps alive.)
     while (!st.compare_exchange_weak(
         s, static_cast<std::uint8_t>((s | bits) & ~once_bits::parked),
         std::memory_order_acq_rel, std::memory_order_relaxed)) {

@@ -256,8 +256,22 @@ void wait_many_engine::any_abandon(std::span<const wait_ref> objs,
 
 namespace {
 
+// Whether a once receiver among the objects is broken (ready with no value:
+// disconnected or an exception sent; wait_many.hpp, rx_ops). Broken is
+// final while the wait owns the receiver, so it reads the same at the
+// attempt's linearization point and after.
+bool any_broken(const wait_ops* const* ops, void* const* objects,
+                std::size_t n) noexcept {
+  for (std::size_t k = 0; k < n; ++k)
+    if (ops[k]->broken && ops[k]->broken(objects[k])) return true;
+  return false;
+}
+
 // The atomic attempt over sorted objects: objs.size() when all were acquired,
-// else the index of the object found unavailable (nothing acquired).
+// else the index of the object found unavailable (nothing acquired). With a
+// broken receiver among them, all held means the wait ends but commits
+// nothing: the holds are dropped and objs.size() returned; the result
+// (make_all_result, or all_abandon) sees the broken receiver and knows.
 std::size_t attempt_all(const wait_ops* const* ops, void* const* objects,
                         std::size_t n) noexcept {
   for (std::size_t k = 0; k < n; ++k) {
@@ -271,6 +285,11 @@ std::size_t attempt_all(const wait_ops* const* ops, void* const* objects,
       }
       hold_pause(spins);  // busy: another wait_all's hold, a moment
     }
+  }
+  if (any_broken(ops, objects, n)) {
+    for (std::size_t j = n; j-- > 0;)
+      ops[j]->release_hold(objects[j]);
+    return n;
   }
   for (std::size_t k = 0; k < n; ++k)
     ops[k]->commit_hold(objects[k]);
@@ -392,7 +411,10 @@ void wait_many_engine::all_abandon(all_async& st) noexcept {
       st.entry, [&](bool was_last) { r.ops_->leave(r.object_, was_last); });
   if (c == parking_lot::cancel_status::woken) {
     // all_retry acquired every object and the resumption was pending here:
-    // give each back as its own abandoned waiter would.
+    // give each back as its own abandoned waiter would (unless a broken
+    // receiver made it commit nothing: attempt_all).
+    lists l(st.objs);
+    if (any_broken(l.ops, l.objects, st.objs.size())) return;
     for (const wait_ref& o : st.objs)
       o.ops_->pass_on(o.object_);
     return;

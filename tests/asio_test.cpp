@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/experimental/deferred.hpp>
 #include <atomic>
@@ -12,6 +13,8 @@
 #include <future>
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -305,6 +308,194 @@ TEST(Asio, DestroyingTheContextWithPendingWaits) {
   EXPECT_EQ(sem.count(), 1u);
   sem.release();
   EXPECT_EQ(sem.count(), 2u);
+}
+
+// once_event receivers: void(error_code, T); disconnected / exception_sent
+// as beacon::errc; cancellation withdraws the entry and leaves the value.
+
+template <class R>
+std::size_t queued_on_rx(const R& rx) {
+  return beacon::parking_lot::queued(beacon::detail::once_access::wait_word(rx));
+}
+
+TEST(AsioReceiver, ReadyValuePostedNotInline) {
+  asio::io_context io;
+  auto [tx, rx] = beacon::make_once<std::string>();
+  std::move(tx).send("hi");
+  std::string got;
+  beacon::async_wait(rx, asio::bind_executor(io, [&](std::error_code ec, std::string v) {
+                       EXPECT_FALSE(ec);
+                       got = std::move(v);
+                     }));
+  EXPECT_EQ(got, "");       // not inside the initiating call
+  EXPECT_TRUE(rx.valid());  // taken only when the handler runs
+  io.run();
+  EXPECT_EQ(got, "hi");
+  EXPECT_FALSE(rx.valid());
+}
+
+TEST(AsioReceiver, SentFromAnotherThreadRunsOnTheIoThread) {
+  for (int threads : {1, 4}) {
+    asio::io_context io;
+    auto [tx, rx] = beacon::make_once<int>();
+    std::thread::id ran_on;
+    int got = 0;
+    beacon::async_wait(rx, asio::bind_executor(io, [&](std::error_code ec, int v) {
+                         EXPECT_FALSE(ec);
+                         got = v;
+                         ran_on = std::this_thread::get_id();
+                       }));
+    EXPECT_EQ(queued_on_rx(rx), 1u);
+    std::thread::id sender_id;
+    std::thread t([&, tx = std::move(tx)]() mutable {
+      sender_id = std::this_thread::get_id();
+      std::move(tx).send(5);
+    });
+    const auto ids = run_on(io, threads);
+    t.join();
+    EXPECT_EQ(got, 5);
+    EXPECT_NE(ran_on, sender_id);
+    EXPECT_NE(std::find(ids.begin(), ids.end(), ran_on), ids.end());
+  }
+}
+
+TEST(AsioReceiver, DisconnectedAndExceptionAreBeaconErrors) {
+  asio::io_context io;
+  auto [tx1, rx1] = beacon::make_once<int>();
+  auto [tx2, rx2] = beacon::make_once<int>();
+  std::error_code e1, e2;
+  beacon::async_wait(rx1,
+                     asio::bind_executor(io, [&](std::error_code ec, int) { e1 = ec; }));
+  beacon::async_wait(rx2,
+                     asio::bind_executor(io, [&](std::error_code ec, int) { e2 = ec; }));
+  { auto drop = std::move(tx1); }
+  std::move(tx2).send_exception(std::make_exception_ptr(std::runtime_error("x")));
+  io.run();
+  EXPECT_EQ(e1, beacon::errc::disconnected);
+  EXPECT_EQ(e2, beacon::errc::exception_sent);
+  EXPECT_STREQ(e1.category().name(), "beacon");
+  EXPECT_TRUE(rx1.valid());  // as receive(): left as it was
+  EXPECT_THROW((void)rx1.try_receive(), beacon::disconnected);
+  EXPECT_THROW((void)rx2.try_receive(), std::runtime_error);  // the exception stayed
+  EXPECT_FALSE(rx2.valid());
+}
+
+TEST(AsioReceiver, CancellationWithdrawsAndKeepsTheValue) {
+  asio::io_context io;
+  beacon::once_event<int> ev;
+  auto [tx, crx] = ev.bind_by_ref();
+  beacon::once_receiver<int> rx = std::move(crx);  // type-erased
+  asio::cancellation_signal sig;
+  std::error_code got;
+  beacon::async_wait(
+      rx, asio::bind_cancellation_slot(
+              sig.slot(),
+              asio::bind_executor(io, [&](std::error_code ec, int) { got = ec; })));
+  EXPECT_EQ(queued_on_rx(rx), 1u);
+  std::thread([&] { sig.emit(asio::cancellation_type::terminal); }).join();
+  EXPECT_EQ(queued_on_rx(rx), 0u);
+  io.run();
+  EXPECT_EQ(got, asio::error::operation_aborted);
+  std::move(tx).send(3);
+  EXPECT_EQ(rx.receive(), 3);  // nobody took it
+}
+
+// send() on one thread races the cancellation on another: the value is
+// either delivered or left in the receiver, never both, never lost.
+TEST(AsioReceiver, CancellationRacingSendLosesNothing) {
+  for (int round = 0; round < 300; ++round) {
+    asio::io_context io;
+    auto [tx, rx] = beacon::make_once<int>();
+    asio::cancellation_signal sig;
+    int delivered = -1;
+    int handled = 0;
+    beacon::async_wait(
+        rx, asio::bind_cancellation_slot(
+                sig.slot(), asio::bind_executor(io, [&](std::error_code ec, int v) {
+                  if (!ec) delivered = v;
+                  ++handled;
+                })));
+    std::thread t([&, tx = std::move(tx)]() mutable { std::move(tx).send(round); });
+    sig.emit(asio::cancellation_type::terminal);
+    t.join();
+    io.run();
+    EXPECT_EQ(handled, 1);
+    if (delivered == round)
+      EXPECT_FALSE(rx.valid());
+    else
+      EXPECT_EQ(rx.receive(), round) << round;
+    EXPECT_EQ(queued_on_rx(rx), 0u);
+  }
+}
+
+TEST(AsioReceiver, FourRunThreadsEveryValueOnce) {
+  asio::io_context io;
+  constexpr int n = 200;
+  using channel = decltype(beacon::make_once<int>());
+  std::vector<decltype(std::declval<channel>().receiver)> rxs;
+  std::vector<decltype(std::declval<channel>().sender)> txs;
+  for (int i = 0; i < n; ++i) {
+    auto [tx, rx] = beacon::make_once<int>();
+    txs.push_back(std::move(tx));
+    rxs.push_back(std::move(rx));
+  }
+  std::vector<std::atomic<int>> seen(n);
+  for (auto& rx : rxs)
+    beacon::async_wait(rx, asio::bind_executor(io, [&](std::error_code ec, int v) {
+                         ASSERT_FALSE(ec);
+                         seen[static_cast<std::size_t>(v)]++;
+                       }));
+  std::thread t([&] {
+    for (int i = 0; i < n; ++i)
+      std::move(txs[static_cast<std::size_t>(i)]).send(i);
+  });
+  run_on(io, 4);
+  t.join();
+  for (auto& x : seen)
+    EXPECT_EQ(x.load(), 1);
+}
+
+TEST(AsioReceiver, AwaitableOrAndDestroyedContext) {
+  asio::io_context io;
+  beacon::manual_reset_event never;
+  auto [tx, rx] = beacon::make_once<int>();
+  int got = 0;
+  asio::co_spawn(
+      io,
+      [&, &rx = rx]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        auto r = co_await (beacon::async_wait(never, asio::use_awaitable) ||
+                           beacon::async_wait(rx, asio::use_awaitable));
+        got = std::get<1>(r);
+      },
+      asio::detached);
+  std::thread t([&, &rx = rx, tx = std::move(tx)]() mutable {
+    while (!queued_on_rx(rx))
+      std::this_thread::yield();
+    std::move(tx).send(8);
+  });
+  io.run();
+  t.join();
+  EXPECT_EQ(got, 8);
+  EXPECT_EQ(beacon::parking_lot::queued(&never), 0u);
+  // A context destroyed with one wait pending and one completion posted:
+  // both handlers destroyed unrun, both values stay in their receivers.
+  auto alive = std::make_shared<int>(0);
+  auto [tx1, rx1] = beacon::make_once<int>();
+  auto [tx2, rx2] = beacon::make_once<int>();
+  {
+    asio::io_context io2;
+    for (auto* r : {&rx1, &rx2})
+      beacon::async_wait(*r, asio::bind_executor(io2, [a = alive](std::error_code, int) {
+        ADD_FAILURE() << "ran";
+      }));
+    std::move(tx2).send(2);  // its completion is posted, never run
+  }
+  EXPECT_EQ(alive.use_count(), 1);
+  EXPECT_EQ(queued_on_rx(rx1), 0u);
+  std::move(tx1).send(1);
+  EXPECT_EQ(rx1.receive(), 1);
+  EXPECT_EQ(rx2.receive(), 2);
 }
 
 }  // namespace

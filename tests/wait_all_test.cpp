@@ -7,11 +7,13 @@
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <tuple>
 #include <type_traits>
 #include <vector>
 
+#include "beacon/once_event.hpp"
 #include "beacon/parking_lot.hpp"
 #include "beacon/wait_many.hpp"
 #include "support/task.hpp"
@@ -408,6 +410,185 @@ TEST(WaitAllStress, AutoEventsExactAccounting) {
     EXPECT_EQ(effective[k].load(), single[k].load() + all.load() + left) << k;
     EXPECT_EQ(queued_on(e[k]), 0u);
   }
+}
+
+}  // namespace
+
+// once_event receivers in wait_all / when_all (design.md §2.8). A receiver
+// is ready once its sender finished; it needs no hold (nobody but the wait
+// can consume it). A broken receiver (disconnected, exception) ends the
+// wait_all at the instant all are ready, with nothing acquired, throwing
+// as receive() does.
+namespace {
+
+template <class R>
+std::size_t queued_on_rx(const R& rx) {
+  return beacon::parking_lot::queued(beacon::detail::once_access::wait_word(rx));
+}
+
+TEST(WaitAllReceiver, ReadyBeforeTheWait) {
+  auto_reset_event a{state::set};
+  semaphore s{1, 1};
+  auto [tx, rx] = beacon::make_once<std::string>();
+  std::move(tx).send("v");
+  auto [x, str, g] = beacon::wait_all(a, rx, s);
+  static_assert(std::is_same_v<decltype(str), std::string>);
+  EXPECT_EQ(str, "v");
+  EXPECT_FALSE(rx.valid());
+  EXPECT_FALSE(a.try_wait());
+  EXPECT_EQ(s.count(), 0u);
+}
+
+TEST(WaitAllReceiver, SentWhileBlockedAcquiresAllAtOnce) {
+  auto_reset_event a{state::set};
+  auto [tx, rx] = beacon::make_once<int>();
+  int got = 0;
+  std::thread t([&, &rx = rx] { got = std::get<1>(beacon::wait_all(a, rx)); });
+  while (queued_on_rx(rx) < 1)
+    std::this_thread::yield();
+  EXPECT_TRUE(a.try_wait());  // nothing reserved while it waits (Win32)
+  a.set();
+  std::move(tx).send(17);
+  t.join();
+  EXPECT_EQ(got, 17);
+  EXPECT_FALSE(a.try_wait());
+  EXPECT_EQ(queued_on(a), 0u);
+  EXPECT_EQ(queued_on_rx(rx), 0u);
+}
+
+TEST(WaitAllReceiver, BlockedOnTheEventAfterTheReceiverIsReady) {
+  auto_reset_event a;
+  auto [tx, rx] = beacon::make_once<int>();
+  std::move(tx).send(4);
+  int got = 0;
+  std::thread t([&, &rx = rx] { got = std::get<0>(beacon::wait_all(rx, a)); });
+  await_queued_total(1, a);
+  EXPECT_TRUE(rx.valid());  // not taken while the wait_all waits
+  a.set();
+  t.join();
+  EXPECT_EQ(got, 4);
+}
+
+TEST(WaitAllReceiver, DisconnectedAcquiresNothing) {
+  auto_reset_event a{state::set};
+  semaphore s{1, 1};
+  auto [tx, rx] = beacon::make_once<int>();
+  { auto drop = std::move(tx); }
+  EXPECT_THROW((void)beacon::wait_all(a, s, rx), beacon::disconnected);
+  EXPECT_TRUE(a.try_wait());  // not consumed
+  EXPECT_EQ(s.count(), 1u);
+  EXPECT_TRUE(rx.valid());  // as receive(): the receiver stays
+  EXPECT_THROW((void)beacon::wait_all_for(1ms, s, rx), beacon::disconnected);
+  EXPECT_EQ(s.count(), 1u);
+}
+
+TEST(WaitAllReceiver, ExceptionSentIsRethrownNothingElseAcquired) {
+  auto_reset_event a;
+  auto [tx, rx] = beacon::make_once<int>();
+  bool threw = false;
+  std::thread t([&, &rx = rx] {
+    try {
+      (void)beacon::wait_all(rx, a);
+    } catch (const std::runtime_error&) {
+      threw = true;
+    }
+  });
+  // Its observer waits on the first unavailable object in address order.
+  while (queued_on_rx(rx) + queued_on(a) < 1)
+    std::this_thread::yield();
+  std::move(tx).send_exception(std::make_exception_ptr(std::runtime_error("x")));
+  a.set();
+  t.join();
+  EXPECT_TRUE(threw);
+  EXPECT_FALSE(rx.valid());   // consumed, as by receive()
+  EXPECT_TRUE(a.try_wait());  // not consumed
+}
+
+TEST(WaitAllReceiver, TimeOutAndStopAcquireNothing) {
+  auto_reset_event a{state::set};
+  auto [tx, rx] = beacon::make_once<int>();
+  EXPECT_FALSE(beacon::wait_all_for(5ms, a, rx));
+  std::stop_source stop;
+  std::thread stopper([&, &rx = rx] {
+    while (queued_on_rx(rx) < 1)
+      std::this_thread::yield();
+    stop.request_stop();
+  });
+  EXPECT_FALSE(beacon::wait_all(stop.get_token(), a, rx));
+  stopper.join();
+  EXPECT_EQ(queued_on_rx(rx), 0u);
+  EXPECT_TRUE(a.try_wait());
+  a.set();
+  std::move(tx).send(1);
+  auto r = beacon::wait_all_for(1s, a, rx);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(std::get<1>(*r), 1);
+}
+
+beacon_test::task all_rx_task(manual_reset_event& m, beacon::once_receiver<int>& rx,
+                              int& out) {
+  try {
+    auto [x, v] = co_await beacon::when_all(m, rx);
+    out = v;
+  } catch (const beacon::disconnected&) {
+    out = -1;
+  }
+}
+
+TEST(WhenAllReceiver, ResumedByTheLastAndDisconnected) {
+  manual_reset_event m;
+  {
+    auto [tx, crx] = beacon::make_once<int>();
+    beacon::once_receiver<int> rx = std::move(crx);
+    int got = 0;
+    auto t = all_rx_task(m, rx, got);
+    std::thread([&, tx = std::move(tx)]() mutable { std::move(tx).send(6); }).join();
+    EXPECT_EQ(got, 0);
+    m.set();
+    EXPECT_EQ(got, 6);
+    EXPECT_TRUE(t.finished());
+  }
+  m.reset();
+  {
+    auto [tx, crx] = beacon::make_once<int>();
+    beacon::once_receiver<int> rx = std::move(crx);
+    int got = 0;
+    auto t = all_rx_task(m, rx, got);
+    { auto drop = std::move(tx); }
+    m.set();
+    EXPECT_EQ(got, -1);
+    EXPECT_TRUE(rx.valid());
+  }
+  {  // destroyed while waiting: nothing left queued, the value stays
+    m.reset();
+    auto [tx, crx] = beacon::make_once<int>();
+    beacon::once_receiver<int> rx = std::move(crx);
+    int got = 0;
+    { auto t = all_rx_task(m, rx, got); }
+    EXPECT_EQ(queued_on(m) + queued_on_rx(rx), 0u);
+    std::move(tx).send(2);
+    EXPECT_EQ(rx.receive(), 2);
+  }
+}
+
+// Stress: a thread sets the event and another sends; a waiter takes both
+// with wait_all, round after round: every value received exactly once, and
+// each round's set consumed by exactly that round.
+TEST(WaitAllReceiverStress, EveryValueOnce) {
+  constexpr int rounds = 2000;
+  auto_reset_event a;
+  long sum = 0;
+  for (int i = 0; i < rounds; ++i) {
+    auto [tx, rx] = beacon::make_once<int>();
+    std::thread sender([&, i, tx = std::move(tx)]() mutable { std::move(tx).send(i); });
+    std::thread setter([&] { a.set(); });
+    auto [x, v] = beacon::wait_all(a, rx);
+    sum += v;
+    sender.join();
+    setter.join();
+    EXPECT_FALSE(a.try_wait());
+  }
+  EXPECT_EQ(sum, static_cast<long>(rounds) * (rounds - 1) / 2);
 }
 
 }  // namespace

@@ -46,7 +46,9 @@
 ///   where `<coroutine>` is there. Include beacon/asio.hpp before asio, or
 ///   link beacon::asio, for use_awaitable to exist with Clang.
 ///
-/// Not covered: once_event receivers (their awaiters are being reworked).
+/// * Once receivers: `beacon::async_wait(rx, token)` → `void(error_code, T)`;
+///   errc::disconnected / errc::exception_sent (beacon::error_category())
+///   as errors, the receiver then left as it is (see that overload).
 ///
 /// Memory ordering: as the primitive's own wait: the set() / release() /
 /// tick() / notify that granted the wait happens-before the handler runs
@@ -98,6 +100,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <tuple>
 #include <type_traits>
@@ -107,11 +112,53 @@
 #include "beacon/countdown_event.hpp"
 #include "beacon/event_count.hpp"
 #include "beacon/manual_reset_event.hpp"
+#include "beacon/once_event.hpp"
 #include "beacon/parking_lot.hpp"
 #include "beacon/semaphore.hpp"
 #if defined(__linux__)
 #include "beacon/os_event.hpp"
 #endif
+
+namespace beacon {
+
+/// The errors of beacon's asynchronous operations (async_wait on a once
+/// receiver), in beacon::error_category().
+enum class errc {
+  /// The sender was destroyed without sending (receive() would throw
+  /// beacon::disconnected); the receiver is left as it was.
+  disconnected = 1,
+  /// The sender sent an exception (send_exception); it stays in the
+  /// receiver: its try_receive() rethrows it (and consumes the receiver).
+  exception_sent = 2,
+};
+
+/// beacon's error category ("beacon"): beacon::errc values.
+inline const std::error_category& error_category() noexcept {
+  struct category final : std::error_category {
+    const char* name() const noexcept override { return "beacon"; }
+    std::string message(int e) const override {
+      switch (static_cast<errc>(e)) {
+        case errc::disconnected:
+          return "the sender was destroyed without sending";
+        case errc::exception_sent:
+          return "the sender sent an exception (the receiver rethrows it)";
+      }
+      return "unknown beacon error";
+    }
+  };
+  static const category c;  // one per program: an inline function's static
+  return c;
+}
+
+/// A std::error_code of beacon::error_category().
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+}  // namespace beacon
+
+template <>
+struct std::is_error_code_enum<beacon::errc> : std::true_type {};
 
 /// @cond BEACON_INTERNALS  (the component's internals: not part of the API)
 namespace beacon::detail {
@@ -535,6 +582,189 @@ class asio_core_op final : public asio_op_base {
       false;  // set by the thread that woke or completed the wait, before settle
 };
 
+// A beacon::errc as the handler's error code type.
+inline net_error_code asio_error(errc e) noexcept {
+#if defined(BEACON_ASIO_USE_BOOST)
+  // Boost.System adopts a std::error_code (its category wrapped) from 1.65 on.
+  return net_error_code(make_error_code(e));
+#else
+  return make_error_code(e);
+#endif
+}
+
+// The completion of a receiver's wait, posted to the handler's executor once
+// the sender finished. It takes the value only when it runs, so that one
+// destroyed unrun (the context shut down) leaves the value in the receiver:
+// nothing is swallowed. The receiver (and its event) is alive until then
+// (the contract: it outlives the wait until the handler ran or was destroyed).
+// Run: the value (receiver consumed), or errc::disconnected /
+// errc::exception_sent with a default-constructed T (the receiver left as it
+// is: its try_receive() rethrows the exception sent).
+template <class Handler, class R>
+class asio_rx_completion {
+ public:
+  using slot_type = net::associated_cancellation_slot_t<Handler>;
+  using value_type = typename R::value_type;
+
+  asio_rx_completion(Handler&& h, slot_type slot, R* rx)
+      : handler_(std::move(h)), slot_(slot), rx_(rx) {}
+  asio_rx_completion(asio_rx_completion&&) noexcept = default;
+  asio_rx_completion& operator=(asio_rx_completion&&) = delete;
+
+  void operator()() {
+    if (slot_.is_connected()) slot_.clear();
+    // Relaxed: the op read tx_done with acquire (or was woken through the
+    // lot's hand-off) before it posted, and the post orders that before us.
+    const std::uint8_t s = once_access::wait_word(*rx_)->load(std::memory_order_relaxed);
+    if (s & once_bits::value) {
+      value_type v = once_access::take_ready(*rx_);  // may throw (T's move): out of run()
+      std::move(handler_)(net_error_code{}, std::move(v));
+    } else {
+      std::move(handler_)(
+          asio_error((s & once_bits::error) ? errc::exception_sent : errc::disconnected),
+          value_type{});
+    }
+  }
+
+ private:
+  Handler handler_;
+  slot_type slot_;
+  R* rx_;
+};
+
+// A wait on a once_event receiver R (concrete or type-erased), as
+// asio_core_op waits on a core: its own entry in the lot on the event's
+// state word (the address receive() parks on), with this operation's unique
+// park token, so that a cancellation on any thread withdraws exactly this
+// entry under the queue lock (unpark_filter). Whoever dequeues the entry
+// first decides, once: the sender (once_finish_parked's unpark_one: tx_done
+// set in the same critical section; default_token, a grant) or the
+// withdrawal (asio_withdrawn_token, no grant). Awaiting the receiver's own
+// co_await instead would not do: its awaiter's withdrawal (parking_lot::
+// cancel) is only safe on the thread that would resume it, and a cancellation
+// slot fires on any thread. "Granted" consumes nothing (the value stays in the
+// event until the completion runs), so an aborted, discarded or cancelled
+// wait passes nothing on: the value stays receivable.
+template <class R, class Handler>
+class asio_rx_op final : public asio_op_base {
+ public:
+  static void start(R& rx, Handler&& h) {
+    once_state* word = once_access::wait_word(rx);
+    if (once_wait_core(word).try_acquire()) {  // ready: still posted, never inline
+      deliver(rx, std::move(h));
+      return;
+    }
+    auto& svc = net::use_service<asio_wait_service>(
+        asio_context_of(net::get_associated_executor(h)));
+    std::unique_ptr<asio_rx_op> op(new asio_rx_op(rx, word, std::move(h), svc));
+    if (!svc.add(*op)) return;  // shutting down: the handler is dropped unrun
+    auto slot = net::get_associated_cancellation_slot(op->handler_);
+    if (slot.is_connected())
+      slot.template emplace<asio_cancel_handler>(&svc, op->info_.id);
+    op.release()->park();
+  }
+
+  ~asio_rx_op() override {
+    if (resumer_) resumer_.destroy();  // never resumed
+  }
+
+  void on_woken() noexcept {  // on the thread that dequeued our entry
+    resumer_ = nullptr;       // its frame frees itself after this call
+    svc_.settle(*this, entry_.unpark_token() != parking_lot::default_token);
+  }
+
+ private:
+  asio_rx_op(R& rx, once_state* word, Handler&& h, asio_wait_service& svc)
+      : asio_op_base(&withdraw, word),
+        rx_(rx),
+        word_(word),
+        handler_(std::move(h)),
+        work_(net::prefer(net::get_associated_executor(handler_),
+                          net::execution::outstanding_work.tracked)),
+        svc_(svc),
+        resumer_(asio_resume(this).handle) {}
+
+  // Queues the entry; from a true park_async on, *this may be gone.
+  void park() noexcept {
+    once_wait_core core(word_);
+    entry_.set_site({once_wait_core::name, {}});  // inspect.hpp
+    for (;;) {
+      // mark_parked: `parked` set under the queue lock only while tx_done is
+      // not, so the sender's transition either comes first (we do not park:
+      // try_acquire below succeeds) or finds `parked` and dequeues us under
+      // this lock (once_event.hpp: "Waking a parked receiver").
+      if (parking_lot::park_async(
+              word_,
+              [&] {
+                return !cancel_requested_.load(std::memory_order_relaxed) &&
+                       mark_parked(core);
+              },
+              entry_, resumer_, info_.id))
+        return;
+      if (cancel_requested_.load(std::memory_order_relaxed)) {
+        svc_.settle(*this, true);
+        return;
+      }
+      if (core.try_acquire()) {
+        svc_.settle(*this, false);
+        return;
+      }
+    }
+  }
+
+  // Under the queue lock: takes our entry out if still queued (clearing
+  // `parked`, as a timed-out receiver does); the woken entry is resumed on
+  // this thread with asio_withdrawn_token. The event is alive: the receiver,
+  // which keeps it, outlives the wait.
+  static void withdraw(void* target, std::uint64_t id) noexcept {
+    auto* word = static_cast<once_state*>(target);
+    bool found = false;
+    parking_lot::unpark_filter(
+        word,
+        [&](parking_lot::token t) {
+          if (found) return parking_lot::filter_op::stop;
+          if (t != id) return parking_lot::filter_op::skip;
+          found = true;
+          return parking_lot::filter_op::unpark;
+        },
+        [&](parking_lot::unpark_result r) {
+          if (r.unparked) {
+            once_wait_core core(word);
+            leave(core, !r.have_more);
+          }
+          return asio_withdrawn_token;
+        });
+  }
+
+  static void deliver(R& rx, Handler&& h) {
+    auto ex = net::get_associated_executor(h);
+    auto slot = net::get_associated_cancellation_slot(h);
+    net::post(ex, asio_rx_completion<Handler, R>(std::move(h), slot, &rx));
+  }
+
+  void finish(verdict v) noexcept override {
+    // Nothing to pass on in any verdict: nothing was taken from the event.
+    try {
+      if (v == verdict::deliver)
+        deliver(rx_, std::move(handler_));
+      else if (v == verdict::abort)
+        asio_post(std::move(handler_), net::error::operation_aborted, nullptr, nullptr,
+                  typename R::value_type{});
+    } catch (...) {
+      // post allocates; if it fails the handler is dropped, as at shutdown.
+    }
+    delete this;  // releases the outstanding work, after the post
+  }
+
+  R& rx_;
+  once_state* word_;
+  Handler handler_;
+  asio_tracked_executor_t<Handler> work_;
+  asio_wait_service& svc_;
+  std::coroutine_handle<> resumer_;
+  parking_lot::waiter entry_;
+};
+
 // A wait on an event_count: a bridge coroutine awaits ec.async_wait() with
 // a predicate that also ends the wait when a cancellation was requested.
 template <class Pred, class Handler>
@@ -690,6 +920,41 @@ auto async_wait(W& w, CompletionToken&& token) {
   else
     return detail::net::async_initiate<CompletionToken, void(detail::net_error_code,
                                                              grant)>(init, token, &w);
+}
+
+/// Waits asynchronously on a once_event receiver (concrete or the
+/// type-erased once_receiver<T>, by reference: it must outlive the wait until
+/// the handler ran or was destroyed): completion `void(error_code, T)`. The
+/// value is taken when the handler runs (the receiver is then received);
+/// errc::disconnected (sender destroyed unsent) and errc::exception_sent
+/// (send_exception: a handler cannot be thrown at; the exception stays in the
+/// receiver, whose try_receive() rethrows it) complete with a
+/// default-constructed T and leave the receiver as it is, as does
+/// operation_aborted (cancellation) and a context destroyed with the wait
+/// pending. T must be default constructible (the error completions' value).
+/// Throws std::logic_error, initiating nothing, for a receiver that holds no
+/// once_event (received, moved from, empty, or a type-erased
+/// local_once_event receiver); a concrete local_once_event receiver does not
+/// compile (its sender runs on the same thread: co_await it directly).
+template <class R, class CompletionToken>
+requires detail::once_receiver_v<R>
+auto async_wait(R& rx, CompletionToken&& token) {
+  using T = typename R::value_type;
+  static_assert(std::is_default_constructible_v<T>,
+                "beacon::async_wait on a receiver needs a default-constructible T "
+                "(the value of its error completions)");
+  static_assert(detail::receiver_can_block<R>(),
+                "beacon::async_wait does not take a local_once_event receiver: its "
+                "sender runs on the same thread; co_await std::move(rx) instead");
+  if (!detail::once_access::wait_word(rx))
+    throw std::logic_error(
+        "beacon::async_wait: a receiver that holds no once_event (already received, "
+        "moved from, empty, or a local_once_event's)");
+  auto init = [](auto handler, R* target) {
+    detail::asio_rx_op<R, decltype(handler)>::start(*target, std::move(handler));
+  };
+  return detail::net::async_initiate<CompletionToken, void(detail::net_error_code, T)>(
+      init, token, &rx);
 }
 
 /// Waits asynchronously until `pred()` succeeds (see event_count): completion

@@ -435,6 +435,16 @@ class once_receiver {
     return ev;
   }
 
+  // For wait_many.hpp (through once_access): the state word a multi-waiter
+  // parks on (its event's wait address), null while the receiver holds no
+  // event; and the value (or the throw) of a receiver whose sender has
+  // finished (tx_done read with acquire by the multi-wait), as receive().
+  detail::once_state* wait_word() const noexcept requires(policy::blocking) {
+    event_type* ev = b_.event();
+    return ev ? &access::state(*ev) : nullptr;
+  }
+  value_type take_ready() { return take(checked()); }
+
   // The sender has finished (tx_done was read with acquire, or the lot handed
   // off after once_F): takes the value (returned as a value_type, or as an
   // optional given std::in_place), ending the receiver, the last end.
@@ -620,6 +630,10 @@ struct once_receiver_table {
   bool (*await_suspend)(void*, std::coroutine_handle<>) noexcept;
   T (*await_resume)(void*);
   void (*destroy_awaiter)(void*) noexcept;
+  // wait_many.hpp: the state word to wait on (null: empty, or a local
+  // receiver, which cannot be waited on there), and the ready value.
+  once_state* (*wait_word)(const void*) noexcept;
+  T (*take_ready)(void*);
 };
 [[noreturn]] inline void throw_cannot_block() {
   throw_logic("local_once", "_receiver: cannot block (try_receive or co_await)");
@@ -675,6 +689,13 @@ inline constexpr once_receiver_table<T> once_receiver_table_for{
       using A = decltype(operator co_await(std::declval<R&&>()));
       std::destroy_at(&once_in<A>(a));
     },
+    [](const void* r) noexcept -> once_state* {
+      if constexpr (once_policy<typename R::event_type>::blocking)
+        return once_access::wait_word(once_in<R>(const_cast<void*>(r)));
+      else
+        return nullptr;
+    },
+    [](void* r) -> T { return once_access::take_ready(once_in<R>(r)); },
 };
 
 }  // namespace BEACON_ONCE_ABI
@@ -874,6 +895,7 @@ requires(!detail::once_binding<T>) class once_receiver<T> {
   }
 
  private:
+  friend struct detail::once_access;
   const table* checked() const {
     if (!t_) detail::throw_logic("once", "_receiver: empty (moved from)");
     return t_;
@@ -881,6 +903,11 @@ requires(!detail::once_binding<T>) class once_receiver<T> {
   void reset() noexcept {
     if (t_) std::exchange(t_, nullptr)->destroy(room_.bytes);
   }
+  // For wait_many.hpp, as the concrete receiver's (null also for a local one).
+  detail::once_state* wait_word() const noexcept {
+    return t_ ? t_->wait_word(room_.bytes) : nullptr;
+  }
+  T take_ready() { return checked()->take_ready(room_.bytes); }
 
   const table* t_ = nullptr;    // null: empty
   detail::once_end_room room_;  // the concrete receiver, while t_

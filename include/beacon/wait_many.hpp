@@ -5,10 +5,31 @@
 /// wait_any(a, b, c) blocks until one of the objects is acquired and says
 /// which; wait_all(a, b, c) blocks until all of them are acquired at one
 /// instant. The objects are any mix of auto_reset_event, manual_reset_event,
-/// countdown_event and semaphore, as many as you like. An object is
-/// "acquired" as its own wait() acquires it: an auto-reset signal or a
-/// semaphore permit is consumed; a manual-reset or countdown event is
-/// observed set.
+/// countdown_event, semaphore and once_event receivers (concrete, or the
+/// type-erased once_receiver<T>, passed by reference), as many as you like.
+/// An object is "acquired" as its own wait() acquires it: an auto-reset
+/// signal or a semaphore permit is consumed; a manual-reset or countdown
+/// event is observed set; a receiver yields its value (it is then received:
+/// valid() is false).
+///
+/// Receivers. A receiver is ready once its sender finished (sent, sent an
+/// exception, or was destroyed unsent); it yields what receive() would:
+/// its value (T in the variant / tuple), or it throws as receive() throws:
+/// beacon::disconnected (the receiver stays as it was) or the exception
+/// sent (the receiver is then consumed). wait_any that picks such a receiver
+/// throws and has acquired nothing else. wait_all treats it as ready; at the
+/// instant all its objects are ready it acquires none of them and throws
+/// for the first such receiver in argument order. A ready receiver that
+/// wait_any did not pick (a lower index won) is untouched: receive it later.
+/// A receiver that holds no once_event (received, moved from, empty, or a
+/// type-erased local_once_event receiver) makes the wait throw
+/// std::logic_error before anything is acquired; a concrete
+/// local_once_event receiver does not compile (static_assert: its sender
+/// runs on the waiting thread and could never reach a waiter queued with
+/// other objects; co_await it alone). The forms that take receivers are
+/// noexcept(false); the others stay noexcept. The span forms (wait_ref)
+/// take no receivers. A multi-wait records no awaiter trace for a receiver
+/// (inspect_awaiter shows an empty one while it waits).
 ///
 /// Results. wait_any returns the index (std::size_t) when every object's
 /// wait() returns void, else a std::variant of the objects' results in
@@ -69,7 +90,7 @@
 /// form, only above 8 objects).
 ///
 /// Memory ordering: what the thread that made the acquired object available
-/// did before (set, release, the last tick) happens-before the return of
+/// did before (set, release, the last tick, a send) happens-before the return of
 /// the wait (or the coroutine's resumption), as for that object's own wait();
 /// for wait_all, of every object.
 ///
@@ -121,7 +142,7 @@ class wait_ref {
  public:
   /// A reference to `w`.
   template <class W>
-  requires detail::multi_waitable<W> wait_ref(W& w)
+  requires(detail::multi_waitable<W> && !detail::once_receiver_v<W>) wait_ref(W& w)
   noexcept  // NOLINT(google-explicit-constructor): implicit by design
       : object_(&w), ops_(&detail::ops_of<W>::table) {}
 
@@ -138,18 +159,31 @@ class wait_ref {
 
  private:
   friend struct detail::wait_many_engine;
+  template <class W>
+  friend wait_ref detail::ref_of(W& w) noexcept;
+  wait_ref(void* object, const detail::wait_ops* ops) noexcept
+      : object_(object), ops_(ops) {}
   void* object_;
   const detail::wait_ops* ops_;
 };
 
 namespace detail {
+// Any object of the variadic forms (receivers too) as a wait_ref.
+template <class W>
+wait_ref ref_of(W& w) noexcept {
+  return wait_ref(static_cast<void*>(std::addressof(w)), ops_table<W>());
+}
+}  // namespace detail
+
+namespace detail {
 // The variadic and span forms of wait_any over one blocking engine call.
 template <class... Ws>
 std::optional<std::size_t> any_index(deadline until, const std::stop_token* stop,
-                                     Ws&... ws) noexcept {
+                                     Ws&... ws) noexcept(nothrow_acquire<Ws...>) {
+  (check_object(ws), ...);
   if (const std::size_t i = try_any_inline(ws...); i < sizeof...(Ws)) return i;
   if (until.passed() || (stop && stop->stop_requested())) return std::nullopt;
-  const std::array<wait_ref, sizeof...(Ws)> objs{wait_ref(ws)...};
+  const std::array<wait_ref, sizeof...(Ws)> objs{ref_of(ws)...};
   std::array<parking_lot::waiter, sizeof...(Ws)> entries;
   for (parking_lot::waiter& e : entries)
     e.set_site({"wait_any", {}});  // inspect.hpp: no call site after a pack
@@ -158,7 +192,7 @@ std::optional<std::size_t> any_index(deadline until, const std::stop_token* stop
 
 template <class... Ws>
 std::optional<any_result<Ws...>> maybe_any(std::optional<std::size_t> i,
-                                           Ws&... ws) noexcept {
+                                           Ws&... ws) noexcept(nothrow_acquire<Ws...>) {
   if (!i) return std::nullopt;
   return make_any_result(*i, ws...);
 }
@@ -180,7 +214,8 @@ std::optional<std::size_t> span_any(std::span<const wait_ref> objs, deadline unt
 // The variadic and span forms of wait_all: true when all were acquired.
 template <class... Ws>
 bool all_wait(deadline until, const std::stop_token* stop, Ws&... ws) {
-  std::array<wait_ref, sizeof...(Ws)> objs{wait_ref(ws)...};
+  (check_object(ws), ...);
+  std::array<wait_ref, sizeof...(Ws)> objs{ref_of(ws)...};
   wait_many_engine::sort_unique(objs);
   if (wait_many_engine::try_all(objs)) return true;
   if (until.passed() || (stop && stop->stop_requested())) return false;
@@ -188,7 +223,7 @@ bool all_wait(deadline until, const std::stop_token* stop, Ws&... ws) {
 }
 
 template <class... Ws>
-maybe_all_result<Ws...> maybe_all(bool ok, Ws&... ws) noexcept {
+maybe_all_result<Ws...> maybe_all(bool ok, Ws&... ws) noexcept(nothrow_acquire<Ws...>) {
   if constexpr (all_void<Ws...>) {
     ((void)ws, ...);
     return ok;
@@ -206,7 +241,7 @@ bool span_all(std::span<const wait_ref> objs, deadline until,
 /// the results (see the file comment).
 template <detail::multi_waitable... Ws>
 requires(sizeof...(Ws) > 0) detail::any_result<Ws...> wait_any(Ws&... ws)
-noexcept {
+noexcept(detail::nothrow_acquire<Ws...>) {
   return detail::make_any_result(*detail::any_index(deadline::never(), nullptr, ws...),
                                  ws...);
 }
@@ -215,7 +250,7 @@ noexcept {
 template <class Rep, class Period, detail::multi_waitable... Ws>
 requires(sizeof...(Ws) > 0) std::optional<detail::any_result<Ws...>> wait_any_for(
     const std::chrono::duration<Rep, Period>& d, Ws&... ws)
-noexcept {
+noexcept(detail::nothrow_acquire<Ws...>) {
   return detail::maybe_any(detail::any_index(deadline::after(d), nullptr, ws...), ws...);
 }
 
@@ -223,7 +258,8 @@ noexcept {
 template <class Clock, class Duration, detail::multi_waitable... Ws>
 requires(sizeof...(Ws) > 0) std::optional<detail::any_result<Ws...>> wait_any_until(
     const std::chrono::time_point<Clock, Duration>& t, Ws&... ws)
-noexcept {
+noexcept(detail::nothrow_acquire<Ws...>) {
+  (detail::check_object(ws), ...);
   if (const std::size_t i = detail::try_any_inline(ws...); i < sizeof...(Ws))
     return detail::make_any_result(i, ws...);
   return detail::maybe_any(
@@ -240,7 +276,7 @@ template <detail::multi_waitable... Ws>
 requires(sizeof...(Ws) >
          0) std::optional<detail::any_result<Ws...>> wait_any(const std::stop_token& stop,
                                                               Ws&... ws)
-noexcept {
+noexcept(detail::nothrow_acquire<Ws...>) {
   return detail::maybe_any(detail::any_index(deadline::never(), &stop, ws...), ws...);
 }
 
@@ -330,7 +366,10 @@ template <class... Ws>
 class [[nodiscard]] when_any_awaiter {
  public:
   /// An awaiter over `ws` (see when_any).
-  explicit when_any_awaiter(Ws&... ws) noexcept : ws_(ws...), objs_{wait_ref(ws)...} {}
+  explicit when_any_awaiter(Ws&... ws) noexcept(detail::nothrow_acquire<Ws...>)
+      : ws_(ws...), objs_{detail::ref_of(ws)...} {
+    (detail::check_object(ws), ...);
+  }
   when_any_awaiter(const when_any_awaiter&) = delete;
   when_any_awaiter& operator=(const when_any_awaiter&) = delete;
   /// Destroyed while suspended: withdraws the entries, passes on a grant.
@@ -355,7 +394,7 @@ class [[nodiscard]] when_any_awaiter {
     return false;
   }
   /// The object acquired: its index, or the variant of its result.
-  detail::any_result<Ws...> await_resume() noexcept {
+  detail::any_result<Ws...> await_resume() noexcept(detail::nothrow_acquire<Ws...>) {
     if (suspended_) {
       suspended_ = false;
       found_ = detail::wait_many_engine::any_resume(objs_, entries_, group_);
@@ -377,7 +416,7 @@ class [[nodiscard]] when_any_awaiter {
 /// acquired and yields what wait_any(ws...) returns.
 template <detail::multi_waitable... Ws>
 requires(sizeof...(Ws) > 0) when_any_awaiter<Ws...> when_any(Ws&... ws)
-noexcept { return when_any_awaiter<Ws...>(ws...); }
+noexcept(detail::nothrow_acquire<Ws...>) { return when_any_awaiter<Ws...>(ws...); }
 
 /// The awaiter of `co_await when_all(ws...)`: yields what wait_all returns.
 /// Lives in the coroutine frame with one queue entry.
@@ -385,7 +424,8 @@ template <class... Ws>
 class [[nodiscard]] when_all_awaiter {
  public:
   /// An awaiter over `ws`; std::invalid_argument if an object occurs twice.
-  explicit when_all_awaiter(Ws&... ws) : ws_(ws...), objs_{wait_ref(ws)...} {
+  explicit when_all_awaiter(Ws&... ws) : ws_(ws...), objs_{detail::ref_of(ws)...} {
+    (detail::check_object(ws), ...);
     detail::wait_many_engine::sort_unique(objs_);
     state_.objs = objs_;
   }
@@ -407,7 +447,7 @@ class [[nodiscard]] when_all_awaiter {
     return false;
   }
   /// The results (all acquired).
-  detail::all_result<Ws...> await_resume() noexcept {
+  detail::all_result<Ws...> await_resume() noexcept(detail::nothrow_acquire<Ws...>) {
     suspended_ = false;
     return std::apply([](Ws&... ws) { return detail::make_all_result(ws...); }, ws_);
   }

@@ -4,7 +4,9 @@
 // entry on the object that blocks it.
 #include <memory>
 #include <optional>
+#include <variant>
 
+#include "beacon/once_event.hpp"
 #include "beacon/wait_many.hpp"
 #include "checker.hpp"
 
@@ -184,6 +186,60 @@ const registrar all_coroutine{{"when_all: vs two setters", 3, [] {
                                               "a signal was doubled");
                                      }};
                                }}};
+
+// once_event receivers among the objects: the sender's transition meets the
+// multi-waiter's entry on the event's word (claims the group, or skips it
+// when the other object won: the value then stays in the event).
+struct rx_state {
+  auto_reset_event a;
+  using channel = decltype(make_once<int>());
+  channel ch{make_once<int>()};
+  std::optional<std::size_t> got;
+  int value = -1;
+};
+
+// A setter and a sender race for one wait_any: exactly one object is
+// acquired; the other stays available (the set in the event, the value in
+// the receiver).
+const registrar any_receiver{
+    {"wait_any: receiver vs a setter", 3, [] {
+       auto s = std::make_shared<rx_state>();
+       return execution{
+           {[s] {
+              auto r = wait_any(s->a, s->ch.receiver);
+              s->got = r.index();
+              if (r.index() == 1) s->value = std::get<1>(r);
+            },
+            [s] { s->a.set(); }, [s] { std::move(s->ch.sender).send(7); }},
+           [s] {
+             expect(s->got.has_value(), "the waiter returned nothing");
+             const bool set_left = s->a.try_wait();
+             const bool value_left = s->ch.receiver.valid();
+             if (*s->got == 0) {
+               expect(!set_left, "the signal was doubled");
+               expect(value_left && s->ch.receiver.receive() == 7,
+                      "the value was lost by a wait_any that did not pick it");
+             } else {
+               expect(s->value == 7 && !value_left, "the value was not received once");
+               expect(set_left, "the signal was lost");
+             }
+           }};
+     }}};
+
+// wait_all over an event and a receiver, with the set and the send racing:
+// both acquired at once, the value received once.
+const registrar all_receiver{
+    {"wait_all: receiver and event vs sender and setter", 3, [] {
+       auto s = std::make_shared<rx_state>();
+       return execution{{[s] { s->value = std::get<1>(wait_all(s->a, s->ch.receiver)); },
+                         [s] { s->a.set(); }, [s] { std::move(s->ch.sender).send(7); }},
+                        [s] {
+                          expect(s->value == 7, "the value was not received");
+                          expect(!s->a.try_wait(), "the signal was doubled");
+                          expect(!s->ch.receiver.valid(),
+                                 "the receiver was not consumed");
+                        }};
+     }}};
 
 }  // namespace
 }  // namespace beacon::checker

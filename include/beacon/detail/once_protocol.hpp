@@ -162,6 +162,10 @@ struct once_access {
   static void set_state(auto& e, std::uint8_t v) noexcept {
     e.state_.store(v, std::memory_order_relaxed);
   }
+  // A receiver's wait address and ready value, for wait_many.hpp (the
+  // receiver's wait_word() and take_ready()).
+  static auto wait_word(const auto& rx) noexcept { return rx.wait_word(); }
+  static auto take_ready(auto& rx) { return rx.take_ready(); }
   template <class S, class R, class Ref>
   static once_channel<S, R> make_channel(Ref a, Ref b) noexcept {
     return {S(std::move(a)), R(std::move(b))};
@@ -169,6 +173,25 @@ struct once_access {
 };
 template <class E>
 using once_policy = decltype(once_access::policy_of<E>());
+
+// once_event and local_once_event receivers, concrete or type-erased (for
+// wait_many.hpp and asio.hpp, which take them by reference).
+template <class W>
+struct is_once_receiver : std::false_type {};
+template <class B>
+struct is_once_receiver<once_receiver<B>> : std::true_type {};
+template <class W>
+inline constexpr bool once_receiver_v = is_once_receiver<W>::value;
+// Whether receiver R can be waited on by a thread (a once_event's): false
+// for a concrete local_once_event receiver; true for the type-erased one,
+// which says at run time (its wait_word() is null for a local receiver).
+template <class R>
+constexpr bool receiver_can_block() noexcept {
+  if constexpr (requires { typename R::event_type; })
+    return once_policy<typename R::event_type>::blocking;
+  else
+    return true;
+}
 
 // False, but only once instantiated: for a static_assert that fires only
 // when a template's member is used.
