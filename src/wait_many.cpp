@@ -313,9 +313,10 @@ bool wait_many_engine::try_all(std::span<const wait_ref> objs) noexcept {
 
 namespace {
 
-bool queue_observer(const wait_ops* ops, void* object, waiter& entry,
-                    wait_group& group) noexcept {
+bool queue_observer(const wait_ops* ops, void* object, waiter& entry, wait_group& group,
+                    beacon::source_location loc) noexcept {
   group.claim.store(wait_group::observer, std::memory_order_relaxed);
+  entry.set_site({"wait_all", loc});  // inspect.hpp
   return parking_lot::detail::park_grouped(
       ops->address(object), [&] { return ops->mark_parked(object); }, entry, group,
       parking_lot::default_token);
@@ -330,7 +331,8 @@ void withdraw_observer(const wait_ops* ops, void* object, waiter& entry) noexcep
 }  // namespace
 
 bool wait_many_engine::all_blocking(std::span<const wait_ref> objs, deadline until,
-                                    const std::stop_token* stop) noexcept {
+                                    const std::stop_token* stop,
+                                    beacon::source_location loc) noexcept {
   const std::size_t n = objs.size();
   lists l(objs);
   const wait_ops* const* ops = l.ops;
@@ -344,7 +346,7 @@ bool wait_many_engine::all_blocking(std::span<const wait_ref> objs, deadline unt
     if (until.passed() || (stop && stop->stop_requested())) return false;
     waiter entry;
     wait_group group;
-    if (!queue_observer(ops[u], objects[u], entry, group))
+    if (!queue_observer(ops[u], objects[u], entry, group, loc))
       continue;  // the blocker became available meanwhile: attempt again
     const bool notified = parking_lot::detail::sleep_grouped(group, until, stop);
     withdraw_observer(ops[u], objects[u], entry);
@@ -376,7 +378,8 @@ bool wait_many_engine::queue_or_take(all_async& st) noexcept {
     g.coroutine = st.coroutine;
     g.on_notify = &all_retry;
     g.context = &st;
-    if (!queue_observer(l.ops[u], l.objects[u], st.entry, g)) continue;
+    // A coroutine records its frame; co_await has no call site.
+    if (!queue_observer(l.ops[u], l.objects[u], st.entry, g, {})) continue;
     if (!parking_lot::detail::finish_queuing(g)) return true;  // *this may be gone
     // Notified while queuing: that notifier is done with the group.
     withdraw_observer(l.ops[u], l.objects[u], st.entry);
@@ -448,8 +451,8 @@ std::optional<std::size_t> span_any(std::span<const wait_ref> objs, deadline unt
   return i;
 }
 
-bool span_all(std::span<const wait_ref> objs, deadline until,
-              const std::stop_token* stop) {
+bool span_all(std::span<const wait_ref> objs, deadline until, const std::stop_token* stop,
+              beacon::source_location loc) {
   if (objs.empty()) throw std::invalid_argument("beacon::wait_all: no objects");
   // A sorted copy (inline up to 8 objects).
   std::vector<wait_ref> big;
@@ -466,7 +469,7 @@ bool span_all(std::span<const wait_ref> objs, deadline until,
   wait_many_engine::sort_unique(sorted);
   bool ok = wait_many_engine::try_all(sorted);
   if (!ok && !until.passed() && !(stop && stop->stop_requested()))
-    ok = wait_many_engine::all_blocking(sorted, until, stop);
+    ok = wait_many_engine::all_blocking(sorted, until, stop, loc);
   if (ok)
     for (const wait_ref& r : sorted)
       wait_many_engine::keep(r);
@@ -479,12 +482,13 @@ std::size_t wait_any(std::span<const wait_ref> objs, beacon::source_location loc
   return *detail::span_any(objs, deadline::never(), nullptr, loc);
 }
 
-void wait_all(std::span<const wait_ref> objs) {
-  (void)detail::span_all(objs, deadline::never(), nullptr);
+void wait_all(std::span<const wait_ref> objs, beacon::source_location loc) {
+  (void)detail::span_all(objs, deadline::never(), nullptr, loc);
 }
 
-bool wait_all(const std::stop_token& stop, std::span<const wait_ref> objs) {
-  return detail::span_all(objs, deadline::never(), &stop);
+bool wait_all(const std::stop_token& stop, std::span<const wait_ref> objs,
+              beacon::source_location loc) {
+  return detail::span_all(objs, deadline::never(), &stop, loc);
 }
 
 std::optional<std::size_t> wait_any(const std::stop_token& stop,

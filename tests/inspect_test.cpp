@@ -273,6 +273,30 @@ TEST(inspect, wait_any_span_names_its_call_site_and_group) {
       [&] { b.set(); }, 2);
 }
 
+// A blocked wait_all queues one observer entry, on the object it found
+// unavailable, under its call site (span forms) and its group.
+TEST(inspect, wait_all_span_names_its_call_site_on_the_blocker) {
+  beacon::manual_reset_event a{beacon::state::set};
+  beacon::auto_reset_event b;
+  std::vector<beacon::wait_ref> objs{a, b};
+  std::atomic<unsigned> line{0};
+  scoped_thread t([&] {
+    line = __LINE__ + 1;
+    EXPECT_TRUE(beacon::wait_all_for(patience, std::span<const beacon::wait_ref>(objs)));
+  });
+  ASSERT_TRUE(eventually([&] { return line.load() != 0; }));
+  const auto first = until_n(1, [&] { return at_line(line.load()); });
+  ASSERT_EQ(first.size(), 1u) << beacon::describe_waiters();
+  EXPECT_EQ(first[0].primitive, "wait_all");
+  EXPECT_EQ(first[0].address, key(b));
+  EXPECT_EQ(first[0].thread, t.get_id());
+  EXPECT_NE(first[0].group, 0u);
+  EXPECT_STREQ(first[0].where.file_name(), __FILE__);
+  b.set();
+  t.join();
+  EXPECT_TRUE(at_line(line.load()).empty()) << beacon::describe_waiters();
+}
+
 TEST(inspect, variadic_wait_any_shows_its_group_without_a_call_site) {
   beacon::auto_reset_event a;
   beacon::manual_reset_event b;

@@ -20,19 +20,21 @@ namespace beacon {
 /// * Every waiter queued in the parking lot is one waiter_info: a thread
 ///   blocked in a member wait (`wait`, `wait_for`, `wait_until`,
 ///   `wait(stop_token)`, `receive*`, event_count's waits), a coroutine
-///   suspended in `co_await`, and each entry of a wait_any (one per object,
-///   all with the same nonzero `group`). A waiter appears from the moment it
-///   is queued until it is woken, times out, is stopped or (coroutine) is
-///   destroyed; a waiter that succeeds on a fast path never appears.
+///   suspended in `co_await`, each entry of a wait_any (one per object,
+///   all with the same nonzero `group`), and a blocked wait_all's one entry
+///   (on the first object it found unavailable, with a nonzero `group`). A waiter appears
+///   from the moment it is queued until it is woken, times out, is stopped or (coroutine)
+///   is destroyed; a waiter that succeeds on a fast path never appears.
 /// * `primitive` is the primitive's name ("auto_reset_event",
 ///   "manual_reset_event", "countdown_event", "semaphore", "event_count",
-///   "once_event", "wait_any"), or what a user primitive built on the
+///   "once_event", "wait_any", "wait_all"), or what a user primitive built on the
 ///   public parking lot passed as parking_lot::wait_site; "" when it gave
 ///   none.
 /// * `where` is the call site of the blocking wait (its defaulted
 ///   beacon::source_location argument). Coroutines have none (`co_await` cannot
 ///   pass one: an operator co_await takes no default argument), nor do the
-///   variadic wait_any forms (a parameter after a pack is not deducible):
+///   variadic wait_any / wait_all forms (a parameter after a pack is not
+///   deducible; the span forms have one):
 ///   `where.line()` is 0 for them; a coroutine is known by its `frame` and a
 ///   multi-wait by its `group`.
 /// * `frame` is the awaiting coroutine's frame, except for

@@ -233,8 +233,8 @@ maybe_all_result<Ws...> maybe_all(bool ok, Ws&... ws) noexcept(nothrow_acquire<W
   }
 }
 
-bool span_all(std::span<const wait_ref> objs, deadline until,
-              const std::stop_token* stop);
+bool span_all(std::span<const wait_ref> objs, deadline until, const std::stop_token* stop,
+              beacon::source_location loc = {});
 }  // namespace detail
 
 /// Blocks until one of `ws` is acquired; returns its index, or a variant of
@@ -343,22 +343,26 @@ requires(sizeof...(Ws) >
 
 /// Run-time lists: blocks until all of `objs` are acquired at one instant.
 /// Throws std::invalid_argument if `objs` is empty or names an object twice.
-void wait_all(std::span<const wait_ref> objs);
+void wait_all(std::span<const wait_ref> objs,
+              beacon::source_location loc = beacon::source_location::current());
 /// Span form with a time limit; false (nothing acquired) when it passed.
 template <class Rep, class Period>
 bool wait_all_for(const std::chrono::duration<Rep, Period>& d,
-                  std::span<const wait_ref> objs) {
-  return detail::span_all(objs, deadline::after(d), nullptr);
+                  std::span<const wait_ref> objs,
+                  beacon::source_location loc = beacon::source_location::current()) {
+  return detail::span_all(objs, deadline::after(d), nullptr, loc);
 }
 /// Span form with a deadline; false (nothing acquired) when it passed.
 template <class Clock, class Duration>
 bool wait_all_until(const std::chrono::time_point<Clock, Duration>& t,
-                    std::span<const wait_ref> objs) {
+                    std::span<const wait_ref> objs,
+                    beacon::source_location loc = beacon::source_location::current()) {
   return detail::wait_until_clock(
-      t, [&](deadline d) -> bool { return detail::span_all(objs, d, nullptr); });
+      t, [&](deadline d) -> bool { return detail::span_all(objs, d, nullptr, loc); });
 }
 /// Span form ended by a stop request (false: nothing acquired).
-bool wait_all(const std::stop_token& stop, std::span<const wait_ref> objs);
+bool wait_all(const std::stop_token& stop, std::span<const wait_ref> objs,
+              beacon::source_location loc = beacon::source_location::current());
 
 /// The awaiter of `co_await when_any(ws...)`: yields what wait_any returns.
 /// Lives in the coroutine frame with one queue entry per object.

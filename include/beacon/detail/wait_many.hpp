@@ -243,8 +243,10 @@ struct wait_many_engine {
   static bool try_all(std::span<const wait_ref> objs) noexcept;
   // For a thread: true when all were acquired, false when `until` passed or
   // a stop was requested first (nothing acquired). After a failed try_all.
+  // `loc` names the call site for inspect.hpp (none for the variadic forms).
   static bool all_blocking(std::span<const wait_ref> objs, deadline until,
-                           const std::stop_token* stop) noexcept;
+                           const std::stop_token* stop,
+                           beacon::source_location loc = {}) noexcept;
   // when_all's awaiter (a coroutine owner): its state, in the frame.
   struct all_async {
     std::span<const wait_ref> objs;  // sorted
