@@ -5,7 +5,10 @@
 /// Optional component (CMake target beacon::asio, built where Asio's headers
 /// are found; nothing in the core depends on it). Standalone Asio 1.22 or
 /// later; Boost.Asio from Boost 1.77 (cancellation slots), selected with
-/// BEACON_ASIO_USE_BOOST (not tested in CI: Debian 12 ships Boost 1.74).
+/// BEACON_ASIO_USE_BOOST (CI runs the Asio tests against Boost 1.81 too;
+/// with Boost.System's error_code a beacon::errc is a wrapped
+/// std::error_code: compare it with `==`, and convert it back to
+/// std::error_code for its category's name). An older Boost is an #error.
 ///
 /// Contract:
 /// * `beacon::async_wait(w, token)` for auto_reset_event, manual_reset_event,
