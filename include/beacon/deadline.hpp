@@ -64,9 +64,12 @@ struct deadline {
                 .count()};
   }
   /// Whether the steady clock has reached the deadline (never for never()).
-  bool passed() const noexcept { return !is_never() && now().ns >= ns; }
+  /// A deadline at or before the clock's epoch (what after() gives for a
+  /// duration <= 0) has passed without a clock read.
+  bool passed() const noexcept { return ns <= 0 || (!is_never() && now().ns >= ns); }
   /// Nanoseconds left (0 when passed); `never_ns` for `never`.
   std::int64_t remaining_ns() const noexcept {
+    if (ns <= 0) return 0;
     if (is_never()) return never_ns;
     const std::int64_t left = ns - now().ns;
     return left > 0 ? left : 0;
@@ -113,12 +116,14 @@ constexpr std::int64_t saturating_ns(
 }
 
 // now + d on the steady clock, saturating; d <= 0 gives a deadline that has
-// already passed ("try once").
+// already passed ("try once"): the clock's epoch, so that neither this nor
+// the caller's passed() reads the clock (a try-once wait_for(0) costs its
+// try only).
 template <class Rep, class Period>
 deadline deadline_after(const std::chrono::duration<Rep, Period>& d) noexcept {
   const std::int64_t rel = saturating_ns(d);
+  if (rel <= 0) return {0};
   const std::int64_t now = deadline::now().ns;
-  if (rel <= 0) return {now};
   if (rel >= deadline::never_ns - now) return deadline::never();
   return {now + rel};
 }
@@ -175,7 +180,7 @@ deadline deadline_at(const std::chrono::time_point<Clock, Duration>& t) noexcept
     // time_point::max() is the conventional "forever", whatever now is.
     if (t == std::chrono::time_point<Clock, Duration>::max()) return deadline::never();
     const std::int64_t left = ns_until(t, Clock::now());
-    if (left <= 0) return deadline::now();
+    if (left <= 0) return {0};                              // passed (see deadline_after)
     return deadline_after(std::chrono::nanoseconds(left));  // saturates to never()
   }
 }
