@@ -212,7 +212,8 @@ class once_event_pool
 /// beacon::disconnected); assigning over it finishes it alike first. A
 /// moved-from sender is invalid.
 template <class Binding>
-class once_sender {
+class once_sender
+    : private detail::lvalue_send_stubs<typename Binding::event_type::value_type> {
  public:
   /// The event type (once_event<T> or local_once_event<T>).
   using event_type = typename Binding::event_type;
@@ -253,32 +254,15 @@ class once_sender {
   /// Whether this sender can still send (not consumed, not moved from).
   bool valid() const noexcept { return b_.event() != nullptr; }
 
-  // Called on an lvalue (or a const sender) these do not compile, and the
-  // static_assert's message says why: sending consumes the sender. (Deleted
-  // overloads would say only "use of deleted function"; and without them the
-  // error is "discards qualifiers".) An rvalue call prefers the && overloads.
-  /// Not callable: write std::move(tx).send(v).
-  void send(const value_type&) const& {
-    static_assert(detail::dependent_false<Binding>,
-                  "beacon: send() consumes the sender: call it as std::move(tx).send(v)");
-  }
-  /// Not callable: write std::move(tx).send(v).
-  void send(value_type&&) const& {
-    static_assert(detail::dependent_false<Binding>,
-                  "beacon: send() consumes the sender: call it as std::move(tx).send(v)");
-  }
+  // On an lvalue these do not compile (detail::lvalue_send_stubs says why).
+  using detail::lvalue_send_stubs<value_type>::send;
+  using detail::lvalue_send_stubs<value_type>::send_exception;
   /// Not callable: write std::move(tx).emplace(args...).
   template <class... Args>
   void emplace(Args&&...) const& {
     static_assert(detail::dependent_false<Binding>,
                   "beacon: emplace() consumes the sender: call it as "
                   "std::move(tx).emplace(args...)");
-  }
-  /// Not callable: write std::move(tx).send_exception(e).
-  void send_exception(const std::exception_ptr&) const& {
-    static_assert(detail::dependent_false<Binding>,
-                  "beacon: send_exception() consumes the sender: call it as "
-                  "std::move(tx).send_exception(e)");
   }
 
  private:
@@ -714,7 +698,8 @@ inline namespace BEACON_ONCE_ABI {
 /// erased (construct the T, then send it).
 /// Memory ordering, lifetime, threads: those of the concrete sender.
 template <class T>
-requires(!detail::once_binding<T>) class once_sender<T> {
+requires(!detail::once_binding<T>) class once_sender<T>
+    : private detail::lvalue_send_stubs<T> {
   using table = detail::once_sender_table<T>;
 
  public:
@@ -758,22 +743,9 @@ requires(!detail::once_binding<T>) class once_sender<T> {
   /// Whether a sender is held and can still send.
   bool valid() const noexcept { return t_ && t_->valid(room_.bytes); }
 
-  /// Not callable: write std::move(tx).send(v).
-  void send(const T&) const& {
-    static_assert(detail::dependent_false<T>,
-                  "beacon: send() consumes the sender: call it as std::move(tx).send(v)");
-  }
-  /// Not callable: write std::move(tx).send(v).
-  void send(T&&) const& {
-    static_assert(detail::dependent_false<T>,
-                  "beacon: send() consumes the sender: call it as std::move(tx).send(v)");
-  }
-  /// Not callable: write std::move(tx).send_exception(e).
-  void send_exception(const std::exception_ptr&) const& {
-    static_assert(detail::dependent_false<T>,
-                  "beacon: send_exception() consumes the sender: call it as "
-                  "std::move(tx).send_exception(e)");
-  }
+  // On an lvalue these do not compile (detail::lvalue_send_stubs says why).
+  using detail::lvalue_send_stubs<T>::send;
+  using detail::lvalue_send_stubs<T>::send_exception;
 
  private:
   const table* checked() const {

@@ -198,6 +198,33 @@ constexpr bool receiver_can_block() noexcept {
 template <class>
 inline constexpr bool dependent_false = false;
 
+// The lvalue half of a sender's send / send_exception (both senders,
+// concrete and type-erased, inherit it and bring it in with using-
+// declarations). Called on an lvalue (or a const sender) these do not
+// compile, and the static_assert's message says why: sending consumes the
+// sender. (Deleted overloads would say only "use of deleted function"; and
+// without them the error is "discards qualifiers".) An rvalue call prefers
+// the sender's own && overloads.
+template <class T>
+struct lvalue_send_stubs {
+  /// Not callable: write std::move(tx).send(v).
+  void send(const T&) const& {
+    static_assert(dependent_false<T>,
+                  "beacon: send() consumes the sender: call it as std::move(tx).send(v)");
+  }
+  /// Not callable: write std::move(tx).send(v).
+  void send(T&&) const& {
+    static_assert(dependent_false<T>,
+                  "beacon: send() consumes the sender: call it as std::move(tx).send(v)");
+  }
+  /// Not callable: write std::move(tx).send_exception(e).
+  void send_exception(const std::exception_ptr&) const& {
+    static_assert(dependent_false<T>,
+                  "beacon: send_exception() consumes the sender: call it as "
+                  "std::move(tx).send_exception(e)");
+  }
+};
+
 // The stash (src/once_event.cpp): exceptions sent to events whose storage
 // cannot hold a std::exception_ptr without growing (a T smaller or less
 // aligned than a pointer, as once_event<int>), keyed by the event's address.
