@@ -6,7 +6,10 @@
 // awaiting it (which awaits again), in ns per set():
 //   1. one coroutine per event, N events parked (N = 1k ... 262k), the
 //      events set in a random order; the peer is the same at 1k events, so
-//      the ratio is the growth of the cost with N (goal: at most 2x);
+//      the ratio is the growth of the cost with N (goal: at most 2x); a
+//      second peer is the memory floor: the same coroutines (frames of the
+//      same size) resumed in the same order with no event and no lot, so
+//      what grows there is the cost of touching N frames at random;
 //   2. the event shares its bucket with an address that has 100k coroutine
 //      waiters; the peer is the same with no other waiter (goal: 1x).
 // And the cost of looking (issue 17, beacon/inspect.hpp), in ns per call:
@@ -25,6 +28,7 @@
 #include "../tests/support/bucket_mate.hpp"
 #include "beacon/auto_reset_event.hpp"
 #include "beacon/inspect.hpp"
+#include "beacon/parking_lot.hpp"
 #include "harness.hpp"
 
 namespace {
@@ -70,6 +74,40 @@ void one_per_event(benchmark::State& state, std::size_t n) {
   std::size_t i = 0;
   for (auto _ : state) {
     events[order[i]].set();
+    if (++i == n) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Scenario 1's floor: n coroutines, each suspended with its handle in a
+// slot of its own (an awaiter the size of the lot's entry, so the frames
+// are as large as await_forever's), resumed in the same random order.
+struct slot_awaiter {
+  std::coroutine_handle<>* slot;
+  unsigned char pad[sizeof(beacon::parking_lot::waiter)];  // as the lot's entry
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) noexcept { *slot = h; }
+  void await_resume() const noexcept {}
+};
+
+loop_task suspend_forever(std::coroutine_handle<>& slot) {
+  for (;;)
+    co_await slot_awaiter{&slot, {}};
+}
+
+void plain_resume(benchmark::State& state, std::size_t n) {
+  std::vector<std::coroutine_handle<>> slots(n);
+  std::vector<loop_task> tasks;
+  tasks.reserve(n);
+  for (auto& h : slots)
+    tasks.push_back(suspend_forever(h));
+  std::vector<std::uint32_t> order(n);
+  for (std::size_t i = 0; i < n; ++i)
+    order[i] = static_cast<std::uint32_t>(i);
+  std::shuffle(order.begin(), order.end(), std::mt19937{42});
+  std::size_t i = 0;
+  for (auto _ : state) {
+    slots[order[i]].resume();
     if (++i == n) i = 0;
   }
   state.SetItemsProcessed(state.iterations());
@@ -132,6 +170,8 @@ void bench::register_benchmarks() {
     bench::add(scenario, "beacon", [n](benchmark::State& s) { one_per_event(s, n); });
     bench::add(scenario, "beacon at 1k parked",
                [](benchmark::State& s) { one_per_event(s, 1024); });
+    bench::add(scenario, "plain resume, no lot (memory floor)",
+               [n](benchmark::State& s) { plain_resume(s, n); });
   }
   const std::string mate = "set + resume, bucket mate of 100k waiters";
   bench::add(mate, "beacon", [](benchmark::State& s) { bucket_mate(s, 100'000); });
