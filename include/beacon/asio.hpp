@@ -423,6 +423,26 @@ struct asio_cancel_handler {
   }
 };
 
+// The context's wait service for handler `h` (its associated executor's).
+template <class Handler>
+asio_wait_service& asio_service_for(const Handler& h) {
+  return net::use_service<asio_wait_service>(
+      asio_context_of(net::get_associated_executor(h)));
+}
+
+// Registers a new pending operation with its service and, where its handler
+// has a cancellation slot, connects the slot; returns it released (from here
+// its wait owns it), or null when the context is shutting down (the
+// operation and its handler are destroyed unrun).
+template <class Op>
+Op* asio_register(std::unique_ptr<Op> op) {
+  if (!op->svc_.add(*op)) return nullptr;
+  auto slot = net::get_associated_cancellation_slot(op->handler_);
+  if (slot.is_connected())
+    slot.template emplace<asio_cancel_handler>(&op->svc_, op->info_.id);
+  return op.release();
+}
+
 // A coroutine started suspended whose only job is to be what the parking lot
 // resumes: its body calls back into the operation, then its frame frees
 // itself.
@@ -453,6 +473,8 @@ using asio_tracked_executor_t = std::decay_t<decltype(net::prefer(
 // A wait on a parked-bit core (events, countdown, semaphore).
 template <class W, class Handler>
 class asio_core_op final : public asio_op_base {
+  template <class Op>
+  friend Op* asio_register(std::unique_ptr<Op> op);
   using core_type =
       std::remove_reference_t<decltype(waitable_access::core(std::declval<W&>()))>;
   using grant_type = decltype(waitable_access::grant(std::declval<W&>()));
@@ -464,14 +486,10 @@ class asio_core_op final : public asio_op_base {
       deliver(w, std::move(h));
       return;
     }
-    auto& svc = net::use_service<asio_wait_service>(
-        asio_context_of(net::get_associated_executor(h)));
-    std::unique_ptr<asio_core_op> op(new asio_core_op(w, std::move(h), svc));
-    if (!svc.add(*op)) return;  // shutting down: the handler is dropped unrun
-    auto slot = net::get_associated_cancellation_slot(op->handler_);
-    if (slot.is_connected())
-      slot.template emplace<asio_cancel_handler>(&svc, op->info_.id);
-    op.release()->park();
+    asio_wait_service& svc = asio_service_for(h);
+    if (auto* op = asio_register(
+            std::unique_ptr<asio_core_op>(new asio_core_op(w, std::move(h), svc))))
+      op->park();
   }
 
   ~asio_core_op() override {
@@ -650,6 +668,9 @@ class asio_rx_completion {
 // wait passes nothing on: the value stays receivable.
 template <class R, class Handler>
 class asio_rx_op final : public asio_op_base {
+  template <class Op>
+  friend Op* asio_register(std::unique_ptr<Op> op);
+
  public:
   static void start(R& rx, Handler&& h) {
     once_state* word = once_access::wait_word(rx);
@@ -657,14 +678,10 @@ class asio_rx_op final : public asio_op_base {
       deliver(rx, std::move(h));
       return;
     }
-    auto& svc = net::use_service<asio_wait_service>(
-        asio_context_of(net::get_associated_executor(h)));
-    std::unique_ptr<asio_rx_op> op(new asio_rx_op(rx, word, std::move(h), svc));
-    if (!svc.add(*op)) return;  // shutting down: the handler is dropped unrun
-    auto slot = net::get_associated_cancellation_slot(op->handler_);
-    if (slot.is_connected())
-      slot.template emplace<asio_cancel_handler>(&svc, op->info_.id);
-    op.release()->park();
+    asio_wait_service& svc = asio_service_for(h);
+    if (auto* op = asio_register(
+            std::unique_ptr<asio_rx_op>(new asio_rx_op(rx, word, std::move(h), svc))))
+      op->park();
   }
 
   ~asio_rx_op() override {
@@ -772,6 +789,8 @@ class asio_rx_op final : public asio_op_base {
 // a predicate that also ends the wait when a cancellation was requested.
 template <class Pred, class Handler>
 class asio_ec_op final : public asio_op_base {
+  template <class Op>
+  friend Op* asio_register(std::unique_ptr<Op> op);
   using outcome = ec_outcome<Pred>;  // bool or std::optional<T>
   // What the bridge's predicate yields once it succeeds: the user's outcome,
   // false / nullopt when the wait was cancelled instead.
@@ -789,17 +808,13 @@ class asio_ec_op final : public asio_op_base {
 
  public:
   static void start(event_count& ec, Pred&& p, Handler&& h) {
-    auto& svc = net::use_service<asio_wait_service>(
-        asio_context_of(net::get_associated_executor(h)));
+    asio_wait_service& svc = asio_service_for(h);
     std::unique_ptr<asio_ec_op> op(new asio_ec_op(ec, std::move(p), std::move(h), svc));
     op->bridge_ = run(op.get()).handle;
-    if (!svc.add(*op)) return;  // shutting down: dropped unrun
-    auto slot = net::get_associated_cancellation_slot(op->handler_);
-    if (slot.is_connected())
-      slot.template emplace<asio_cancel_handler>(&svc, op->info_.id);
     // From here the bridge owns *op: it settles it on whatever thread
     // satisfies the predicate (possibly this one, at once).
-    std::exchange(op.release()->bridge_, nullptr).resume();
+    if (auto* o = asio_register(std::move(op)))
+      std::exchange(o->bridge_, nullptr).resume();
   }
   ~asio_ec_op() override {
     if (bridge_) bridge_.destroy();  // never started
