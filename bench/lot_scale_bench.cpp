@@ -60,23 +60,34 @@ loop_task await_forever(beacon::auto_reset_event& e) {
     co_await e;
 }
 
-// Scenario 1: n events, one coroutine each.
-void one_per_event(benchmark::State& state, std::size_t n) {
-  std::vector<beacon::auto_reset_event> events(n);
+// Scenario 1 and its floor: n coroutines, each started on its own object
+// by `start(object)`; per iteration `wake(object)` on one of them, all n
+// in one fixed random order.
+template <class Object, class Start, class Wake>
+void each_in_random_order(benchmark::State& state, std::size_t n, Start start,
+                          Wake wake) {
+  std::vector<Object> objects(n);
   std::vector<loop_task> tasks;
   tasks.reserve(n);
-  for (auto& e : events)
-    tasks.push_back(await_forever(e));
+  for (auto& o : objects)
+    tasks.push_back(start(o));
   std::vector<std::uint32_t> order(n);
   for (std::size_t i = 0; i < n; ++i)
     order[i] = static_cast<std::uint32_t>(i);
   std::shuffle(order.begin(), order.end(), std::mt19937{42});
   std::size_t i = 0;
   for (auto _ : state) {
-    events[order[i]].set();
+    wake(objects[order[i]]);
     if (++i == n) i = 0;
   }
   state.SetItemsProcessed(state.iterations());
+}
+
+// Scenario 1: n events, one coroutine each.
+void one_per_event(benchmark::State& state, std::size_t n) {
+  each_in_random_order<beacon::auto_reset_event>(
+      state, n, [](beacon::auto_reset_event& e) { return await_forever(e); },
+      [](beacon::auto_reset_event& e) { e.set(); });
 }
 
 // Scenario 1's floor: n coroutines, each suspended with its handle in a
@@ -96,21 +107,9 @@ loop_task suspend_forever(std::coroutine_handle<>& slot) {
 }
 
 void plain_resume(benchmark::State& state, std::size_t n) {
-  std::vector<std::coroutine_handle<>> slots(n);
-  std::vector<loop_task> tasks;
-  tasks.reserve(n);
-  for (auto& h : slots)
-    tasks.push_back(suspend_forever(h));
-  std::vector<std::uint32_t> order(n);
-  for (std::size_t i = 0; i < n; ++i)
-    order[i] = static_cast<std::uint32_t>(i);
-  std::shuffle(order.begin(), order.end(), std::mt19937{42});
-  std::size_t i = 0;
-  for (auto _ : state) {
-    slots[order[i]].resume();
-    if (++i == n) i = 0;
-  }
-  state.SetItemsProcessed(state.iterations());
+  each_in_random_order<std::coroutine_handle<>>(
+      state, n, [](std::coroutine_handle<>& h) { return suspend_forever(h); },
+      [](std::coroutine_handle<>& h) { h.resume(); });
 }
 
 // Scenario 2: `waiters` coroutines on an address in the same bucket as the
