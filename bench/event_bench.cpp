@@ -19,6 +19,8 @@
 //      BEACON_BENCH_THREADS (default 1, 2, 4, 8, 16): a "latency vs thread
 //      count" series, oversubscribed (the title says so) when K + 1 threads
 //      exceed the usable CPUs.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -192,11 +194,21 @@ class atomic_wait_event {
 // and are left unset by each (every set is consumed), so the next run starts
 // from the same state. Items are counted on thread 0 only: ns per round trip.
 
+// Voluntary context switches of the calling thread so far: each is a sleep
+// (a futex wait that blocked), so their count per round trip tells a run
+// that spun (about 0) from one that fell asleep (about 2).
+long sleeps_of_this_thread() noexcept {
+  rusage u{};
+  getrusage(RUSAGE_THREAD, &u);
+  return u.ru_nvcsw;
+}
+
 template <class E>
 void ping_pong(benchmark::State& state, int cpu_a, int cpu_b) {
   static E e1, e2;
   const bool a = state.thread_index() == 0;
   bench::pinned pin(a ? cpu_a : cpu_b);
+  const long slept_before = sleeps_of_this_thread();
   for (auto _ : state) {
     if (a) {
       e1.set();
@@ -206,6 +218,10 @@ void ping_pong(benchmark::State& state, int cpu_a, int cpu_b) {
       e2.set();
     }
   }
+  // Both threads' sleeps per round trip (Google Benchmark sums the threads).
+  state.counters["sleeps"] =
+      benchmark::Counter(static_cast<double>(sleeps_of_this_thread() - slept_before),
+                         benchmark::Counter::kAvgIterations);
   if (a) state.SetItemsProcessed(state.iterations());
 }
 

@@ -16,18 +16,19 @@ namespace {
 constexpr unsigned probe_interval = 32;
 constexpr std::int64_t probe_ns = 2'000;
 // A budget that shrank below this is spent in vain more often than not: it
-// becomes zero (probes only), unless spins succeeded recently (floor_ns).
+// becomes zero (probes only).
 constexpr std::int64_t min_budget_ns = 500;
-// While spins have succeeded recently (within the last `trust` failed ones),
-// the budget never drops below this: a partner that really runs on another
-// CPU answers within a few hundred nanoseconds once it is scheduled, and a
-// failed spin this short costs about 1% of the futex round trip it may save.
-constexpr std::int64_t floor_ns = 400;
-// How many failed spins in a row a recent success vouches for: a partner on
-// a preempted vCPU makes a burst of failures (a few time slices), which must
-// not teach the thread to stop spinning; a partner on this thread's own CPU
-// fails every spin and runs the trust out after `trust` waits, then the
-// budget decays as before (a one-time cost of well under 100 us).
+// How many failed spins in a row a recent success vouches for: until they
+// are used up the budget stays whole. A partner on another CPU that is
+// delayed (a preempted vCPU, a busy machine) makes a burst of failures; had
+// they shrunk the budget, the next spins would be too short for a partner
+// that is merely slow, each failure would add a sleep and a futex round trip
+// (20-40 us on a VM) and the thread would stay asleep-bound: measured on the
+// 2-core VM under load, cross-core ping-pong went from 1.0x to 1.5-11x the
+// always-spin-20-us futex event, with 0.004-0.23 sleeps per round trip
+// against 0. A partner on this thread's own CPU fails every spin and runs
+// the trust out after `trust` waits (at most trust * max_spin_ns of spinning,
+// once), then the budget decays as before.
 constexpr unsigned trust = 64;
 
 // Per thread, so one thread's failed spins do not stop another's.
@@ -51,10 +52,9 @@ std::int64_t spin_budget_ns() noexcept {
   return 0;
 }
 
-// Recover at once on a success; shrink slowly on a failure (by a quarter, so
-// a burst of a few failures, as a preempted partner makes, leaves most of
-// the budget), never below floor_ns while a recent success vouches for the
-// partner, and to zero only once the trust has run out.
+// Recover at once on a success; on a failure keep the whole budget while a
+// recent success vouches for the partner, then shrink by a quarter per
+// failure, to zero once it is below min_budget_ns.
 void spin_feedback(bool succeeded) noexcept {
   spin_state& s = spin;
   if (succeeded) {
@@ -62,13 +62,12 @@ void spin_feedback(bool succeeded) noexcept {
     s.trusted = trust;
     return;
   }
-  s.budget -= s.budget / 4;
   if (s.trusted > 0) {
     --s.trusted;
-    if (s.budget < floor_ns) s.budget = floor_ns;
-  } else if (s.budget < min_budget_ns) {
-    s.budget = 0;
+    return;
   }
+  s.budget -= s.budget / 4;
+  if (s.budget < min_budget_ns) s.budget = 0;
 }
 
 }  // namespace beacon::detail

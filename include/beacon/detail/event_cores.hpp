@@ -100,7 +100,11 @@ struct event_word {
   // having changed nothing, once it sees parked_bit: the caller then wakes
   // the waiters under the queue lock.
   bool set_unparked() noexcept {
-    value_type s = bits.load(std::memory_order_relaxed);
+    // The first CAS guesses "unset, nobody parked" instead of loading: on a
+    // word another core just touched (a ping-pong) a load and then a CAS are
+    // two cache-line transfers, the CAS alone is one. A wrong guess costs
+    // nothing more: the failed CAS loads the value.
+    value_type s = 0;
     while (!(s & parked_bit)) {
       // cores_E: release pairs with the waits' acquire (cores_F). Already
       // set: the CAS rewrites the same value, so it still publishes this

@@ -6,10 +6,11 @@
 //
 // The policy is adaptive, per thread (after glibc's adaptive mutexes and
 // WebKit's spin-then-park): a spin that succeeds restores the full budget
-// (max_spin_ns); one that fails shrinks it by a quarter. For `trust` (64)
-// failures after a success it stays above a floor of a few hundred ns, so a
-// burst of failures (a partner on a preempted vCPU) does not collapse it;
-// after that it decays to zero, and only an occasional short probe is made.
+// (max_spin_ns). For `trust` (64) failures after a success the budget stays
+// whole, so a burst of failures (a partner on a preempted vCPU, a busy
+// machine) does not shorten the spins that would catch a partner that is
+// only slow; after that each failure shrinks it by a quarter, down to zero,
+// and only an occasional short probe is made.
 // So a thread whose partner answers from another core keeps spinning
 // through noise, and a thread whose partner needs the same CPU (same-core
 // ping-pong, oversubscription) stops wasting its time slice after a few
