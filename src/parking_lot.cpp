@@ -35,6 +35,7 @@ struct access {
     return w.wake_state_;
   }
   static std::atomic<std::uint8_t>& where(waiter& w) noexcept { return w.where_; }
+  static std::uint8_t& wake_bit(waiter& w) noexcept { return w.wake_bit_; }
   static detail::wait_group*& group(waiter& w) noexcept { return w.group_; }
   static wait_site& site(waiter& w) noexcept { return w.site_; }
   static std::int64_t& since_ns(waiter& w) noexcept { return w.since_ns_; }
@@ -50,6 +51,113 @@ namespace {
 constexpr std::uint32_t sleeping = 0;
 constexpr std::uint32_t woken = 1;
 constexpr std::uint32_t interrupted = 2;
+
+// Wake slots: how a parked thread sleeps, and how one system call wakes every
+// thread parked on an address (Linux; wherever platform::masked_waits()).
+//
+// A parked thread does not sleep on its entry's wake_state_ but on the
+// generation word of one of `wake_slots`, chosen by the hash of the address
+// it parked on, listening (platform::wait_masked) for its own bit: the
+// thread's index mod 32 (waiter::wake_bit_). Every thread parked on one
+// address sleeps on one slot, so wake() wakes all the threads it dequeued
+// with ONE platform::wake_masked(slot, the OR of their bits) where one wake
+// per thread on its own word cost K system calls. An unpark of one thread
+// wakes only its bit: a thread parked on the slot with the same bit (another
+// address of the slot, or another thread of the same index mod 32) wakes
+// too, finds its state still `sleeping`, and sleeps again; a spurious wake,
+// never a lost one, and none at all without a collision.
+//
+// The protocol. A waker (wake(), or the interrupter of a stop request) reads
+// the entry's address and bit first (the entry may vanish once it is
+// woken), writes wake_state_ (lot_C), then bumps the slot's generation with
+// a release RMW (lot_E), then calls wake_masked. A sleeper loads the
+// generation g with acquire (lot_F), then its wake_state_ (lot_D), and
+// sleeps only if that is still `sleeping`, with wait_masked(slot, g): the
+// kernel sleeps only while the word still holds g. Why no wake-up is lost:
+//   - if lot_F read a generation from before the waker's lot_E, then when
+//     the sleeper's wait compares the word, either lot_E happened (it is not
+//     g: the wait returns at once, and the loop re-checks) or it had not, and
+//     then the sleeper is queued in the kernel before the waker's
+//     wake_masked, which comes after lot_E and wakes its bit;
+//   - if lot_F read lot_E's value or a later one (later bumps are RMWs, in
+//     lot_E's release sequence), it synchronizes with lot_E, and lot_C,
+//     sequenced before lot_E, is visible to lot_D: the sleeper sees its new
+//     state and does not sleep.
+// Nor doubled: wake_state_ is written once by an unpark (`woken` is final)
+// and once at most by a stop request (`interrupted`, only from `sleeping`);
+// the slot only decides when the thread looks. The generation wraps after
+// 2^32 bumps; a sleeper that loaded g and was descheduled for exactly a
+// multiple of 2^32 bumps before its wait would sleep through them (ABA): not
+// a concern at any real rate.
+//
+// Where the platform has no masked waits (the portable and Windows
+// backends), a thread sleeps on its wake_state_ and each is woken with its
+// own wake_one: the same lot_C / lot_D pairing, with the futex word being
+// the state itself.
+struct alignas(64) wake_slot {
+  // Any value; only its changes matter. Bumped (lot_E) after every change of
+  // the wake_state_ of a thread parked on an address that hashes here.
+  std::atomic<std::uint32_t> generation{0};
+};
+constexpr std::size_t wake_slot_count = 256;  // a power of two (see slot_index)
+// Static, never freed: a wake on a slot is never a wake on a stale address,
+// and parking works during static initialisation and teardown.
+constinit wake_slot wake_slots[wake_slot_count];
+
+std::size_t slot_index(const void* address) noexcept {
+  // The top 8 bits of the address's Fibonacci hash (as for the buckets).
+  const auto h = reinterpret_cast<std::uintptr_t>(address) * UINT64_C(0x9E3779B97F4A7C15);
+  return static_cast<std::size_t>(h >> 56);
+}
+std::atomic<std::uint32_t>& slot_for(const void* address) noexcept {
+  return wake_slots[slot_index(address)].generation;
+}
+
+// Threads get bits in turn, so that up to 32 threads parked on one slot
+// never collide. `no_bit` until the thread first parks.
+constexpr std::uint8_t no_bit = 0xff;
+constinit std::atomic<std::uint32_t> next_wake_bit{0};
+constinit thread_local std::uint8_t thread_wake_bit = no_bit;
+
+std::uint8_t this_thread_wake_bit() noexcept {
+  if (thread_wake_bit == no_bit)
+    thread_wake_bit = static_cast<std::uint8_t>(
+        next_wake_bit.fetch_add(1, std::memory_order_relaxed) % 32);
+  return thread_wake_bit;
+}
+
+// Makes a parked thread look at its state: after its wake_state_ changed
+// (lot_C, or the interrupter's CAS). `slot` and `bits` were read from the
+// entries before that change.
+void wake_slot_bits(std::atomic<std::uint32_t>& slot, std::uint32_t bits) noexcept {
+  // lot_E: release pairs with lot_F in sleep_while(); see "Wake slots".
+  slot.fetch_add(1, std::memory_order_release);
+  platform::wake_masked(slot, bits);
+}
+
+// Blocks the parked thread that owns `self` until its wake_state_ is no
+// longer `from` (returns the new state), or until `until` passes (returns
+// `from`). Spurious wake-ups are absorbed here.
+std::uint32_t sleep_while(waiter& self, std::uint32_t from, deadline until) noexcept {
+  std::atomic<std::uint32_t>& state = access::wake_state(self);
+  if (platform::masked_waits()) {
+    std::atomic<std::uint32_t>& slot = slot_for(access::address(self));
+    const std::uint32_t bit = std::uint32_t{1} << access::wake_bit(self);
+    for (;;) {
+      // lot_F, then lot_D (acquire; pairs with lot_E, and lot_C): see "Wake slots".
+      const std::uint32_t g = slot.load(std::memory_order_acquire);
+      const std::uint32_t s = state.load(std::memory_order_acquire);
+      if (s != from) return s;
+      if (!platform::wait_masked(slot, g, bit, until)) return from;  // deadline passed
+    }
+  }
+  for (;;) {
+    // lot_D: acquire pairs with lot_C in wake().
+    const std::uint32_t s = state.load(std::memory_order_acquire);
+    if (s != from) return s;
+    if (!platform::wait(state, s, until)) return from;  // deadline passed
+  }
+}
 
 // One bucket of a table. This lock protects the whole bucket: never read or
 // change `queues`, `fair_at`, or the links of a waiter queued here without
@@ -388,6 +496,10 @@ void drain() noexcept {
 // now released.
 void wake(waiter* list) noexcept {
   bool any_coroutine = false;
+  // With masked waits, the threads' wake slot (one: the list's waiters were
+  // all queued on one address) and their bits, woken once at the end.
+  std::atomic<std::uint32_t>* slot = nullptr;
+  std::uint32_t bits = 0;
   while (waiter* w = list) {
     list = access::next(*w);  // read before the wake: `w` may be gone right after
     detail::wait_group* group = access::group(*w);
@@ -416,15 +528,26 @@ void wake(waiter* list) noexcept {
       q.tail = w;
       any_coroutine = true;
     } else {
-      // lot_C: release pairs with the acquire load in park() (lot_D): the unparker's
-      // writes and the unpark token are visible to the woken thread.
+      const bool masked = platform::masked_waits();
+      if (masked) {
+        // Read before lot_C: after it, the entry may be gone.
+        std::atomic<std::uint32_t>& s = slot_for(access::address(*w));
+        assert(!slot || slot == &s);
+        slot = &s;
+        bits |= std::uint32_t{1} << access::wake_bit(*w);
+      }
+      // lot_C: release pairs with the acquire load in sleep_while() (lot_D): the
+      // unparker's writes and the unpark token are visible to the woken thread.
       access::wake_state(*w).store(woken, std::memory_order_release);
       // The thread may have seen `woken` already and returned, popping the
       // entry's stack frame: waking a stale address is harmless (see
       // platform::wake_one).
-      platform::wake_one(access::wake_state(*w));
+      if (!masked) platform::wake_one(access::wake_state(*w));
     }
   }
+  // One system call for every thread woken (see "Wake slots"), before the
+  // coroutines run, which may take long.
+  if (slot) wake_slot_bits(*slot, bits);
   if (any_coroutine) drain();
 }
 
@@ -559,9 +682,18 @@ struct interrupter {
   waiter* entry;
   void operator()() const noexcept {
     std::uint32_t expected = sleeping;
-    // Only a sleeping thread is interrupted; `woken` is final and wins.
-    if (access::wake_state(*entry).compare_exchange_strong(expected, interrupted,
-                                                           std::memory_order_relaxed))
+    // Only a sleeping thread is interrupted; `woken` is final and wins. The
+    // entry outlives this call (the parked thread's stop_callback destructor
+    // waits for it). Relaxed: with masked waits, the release of lot_E in
+    // wake_slot_bits publishes it; without, the thread sleeps on this very
+    // word, and only needs to see the value.
+    if (!access::wake_state(*entry).compare_exchange_strong(expected, interrupted,
+                                                            std::memory_order_relaxed))
+      return;
+    if (platform::masked_waits())
+      wake_slot_bits(slot_for(access::address(*entry)),
+                     std::uint32_t{1} << access::wake_bit(*entry));
+    else
       platform::wake_one(access::wake_state(*entry));
   }
 };
@@ -581,6 +713,7 @@ park_result park(const void* address, function_ref<bool()> validate,
   access::site(self) = site;
   access::thread(self) = std::this_thread::get_id();
   access::since_ns(self) = platform::coarse_now_ns();
+  access::wake_bit(self) = this_thread_wake_bit();  // before the lock that publishes it
   bool grow_now;
   {
     bucket_guard g(address);
@@ -598,16 +731,9 @@ park_result park(const void* address, function_ref<bool()> validate,
     // the interrupter right here, and the loop below sees `interrupted`.
     std::optional<std::stop_callback<interrupter>> on_stop;
     if (stop && stop->stop_possible()) on_stop.emplace(*stop, interrupter{&self});
-    for (;;) {
-      // lot_D: acquire pairs with lot_C in wake().
-      const std::uint32_t s = access::wake_state(self).load(std::memory_order_acquire);
-      if (s == woken) return {park_status::unparked, access::unpark_token(self)};
-      if (s == interrupted) {
-        why = park_status::stopped;
-        break;
-      }
-      if (!platform::wait(access::wake_state(self), s, until)) break;  // deadline passed
-    }
+    const std::uint32_t s = sleep_while(self, sleeping, until);
+    if (s == woken) return {park_status::unparked, access::unpark_token(self)};
+    if (s == interrupted) why = park_status::stopped;
   }
 
   // Timed out or stopped: take ourselves out of the queue, unless an
@@ -622,11 +748,11 @@ park_result park(const void* address, function_ref<bool()> validate,
       return {why, default_token};
     }
   }
-  for (;;) {
-    const std::uint32_t s =
-        access::wake_state(self).load(std::memory_order_acquire);  // lot_D
+  // Until then the state is `sleeping` (timed out) or `interrupted`, and the
+  // only change left is the unparker's `woken` (the stop callback is gone).
+  for (std::uint32_t s = sleeping;;) {
+    s = sleep_while(self, s, deadline::never());
     if (s == woken) return {park_status::unparked, access::unpark_token(self)};
-    platform::wait(access::wake_state(self), s, deadline::never());
   }
 }
 
@@ -840,6 +966,14 @@ void rehash_for_testing(std::size_t buckets) noexcept {
   // Retried only when another rehash got in first; gives up if allocation fails.
   for (int tries = 0; tries < 100; ++tries)
     if (rehash(current.load(std::memory_order_acquire), buckets)) return;
+}
+
+std::size_t wake_slot_for_testing(const void* address) noexcept {
+  return slot_index(address);
+}
+
+void set_wake_bit_for_testing(unsigned bit) noexcept {
+  thread_wake_bit = static_cast<std::uint8_t>(bit % 32);
 }
 
 std::size_t bucket_count_for_testing() noexcept {

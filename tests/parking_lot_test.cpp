@@ -527,4 +527,185 @@ TEST(parking_lot, a_crowded_bucket_mate_does_not_slow_an_unpark) {
               beside, beside / alone);
 }
 
+// --- Wake slots (src/parking_lot.cpp): every thread parked on an address
+// sleeps on one slot word, listening for its bit; unpark_all wakes them with
+// one system call. Threads here share a slot across two addresses and
+// share bits, so every wake also reaches threads it must not wake.
+
+// Two ints that share a wake slot (256 slots: among 257 ints, two do).
+struct slot_mates {
+  int keys[257] = {};
+  const int* a = nullptr;
+  const int* b = nullptr;
+  slot_mates() {
+    for (int i = 0; i < 257 && !b; ++i)
+      for (int j = 0; j < i && !b; ++j)
+        if (lot::detail::wake_slot_for_testing(&keys[i]) ==
+            lot::detail::wake_slot_for_testing(&keys[j])) {
+          a = &keys[j];
+          b = &keys[i];
+        }
+  }
+};
+
+// Threads that a failed check may leave asleep for good (a lost wake-up):
+// joined when every one finished, else detached, so that the test fails
+// instead of hanging. Their state is shared (not on the test's stack).
+class crew {
+ public:
+  explicit crew(std::shared_ptr<std::atomic<int>> finished)
+      : finished_(std::move(finished)) {}
+  template <class F>
+  void start(F&& f) {
+    threads_.emplace_back([f = std::forward<F>(f), finished = finished_]() mutable {
+      f();
+      finished->fetch_add(1);
+    });
+  }
+  bool all_finished() const {
+    return finished_->load() == static_cast<int>(threads_.size());
+  }
+  ~crew() {
+    const bool done = eventually([&] { return all_finished(); }, 2s);
+    for (auto& t : threads_)
+      done ? t.join() : t.detach();
+  }
+
+ private:
+  std::shared_ptr<std::atomic<int>> finished_;
+  std::vector<std::thread> threads_;
+};
+
+// Exact, in phases: 6 threads on `a` and 3 on `b` (one slot; bits 0 and 1
+// only, so each bit has several sleepers on both addresses). unpark_one(a)
+// wakes exactly one, unpark_all(a) the other five, and neither wakes a
+// thread of `b`; then unpark_all(b) wakes those three.
+TEST(parking_lot, wake_slot_wakes_exactly_the_dequeued_threads) {
+  struct state {
+    slot_mates keys;
+    std::atomic<int> woken_a{0}, woken_b{0}, failed{0}, round{0};
+  };
+  auto s = std::make_shared<state>();
+  ASSERT_NE(s->keys.b, nullptr);
+  constexpr int on_a = 6, on_b = 3, rounds = 40;
+  crew threads(std::make_shared<std::atomic<int>>(0));
+  for (int i = 0; i < on_a + on_b; ++i)
+    threads.start([s, i] {
+      lot::detail::set_wake_bit_for_testing(static_cast<unsigned>(i % 2));
+      const int* key = i < on_a ? s->keys.a : s->keys.b;
+      for (int r = 0; r < rounds; ++r) {
+        const auto p = lot::park(
+            key, [] { return true; }, [] {}, [](bool) {}, lot::default_token,
+            deadline::after(patience));
+        if (!p) s->failed.fetch_add(1);
+        (i < on_a ? s->woken_a : s->woken_b).fetch_add(1);
+        if (!eventually([&] { return s->round.load() > r; })) return;
+      }
+    });
+  for (int r = 0; r < rounds; ++r) {
+    ASSERT_TRUE(queued_eventually(s->keys.a, on_a));
+    ASSERT_TRUE(queued_eventually(s->keys.b, on_b));
+    EXPECT_EQ(lot::unpark_one(s->keys.a).unparked, 1u);
+    ASSERT_TRUE(eventually([&] { return s->woken_a.load() == r * on_a + 1; }))
+        << "unpark_one's thread was not woken (round " << r << ")";
+    EXPECT_EQ(lot::queued(s->keys.a), std::size_t{on_a - 1});
+    EXPECT_EQ(lot::unpark_all(s->keys.a), std::size_t{on_a - 1});
+    ASSERT_TRUE(eventually([&] { return s->woken_a.load() == (r + 1) * on_a; }))
+        << "unpark_all left a thread asleep (round " << r << ")";
+    EXPECT_EQ(s->woken_b.load(), r * on_b) << "a thread of the slot mate returned";
+    EXPECT_EQ(lot::queued(s->keys.b), std::size_t{on_b});
+    EXPECT_EQ(lot::unpark_all(s->keys.b), std::size_t{on_b});
+    ASSERT_TRUE(eventually([&] { return s->woken_b.load() == (r + 1) * on_b; }))
+        << "unpark_all left a thread of the slot mate asleep (round " << r << ")";
+    s->round.store(r + 1);
+  }
+  EXPECT_EQ(s->failed.load(), 0);
+  EXPECT_EQ(s->woken_a.load(), rounds * on_a);
+  EXPECT_EQ(s->woken_b.load(), rounds * on_b);
+}
+
+// Racing: threads on two addresses of one slot, colliding bits, parks that
+// time out soon, parks ended by stop requests, and an unparker alternating
+// unpark_one and unpark_all on both. Every park that the unparks counted
+// returns `unparked`, and no other does (nothing lost, nothing doubled); a
+// park with a long deadline never times out (a lost wake-up would).
+TEST(parking_lot, wake_slots_lose_and_double_nothing_under_races) {
+  struct state {
+    slot_mates keys;
+    std::atomic<long> unparked{0}, timed_out{0}, stopped{0}, long_timed_out{0};
+    std::atomic<bool> stopper_done{false};
+    std::mutex m;  // guards `stops`
+    std::stop_source* stops[2] = {nullptr, nullptr};
+  };
+  auto s = std::make_shared<state>();
+  ASSERT_NE(s->keys.b, nullptr);
+  constexpr int parkers = 6, parks = 300;
+  auto finished = std::make_shared<std::atomic<int>>(0);
+  long counted = 0;
+  {
+    crew threads(finished);
+    for (int i = 0; i < parkers; ++i)
+      threads.start([s, i] {
+        lot::detail::set_wake_bit_for_testing(static_cast<unsigned>(i % 2));
+        const int* key = i % 3 == 0 ? s->keys.b : s->keys.a;
+        const int stop_slot = i < 2 ? i : -1;  // threads 0 and 1 park with stop tokens
+        for (int k = 0; k < parks; ++k) {
+          const bool short_wait = (k + i) % 3 == 0;
+          const deadline until = short_wait
+                                     ? deadline::after(microseconds(50 + 37 * (k % 7)))
+                                     : deadline::after(patience);
+          lot::park_result r;
+          if (stop_slot >= 0) {
+            std::stop_source src;
+            const std::stop_token st = src.get_token();
+            {
+              std::lock_guard lock(s->m);
+              s->stops[stop_slot] = &src;
+            }
+            r = lot::park(
+                key, [] { return true; }, [] {}, [](bool) {}, lot::default_token, until,
+                &st);
+            std::lock_guard lock(s->m);
+            s->stops[stop_slot] = nullptr;
+          } else {
+            r = lot::park(
+                key, [] { return true; }, [] {}, [](bool) {}, lot::default_token, until);
+          }
+          if (r.status == lot::park_status::unparked)
+            s->unparked.fetch_add(1);
+          else if (r.status == lot::park_status::stopped)
+            s->stopped.fetch_add(1);
+          else
+            (short_wait ? s->timed_out : s->long_timed_out).fetch_add(1);
+        }
+      });
+    // The stopper requests a stop of whichever stoppable park is current.
+    threads.start([s] {
+      for (unsigned n = 0; !s->stopper_done.load(); ++n) {
+        {
+          std::lock_guard lock(s->m);
+          if (std::stop_source* src = s->stops[n % 2]) src->request_stop();
+        }
+        std::this_thread::yield();
+      }
+    });
+    const auto until = steady_clock::now() + patience;
+    for (unsigned n = 0; finished->load() < parkers && steady_clock::now() < until; ++n) {
+      const int* key = n % 2 ? s->keys.b : s->keys.a;
+      counted += n % 4 < 2 ? static_cast<long>(lot::unpark_one(key).unparked)
+                           : static_cast<long>(lot::unpark_all(key));
+      if (n % 8 == 0) std::this_thread::yield();
+    }
+    s->stopper_done.store(true);
+    EXPECT_EQ(finished->load(), parkers) << "a parked thread was never woken";
+  }
+  EXPECT_EQ(s->unparked.load(), counted);
+  EXPECT_EQ(s->long_timed_out.load(), 0);
+  EXPECT_EQ(s->unparked + s->stopped + s->timed_out, long{parkers} * parks);
+  EXPECT_EQ(lot::queued(s->keys.a), 0u);
+  EXPECT_EQ(lot::queued(s->keys.b), 0u);
+  std::printf("%ld unparked, %ld timed out, %ld stopped\n", s->unparked.load(),
+              s->timed_out.load(), s->stopped.load());
+}
+
 }  // namespace

@@ -210,7 +210,10 @@ class waiter {
   std::coroutine_handle<> coroutine_;   // null for a parked thread
   // For a parked thread: 0 = sleeping, 1 = unparked (final; written after the
   // unparker released the queue lock), 2 = interrupted by a stop request
-  // (not final: the thread still has to take itself out of the queue).
+  // (not final: the thread still has to take itself out of the queue). Where
+  // the platform has masked waits (Linux), the thread sleeps not on this
+  // word but on its address's wake slot, listening for wake_bit_ (see
+  // src/parking_lot.cpp, "Wake slots").
   std::atomic<std::uint32_t> wake_state_{0};
   // Where the entry is: idle (in no queue), in_queue (in the lot; changed
   // only under the queue lock), or resume_pending (a coroutine entry that an
@@ -218,6 +221,9 @@ class waiter {
   // just before the coroutine is resumed).
   static constexpr std::uint8_t idle = 0, in_queue = 1, resume_pending = 2;
   std::atomic<std::uint8_t> where_{idle};
+  // The parked thread's bit in its wake slot (0–31), written by that thread
+  // before the entry is queued.
+  std::uint8_t wake_bit_ = 0;
   // The multi-address wait this entry belongs to (wait_many.hpp), or null.
   // Set before the entry is queued; read under the queue lock.
   detail::wait_group* group_ = nullptr;
@@ -257,6 +263,13 @@ void resume_here(waiter& entry, std::coroutine_handle<> coroutine) noexcept;
 void rehash_for_testing(std::size_t buckets) noexcept;
 std::size_t bucket_count_for_testing() noexcept;
 void free_retired_tables_for_testing() noexcept;
+// Test hooks for the wake slots (src/parking_lot.cpp): the slot a thread
+// parked on `address` sleeps on (an index; equal for addresses that share
+// one), and setting the calling thread's bit in its slot (0–31), so that
+// tests can make threads collide on a bit, and the checker's runs are the
+// same each time.
+std::size_t wake_slot_for_testing(const void* address) noexcept;
+void set_wake_bit_for_testing(unsigned bit) noexcept;
 }  // namespace detail
 
 /// Parks the calling thread on `address` if `validate()` (run under the queue

@@ -22,8 +22,15 @@ long futex(const std::atomic<std::uint32_t>& word, int op, std::uint32_t val,
 
 }  // namespace
 
+bool masked_waits() noexcept { return true; }
+
 bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
           deadline d) noexcept {
+  return wait_masked(word, expected, FUTEX_BITSET_MATCH_ANY, d);
+}
+
+bool wait_masked(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                 std::uint32_t mask, deadline d) noexcept {
   if (fault::inject()) return true;  // a spurious wake-up (fault-injection builds)
   // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time (the steady
   // clock's), so an EINTR or spurious return never stretches the deadline.
@@ -35,8 +42,8 @@ bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
     abs.tv_nsec = static_cast<long>(d.ns % 1'000'000'000);
     timeout = &abs;
   }
-  const long r = futex(word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, timeout,
-                       FUTEX_BITSET_MATCH_ANY);
+  const long r =
+      futex(word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, timeout, mask);
   if (r == -1 && errno == ETIMEDOUT) return false;
   // 0 (woken, maybe spuriously), EAGAIN (value differed), EINTR: the caller
   // re-checks its condition and calls again with the same deadline.
@@ -49,6 +56,13 @@ void wake_one(const std::atomic<std::uint32_t>& word) noexcept {
 
 void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
   futex(word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX, nullptr, 0);
+}
+
+// FUTEX_WAKE wakes waiters whatever their bitset (it is FUTEX_WAKE_BITSET
+// with MATCH_ANY); this one only those listening for a bit of `mask`, and
+// every one of them (INT_MAX): see platform.hpp for why not one.
+void wake_masked(const std::atomic<std::uint32_t>& word, std::uint32_t mask) noexcept {
+  futex(word, FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG, INT_MAX, nullptr, mask);
 }
 
 }  // namespace beacon::detail::platform

@@ -83,6 +83,20 @@ bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
   return b.cv.wait_until(lock, until) == std::cv_status::no_timeout || !d.passed();
 }
 
+// No masked waits: the mask is ignored (a wait listens for everything, a
+// masked wake wakes every waiter of the word), which is correct but wakes
+// too many, so the parking lot keeps one word per parked thread here.
+bool masked_waits() noexcept { return false; }
+
+bool wait_masked(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                 std::uint32_t, deadline d) noexcept {
+  return wait(word, expected, d);
+}
+
+void wake_masked(const std::atomic<std::uint32_t>& word, std::uint32_t) noexcept {
+  wake_all(word);
+}
+
 void wake_one(const std::atomic<std::uint32_t>& word) noexcept {
   // Several addresses share a bucket, so notify_one could wake the wrong
   // waiter and lose the wake-up: wake them all and let them re-check.

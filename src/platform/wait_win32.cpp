@@ -37,6 +37,21 @@ bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
   return !d.passed();
 }
 
+// No masked waits in WaitOnAddress: the mask is ignored (a wait listens for
+// everything, a masked wake wakes every waiter of the word), which is
+// correct but wakes too many, so the parking lot keeps one word per parked
+// thread here.
+bool masked_waits() noexcept { return false; }
+
+bool wait_masked(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                 std::uint32_t, deadline d) noexcept {
+  return wait(word, expected, d);
+}
+
+void wake_masked(const std::atomic<std::uint32_t>& word, std::uint32_t) noexcept {
+  ::WakeByAddressAll(const_cast<std::atomic<std::uint32_t>*>(&word));
+}
+
 // Every word beacon waits on has one waiter at a time (a parked entry's own
 // wake word), so a single wake is the whole wake. (An earlier version used
 // WakeByAddressAll here while a soak hang under Wine was suspected on this

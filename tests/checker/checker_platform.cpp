@@ -24,16 +24,31 @@ const volatile std::uint32_t* raw(const std::atomic<std::uint32_t>& word) noexce
 bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
           deadline d) noexcept {
   if (!checker::hooks::active()) return !d.passed();  // not a test thread: spurious
-  return checker::hooks::wait(raw(word), expected, !d.is_never(),
+  return checker::hooks::wait(raw(word), expected, ~0u, !d.is_never(),
                               __builtin_return_address(0));
 }
 
 void wake_one(const std::atomic<std::uint32_t>& word) noexcept {
-  checker::hooks::wake(raw(word), false, __builtin_return_address(0));
+  checker::hooks::wake(raw(word), ~0u, false, __builtin_return_address(0));
 }
 
 void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
-  checker::hooks::wake(raw(word), true, __builtin_return_address(0));
+  checker::hooks::wake(raw(word), ~0u, true, __builtin_return_address(0));
+}
+
+// Masked waits as the futex backend has them (so the checker explores the
+// parking lot's wake slots, the protocol shipped on Linux).
+bool masked_waits() noexcept { return true; }
+
+bool wait_masked(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                 std::uint32_t mask, deadline d) noexcept {
+  if (!checker::hooks::active()) return !d.passed();  // not a test thread: spurious
+  return checker::hooks::wait(raw(word), expected, mask, !d.is_never(),
+                              __builtin_return_address(0));
+}
+
+void wake_masked(const std::atomic<std::uint32_t>& word, std::uint32_t mask) noexcept {
+  checker::hooks::wake(raw(word), mask, true, __builtin_return_address(0));
 }
 
 bool multi_cpu() noexcept { return false; }

@@ -147,3 +147,15 @@ set(mutant_replace [=[      // mutant: the observer is skipped, not notified]=])
 set(mutant_scenarios scenarios_many.cpp)
 set(mutant_only "wait_all: vs two setters")
 beacon_checker_mutant(observer_not_notified)
+
+# parking lot, wake slots: a waker does not bump the slot's generation, so a
+# thread that read the generation and its state (still sleeping) just before
+# the unpark, then sleeps on the unchanged word, misses the wake (the kernel
+# finds the value it expected, and the wake came before it slept).
+set(mutant_file src/parking_lot.cpp)
+set(mutant_find [=[  slot.fetch_add(1, std::memory_order_release);
+  platform::wake_masked(slot, bits);]=])
+set(mutant_replace [=[  platform::wake_masked(slot, bits);  // mutant: no generation bump]=])
+set(mutant_scenarios scenarios_lot.cpp)
+set(mutant_only "parking_lot: wake slot, unpark_all vs timed park vs slot mate")
+beacon_checker_mutant(slot_generation_not_bumped)

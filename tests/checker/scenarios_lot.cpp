@@ -188,5 +188,51 @@ const registrar when_any_one{
     {"parking_lot: coroutines, unpark_one vs cancel vs timed park", 3,
      [] { return when_any_execution(false); }}};
 
+// Wake slots (src/parking_lot.cpp): the gate's unpark_all wakes the threads
+// parked on it with one wake of their slot, while the second one's park may
+// time out, after which it waits on another gate whose address shares the
+// slot (with the same bit as the first thread, so every wake of one reaches
+// the other: spurious wake-ups, which it must sleep through until its own
+// time-out). The untimed waiter must be released (a lost wake-up is a
+// deadlock), and a timed one that was dequeued must take its wake.
+struct slot_mate_gates {
+  gate_state gates[257];
+  gate_state* a = nullptr;
+  gate_state* b = nullptr;  // shares a's wake slot
+  bool through_b = false;
+  slot_mate_gates() {
+    for (int i = 0; i < 257 && !b; ++i)
+      for (int j = 0; j < i && !b; ++j)
+        if (lot::detail::wake_slot_for_testing(&gates[i].state) ==
+            lot::detail::wake_slot_for_testing(&gates[j].state)) {
+          a = &gates[j];
+          b = &gates[i];
+        }
+  }
+};
+
+const registrar wake_slot_race{
+    {"parking_lot: wake slot, unpark_all vs timed park vs slot mate", 2, [] {
+       auto s = std::make_shared<slot_mate_gates>();
+       if (!s->b) fail("no two gates share a wake slot");
+       return execution{
+           {[s] {
+              lot::detail::set_wake_bit_for_testing(0);
+              s->a->through0 = s->a->wait(deadline::never());
+            },
+            [s] {
+              lot::detail::set_wake_bit_for_testing(0);
+              s->a->through1 = s->a->wait(deadline::after(timed));
+              s->through_b = s->b->wait(deadline::after(timed));
+            },
+            [s] { s->a->open(); }},
+           [s] {
+             expect(s->a->through0, "the untimed waiter was not released");
+             expect(!s->through_b, "the slot mate's gate let a waiter through");
+             expect(lot::queued(&s->a->state) == 0 && lot::queued(&s->b->state) == 0,
+                    "an entry was left queued");
+           }};
+     }}};
+
 }  // namespace
 }  // namespace beacon::checker

@@ -17,6 +17,7 @@ enum class run_state : std::uint8_t { runnable, blocked, finished };
 struct test_thread {
   run_state state = run_state::runnable;
   const volatile void* blocked_on = nullptr;  // the word it waits on, if blocked
+  std::uint32_t mask = ~0u;                   // the bits it listens for there
   bool timed = false;                         // blocked in a wait with a deadline
   bool timed_out = false;      // resumed because the scheduler let the deadline pass
   bool spinning = false;       // blocked in yield() until another thread writes `address`
@@ -332,8 +333,8 @@ void point(const char* what, const volatile void* address, const void* code,
       }
 }
 
-bool wait(const volatile std::uint32_t* word, std::uint32_t expected, bool timed,
-          const void* code) noexcept {
+bool wait(const volatile std::uint32_t* word, std::uint32_t expected, std::uint32_t mask,
+          bool timed, const void* code) noexcept {
   if (self < 0) return true;  // not a test thread: a spurious wake-up
   std::unique_lock<std::mutex> lk(sched.m);
   test_thread& t = sched.threads[static_cast<std::size_t>(self)];
@@ -344,6 +345,7 @@ bool wait(const volatile std::uint32_t* word, std::uint32_t expected, bool timed
   if (*word != expected) return true;
   t.state = run_state::blocked;
   t.blocked_on = word;
+  t.mask = mask;
   t.timed = timed;
   t.timed_out = false;
   t.order = ++sched.order;
@@ -353,18 +355,21 @@ bool wait(const volatile std::uint32_t* word, std::uint32_t expected, bool timed
   return !timed_out;
 }
 
-void wake(const volatile std::uint32_t* word, bool all, const void* code) noexcept {
+void wake(const volatile std::uint32_t* word, std::uint32_t mask, bool all,
+          const void* code) noexcept {
   if (self < 0) return;
   std::unique_lock<std::mutex> lk(sched.m);
   test_thread& me = sched.threads[static_cast<std::size_t>(self)];
-  me.what = all ? "platform::wake_all" : "platform::wake_one";
+  me.what = mask != ~0u ? "platform::wake_masked"
+            : all       ? "platform::wake_all"
+                        : "platform::wake_one";
   me.address = word;
   me.code = code;
   decide(lk, self);
   for (;;) {
     test_thread* first = nullptr;
     for (auto& t : sched.threads)
-      if (t.state == run_state::blocked && t.blocked_on == word &&
+      if (t.state == run_state::blocked && t.blocked_on == word && (t.mask & mask) != 0 &&
           (!first || t.order < first->order))
         first = &t;
     if (!first) return;

@@ -9,9 +9,10 @@
 //     __tsan_atomic* entry points call point() and then do the operation;
 //   * the platform layer (checker_platform.cpp replaces the futex one):
 //     wait() blocks the thread in the scheduler until a wake_*() on the same
-//     word, or until the scheduler chooses to let its deadline pass; yield()
-//     (a spin lock that found its lock held) blocks until another thread
-//     writes the location its last operation read.
+//     word (masked waits and wakes as the futex does them: a wake reaches
+//     only the waiters whose mask shares one of its bits), or until the scheduler chooses
+//     to let its deadline pass; yield() (a spin lock that found its lock held) blocks
+//     until another thread writes the location its last operation read.
 // So the parking lot, the primitives and the platform are the shipped code,
 // run unchanged; only when each thread runs is chosen here.
 //
@@ -83,12 +84,16 @@ namespace hooks {
 // `writes`: the operation may modify the object (every one but a load).
 void point(const char* what, const volatile void* address, const void* code,
            bool writes) noexcept;
-// platform::wait: blocks while `*word == expected`; false if the scheduler
-// let the (finite) deadline pass.
-bool wait(const volatile std::uint32_t* word, std::uint32_t expected, bool timed,
+// platform::wait / wait_masked: blocks while `*word == expected`,
+// listening for the bits of `mask` (~0u for a plain wait); false if the
+// scheduler let the (finite) deadline pass.
+bool wait(const volatile std::uint32_t* word, std::uint32_t expected, std::uint32_t mask,
+          bool timed, const void* code) noexcept;
+// platform::wake_one / wake_all / wake_masked, as Linux's futex does them:
+// wakes the longest blocked waiter of `word` whose mask shares a bit with
+// `mask` (~0u: any), or every such waiter if `all`.
+void wake(const volatile std::uint32_t* word, std::uint32_t mask, bool all,
           const void* code) noexcept;
-// platform::wake_one / wake_all.
-void wake(const volatile std::uint32_t* word, bool all, const void* code) noexcept;
 // platform::yield.
 void yield() noexcept;
 // Whether the caller is a test thread of a running execution.

@@ -41,12 +41,19 @@
 //               2. if that fails, parking_lot::park(&word, mark_parked, ...)
 //                  (src/parking_lot.cpp) queues the thread under the bucket's
 //                  spin_lock (which may call platform::yield()) and sleeps in
-//   platform    platform::wait(wake_state, sleeping, deadline::never())
-//               (src/platform/wait_futex.cpp), which makes the system call
+//   platform    platform::wait_masked(slot, generation, bit,
+//               deadline::never()) (src/platform/wait_futex.cpp): the
+//               thread sleeps on its address's wake slot, a generation word
+//               shared by every thread parked on an address that hashes
+//               there, listening for its own bit; the system call is
 //               futex(FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG).
 // The set() that wakes it walks the same way: auto_reset_core::set() ->
-// parking_lot::unpark_one (lot) -> platform::wake_one (platform) ->
-// futex(FUTEX_WAKE | FUTEX_PRIVATE_FLAG).
+// parking_lot::unpark_one (lot) -> platform::wake_masked(slot, its bit)
+// (platform) -> futex(FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG); an
+// unpark_all makes the same one call with the bits of every thread it woke.
+// (Where there are no masked waits, masked_waits() false, each parked thread
+// sleeps in platform::wait on its entry's own word and is woken by
+// platform::wake_one, one call per thread.)
 //
 // Two public primitives are OS objects themselves and do not use the lot:
 // os_event (an eventfd; src/platform/os_event_linux.cpp defines the members
@@ -83,6 +90,24 @@ bool wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
 // Futex makes the same argument.
 void wake_one(const std::atomic<std::uint32_t>& word) noexcept;
 void wake_all(const std::atomic<std::uint32_t>& word) noexcept;
+
+// Masked waits (Linux's FUTEX_WAIT_BITSET / FUTEX_WAKE_BITSET), for words
+// that many threads sleep on, each listening for some bits: wait_masked
+// blocks as wait() does, listening for `mask` (not 0); wake_masked wakes
+// EVERY thread blocked in wait_masked on `word` whose mask shares a bit with
+// `mask` (all of them, not one: another thread listening for the same bit
+// could take a single wake and leave the one it was meant for asleep), and
+// is safe on a stale address as wake_one is. wake_one / wake_all wake masked
+// waiters too, whatever their mask.
+//
+// masked_waits(): whether the backend has them (the futex one). Where it has
+// not, wait_masked ignores the mask and wake_masked is wake_all: correct,
+// but every waiter of the word wakes, so the parking lot does not use them
+// there and keeps one word per parked thread instead.
+bool masked_waits() noexcept;
+bool wait_masked(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                 std::uint32_t mask, deadline d) noexcept;
+void wake_masked(const std::atomic<std::uint32_t>& word, std::uint32_t mask) noexcept;
 
 // Whether this process may run on more than one CPU at once: on one CPU no
 // other thread can make progress while we spin, so nothing in beacon spins
