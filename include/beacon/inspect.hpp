@@ -64,8 +64,9 @@ namespace beacon {
 ///   not in the lot; inspect_awaiter(s) still shows their trace) and os_event
 ///   waits (the kernel's).
 ///
-/// Memory ordering: the fields are written by the waiter before it is
-/// queued and read under the queue lock, so a waiter_info is one consistent
+/// Memory ordering: the fields (and the trace's frames, captured before the
+/// waiter queues and unchanged while it is queued) are written by the waiter
+/// before it is queued and read under the queue lock, so a waiter_info is one consistent
 /// copy of one entry; the set of waiters is a snapshot taken bucket by
 /// bucket, not at one instant (a waiter may leave one bucket while another
 /// is read).
@@ -141,9 +142,10 @@ void for_each_waiter(F&& f) {
 /// @endcode
 /// A waiter with a recorded trace (waiter_info::trace) is followed by one
 /// line per frame, innermost first, as beacon::describe_trace() prints them
-/// (binary(symbol+offset) [address]; Windows: module(+offset) [address]),
-/// indented by 6. Addresses print as 0x and lowercase hex on every platform.
-/// A debugging aid: allocates, not async-signal-safe.
+/// (binary(symbol+offset) [address]; Windows: module(+offset) [address]; the
+/// bare 0x address where the platform names nothing), indented by 6. Addresses print as
+/// 0x and lowercase hex on every platform. A debugging aid: allocates, not
+/// async-signal-safe.
 std::string describe_waiters();
 
 }  // namespace beacon
