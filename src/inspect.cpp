@@ -7,7 +7,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <span>
 #include <sstream>
+#include <string_view>
+
+#include "beacon/once_event.hpp"  // describe_trace
 
 namespace beacon {
 
@@ -27,10 +31,31 @@ std::uintptr_t bits(const void* p) noexcept {
   return reinterpret_cast<std::uintptr_t>(p);
 }
 
+// A recorded trace, one line per frame under its waiter's line: as
+// describe_trace() symbolizes it (the platform's format, with 0x and
+// lowercase hex addresses everywhere), or the bare address where it could not.
+void append_trace(std::string& out, std::span<void* const> trace) {
+  if (trace.empty()) return;
+  const std::string names = describe_trace(trace);  // one line per frame
+  std::size_t at = 0;
+  for (void* frame : trace) {
+    const std::size_t end = std::min(names.find('\n', at), names.size());
+    const std::string_view name = std::string_view(names).substr(at, end - at);
+    at = std::min(end + 1, names.size());
+    out += "      ";
+    if (name.empty() || name == "?")
+      append(out, "0x%" PRIxPTR, bits(frame));
+    else
+      out += name;
+    out += '\n';
+  }
+}
+
 }  // namespace
 
 std::string describe_waiters() {
-  const std::vector<waiter_info> all = detail::snapshot_waiters();
+  const detail::waiter_snapshot snapshot = detail::snapshot_waiters();
+  const std::vector<waiter_info>& all = snapshot.waiters;  // traces: in snapshot.frames
   // Order: by object, and within one the oldest first (ties: the snapshot's
   // order, which is the queue's FIFO order); then objects by their oldest
   // waiter, the longest first (the likeliest culprit of a hang).
@@ -56,8 +81,9 @@ std::string describe_waiters() {
   });
 
   std::string out;
-  out.reserve(all.size() * 160);  // about a header and a line each: one allocation
-  std::ostringstream id;          // std::thread::id prints only through a stream
+  // About a header and a line each, and a line per frame: one allocation.
+  out.reserve(all.size() * 160 + snapshot.frames.size() * 100);
+  std::ostringstream id;  // std::thread::id prints only through a stream
   for (const object& o : objects) {
     const waiter_info& head = all[order[o.begin]];
     const std::size_t n = o.end - o.begin;
@@ -88,6 +114,7 @@ std::string describe_waiters() {
         append(out, " (wait_any group 0x%" PRIxPTR ")",
                static_cast<std::uintptr_t>(w.group));
       out += '\n';
+      append_trace(out, w.trace);
     }
   }
   return out;

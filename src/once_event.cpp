@@ -44,20 +44,9 @@ bool once_finish_parked(once_state& st, std::uint8_t bits) noexcept {
 }
 
 void once_copy_trace(const once_state& st, trace_record& out) noexcept {
-  out.size = 0;
-  // A filter that wakes nobody: it reads the park token under the queue
-  // lock, while the waiter (and the trace in its frame) is queued.
-  parking_lot::unpark_filter(
-      &st,
-      [&](parking_lot::token t) {
-        if (t != 0 && out.size == 0) {
-          const auto* rec = reinterpret_cast<const trace_record*>(t);
-          out.size = rec->size;
-          std::memcpy(out.frames, rec->frames, rec->size * sizeof(void*));
-        }
-        return parking_lot::filter_op::skip;
-      },
-      [](parking_lot::unpark_result) { return parking_lot::default_token; });
+  // The receiver's entry points at its trace (wait_site::trace) while it is
+  // queued; the lot copies it under the queue lock.
+  parking_lot::detail::copy_trace_at(&st, out);
 }
 
 namespace {

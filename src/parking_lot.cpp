@@ -898,40 +898,52 @@ std::size_t queued_at(const void* address) noexcept {
 
 namespace beacon::detail {
 
-// for_each_waiter's walk. Copies each bucket's entries under that bucket's
-// lock only, into room reserved before taking it (no allocation, which may
-// run a user's operator new, under a lock); a bucket that does not fit is
-// counted, unlocked, made room for and read again. A rehash moves queues
-// between tables: if the table was replaced during the walk, the copies may
-// miss or double entries that moved, so the walk starts again on the new
-// table (tables only grow, so this ends).
-std::vector<waiter_info> snapshot_waiters() {
+// for_each_waiter's walk. Copies each bucket's entries, and the frames of
+// their recorded traces, under that bucket's lock only, into room reserved
+// before taking it (no allocation, which may run a user's operator new,
+// under a lock); a bucket that does not fit is counted, unlocked, made room
+// for and read again. A rehash moves queues between tables: if the table was
+// replaced during the walk, the copies may miss or double entries that moved,
+// so the walk starts again on the new table (tables only grow, so this ends).
+// A trace (wait_site::trace) belongs to its waiter and does not change while
+// it is queued, so the lock that keeps the entry queued keeps the copy
+// whole. The traces' spans are set at the end, once `frames` no longer
+// grows: while walking, each holds only its length.
+waiter_snapshot snapshot_waiters() {
   using parking_lot::access;
   using parking_lot::current;
   using parking_lot::waiter;
-  std::vector<waiter_info> out;
+  waiter_snapshot snap;
+  std::vector<waiter_info>& out = snap.waiters;
+  std::vector<void*>& frames = snap.frames;
   for (bool done = false; !done;) {
     out.clear();
+    frames.clear();
     done = true;
     parking_lot::table* t = current.load(std::memory_order_acquire);
     for (std::size_t i = 0; i < t->size && done;) {
       parking_lot::bucket& b = t->buckets[i];
-      std::size_t needed = 0;
+      std::size_t needed = 0, needed_frames = 0;
       {
         std::lock_guard lock(b.lock);
         if (current.load(std::memory_order_relaxed) != t) {
           done = false;  // replaced: start again on the current table
           break;
         }
-        for (waiter* head = b.queues; head; head = access::queue_next(*head))
-          for (waiter* w = head; w; w = access::next(*w))
+        for (waiter* head = b.queues; head; head = access::queue_next(*head)) {
+          for (waiter* w = head; w; w = access::next(*w)) {
             ++needed;
-        if (out.size() + needed <= out.capacity()) {
+            if (const trace_record* r = access::site(*w).trace) needed_frames += r->size;
+          }
+        }
+        if (out.size() + needed <= out.capacity() &&
+            frames.size() + needed_frames <= frames.capacity()) {
           for (waiter* head = b.queues; head; head = access::queue_next(*head)) {
             for (waiter* w = head; w; w = access::next(*w)) {
+              const parking_lot::wait_site& site = access::site(*w);
               waiter_info& info = out.emplace_back();
               info.address = access::address(*w);
-              info.primitive = access::site(*w).name ? access::site(*w).name : "";
+              info.primitive = site.name ? site.name : "";
               info.coroutine = static_cast<bool>(access::coroutine(*w));
               if (info.coroutine)
                 info.frame = access::coroutine(*w).address();
@@ -939,8 +951,14 @@ std::vector<waiter_info> snapshot_waiters() {
                 info.thread = access::thread(*w);
               // Stored as a duration since the epoch; made a wait time below.
               info.waiting = std::chrono::nanoseconds(access::since_ns(*w));
-              info.where = access::site(*w).where;
+              info.where = site.where;
               info.group = reinterpret_cast<std::uintptr_t>(access::group(*w));
+              if (site.trace && site.trace->size) {
+                // Its length only; the span is made below.
+                const std::span<void* const> from = site.trace->view();
+                info.trace = {frames.data() + frames.size(), from.size()};
+                frames.insert(frames.end(), from.begin(), from.end());  // fits: reserved
+              }
             }
           }
           ++i;
@@ -949,18 +967,36 @@ std::vector<waiter_info> snapshot_waiters() {
       }
       // Not enough room: grow with no lock held, then read the bucket again.
       out.reserve(std::max(out.size() + needed + 16, 2 * out.capacity()));
+      frames.reserve(std::max(frames.size() + needed_frames, 2 * frames.capacity()));
     }
   }
   const auto now = std::chrono::nanoseconds(platform::coarse_now_ns());
-  for (waiter_info& w : out)
+  std::size_t at = 0;  // the traces' frames lie in `frames` in the waiters' order
+  for (waiter_info& w : out) {
     w.waiting = now - w.waiting;
-  return out;
+    const std::size_t n = w.trace.size();
+    w.trace = std::span<void* const>(frames.data() + at, n);
+    at += n;
+  }
+  return snap;
 }
 
 }  // namespace beacon::detail
 
 namespace beacon::parking_lot {
 namespace detail {
+
+void copy_trace_at(const void* address, beacon::detail::trace_record& out) noexcept {
+  out.size = 0;
+  bucket_guard g(address);
+  for (waiter* w = *g.b().find(address); w; w = access::next(*w)) {
+    // Under the queue lock, while the waiter (and the trace it owns) is queued.
+    if (const beacon::detail::trace_record* r = access::site(*w).trace; r && r->size) {
+      out = *r;
+      return;
+    }
+  }
+}
 
 void rehash_for_testing(std::size_t buckets) noexcept {
   // Retried only when another rehash got in first; gives up if allocation fails.

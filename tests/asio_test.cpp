@@ -340,6 +340,27 @@ TEST(AsioReceiver, ReadyValuePostedNotInline) {
   EXPECT_FALSE(rx.valid());
 }
 
+// An async_wait's entry parks with its operation id as its token and records
+// no trace: inspect_awaiter reads the trace through the entry's wait_site (a
+// trace pointer), never the token, so it shows an empty one.
+TEST(AsioReceiver, InspectAwaiterShowsNoTraceForAnAsyncWait) {
+  asio::io_context io;
+  beacon::once_event<int> ev;
+  auto [tx, rx] = ev.bind_by_ref();
+  int got = 0;
+  beacon::async_wait(rx, asio::bind_executor(io, [&](error_code ec, int v) {
+                       EXPECT_FALSE(ec);
+                       got = v;
+                     }));
+  EXPECT_EQ(beacon::parking_lot::queued(&ev), 1u);
+  std::size_t frames = 99;
+  ev.inspect_awaiter([&](beacon::awaiter_trace t) { frames = t.size(); });
+  EXPECT_EQ(frames, 0u);
+  std::move(tx).send(6);
+  io.run();
+  EXPECT_EQ(got, 6);
+}
+
 TEST(AsioReceiver, SentFromAnotherThreadRunsOnTheIoThread) {
   for (int threads : {1, 4}) {
     asio::io_context io;

@@ -502,6 +502,114 @@ TEST(inspect, describe_groups_by_object_oldest_first) {
   second.set();
 }
 
+// The frames of the trace of each waiter on `address`, copied during the
+// walk (waiter_info::trace is valid only inside f), in snapshot order.
+std::vector<std::vector<void*>> traces_at(const void* address) {
+  std::vector<std::vector<void*>> out;
+  beacon::for_each_waiter([&](const waiter_info& w) {
+    if (w.address == address) out.emplace_back(w.trace.begin(), w.trace.end());
+  });
+  return out;
+}
+
+// What inspect_awaiter shows for the receiver of `ev`.
+template <class E>
+std::vector<void*> awaiter_frames(const E& ev) {
+  std::vector<void*> out;
+  ev.inspect_awaiter([&](beacon::awaiter_trace t) { out.assign(t.begin(), t.end()); });
+  return out;
+}
+
+// A once_event receiver records where it waits (debug builds): a blocked
+// thread and an awaiting coroutine show the trace that inspect_awaiter shows,
+// and describe_waiters prints it under the waiter's line.
+TEST(inspect, once_receivers_show_their_trace) {
+  if (!beacon::awaiter_traces_enabled) GTEST_SKIP() << "built without awaiter traces";
+  beacon::once_event<int> ev;
+  // No structured bindings: clang 14 cannot capture them in a lambda.
+  auto tx_rx = ev.bind_by_ref();
+  auto& tx = tx_rx.sender;
+  auto& rx = tx_rx.receiver;
+  scoped_thread t([&] { EXPECT_EQ(rx.receive_for(patience), 3); });
+  ASSERT_TRUE(queued_eventually(key(ev), 1));
+  const auto thread_traces = traces_at(key(ev));
+  ASSERT_EQ(thread_traces.size(), 1u);
+  EXPECT_FALSE(thread_traces[0].empty());
+  EXPECT_EQ(thread_traces[0], awaiter_frames(ev));
+  // describe_waiters: one indented line per frame, as describe_trace prints
+  // them, right after the waiter's line.
+  const std::string text = beacon::describe_waiters();
+  std::ostringstream id;
+  id << "thread " << t.get_id();
+  const auto line = text.find(id.str());
+  ASSERT_NE(line, std::string::npos) << text;
+  const std::string names = beacon::describe_trace(thread_traces[0]);
+  const std::string first_frame = names.substr(0, names.find('\n'));
+  ASSERT_FALSE(first_frame.empty());
+  const auto frame_line = text.find("\n      " + first_frame + "\n", line);
+  ASSERT_NE(frame_line, std::string::npos) << text;
+  EXPECT_EQ(text.find('\n', line), frame_line) << text;  // right under it
+  std::size_t lines = 0;
+  for (auto at = frame_line; text.compare(at, 7, "\n      ") == 0;
+       at = text.find('\n', at + 1))
+    ++lines;
+  EXPECT_EQ(lines, thread_traces[0].size()) << text;
+  std::move(tx).send(3);
+  t.join();
+  EXPECT_TRUE(traces_at(key(ev)).empty());
+
+  beacon::once_event<int> ev2;
+  // No structured bindings: clang 14 cannot capture them in a lambda.
+  auto tx2_rx2 = ev2.bind_by_ref();
+  auto& tx2 = tx2_rx2.sender;
+  auto& rx2 = tx2_rx2.receiver;
+  int got = 0;
+  task c = [&]() -> task { got = co_await std::move(rx2); }();
+  const auto coroutine_traces = traces_at(key(ev2));
+  ASSERT_EQ(coroutine_traces.size(), 1u);
+  EXPECT_FALSE(coroutine_traces[0].empty());
+  EXPECT_EQ(coroutine_traces[0], awaiter_frames(ev2));
+  bool seen = false;
+  beacon::for_each_waiter([&](const waiter_info& w) {
+    if (w.address != key(ev2)) return;
+    seen = true;
+    EXPECT_TRUE(w.coroutine);
+    EXPECT_NE(w.frame, nullptr);
+  });
+  EXPECT_TRUE(seen);
+  std::move(tx2).send(4);
+  EXPECT_TRUE(c.finished());
+  EXPECT_EQ(got, 4);
+}
+
+// Other waits record no trace: the other primitives' threads and coroutines
+// (a coroutine shows its frame only), and a receiver in a multi-wait.
+TEST(inspect, other_waits_show_no_trace) {
+  beacon::auto_reset_event a, b;
+  scoped_thread t([&] { EXPECT_TRUE(a.wait_for(patience)); });
+  ASSERT_TRUE(queued_eventually(key(a), 1));
+  task c = [&]() -> task { co_await b; }();
+  ASSERT_TRUE(queued_eventually(key(b), 1));
+  beacon::once_event<int> ev;
+  // No structured bindings: clang 14 cannot capture them in a lambda.
+  auto tx_rx = ev.bind_by_ref();
+  auto& tx = tx_rx.sender;
+  auto& rx = tx_rx.receiver;
+  beacon::manual_reset_event never;
+  scoped_thread m([&] { EXPECT_TRUE(beacon::wait_any_for(patience, rx, never)); });
+  ASSERT_TRUE(queued_eventually(key(ev), 1));
+  for (const void* address : {key(a), key(b), key(ev)}) {
+    const auto traces = traces_at(address);
+    ASSERT_EQ(traces.size(), 1u);
+    EXPECT_TRUE(traces[0].empty());
+  }
+  EXPECT_TRUE(awaiter_frames(ev).empty());
+  a.set();
+  b.set();
+  EXPECT_TRUE(c.finished());
+  std::move(tx).send(5);
+}
+
 // Snapshots while other threads park and unpark continuously (run under
 // TSan in the tsan preset); a rehash in the middle makes the walk restart.
 TEST(inspect, snapshots_are_safe_while_threads_park_and_unpark) {

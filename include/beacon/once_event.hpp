@@ -76,8 +76,9 @@
 //
 // Awaiter traces: in debug builds (BEACON_AWAITER_TRACES, default !NDEBUG) a
 // receiver records its stack trace when it parks or suspends, in its own
-// frame or awaiter (never in the event), and parks with its address as the
-// park token; inspect_awaiter(f) copies it under the queue lock. Release
+// frame or awaiter (never in the event), and its queue entry points at it
+// (parking_lot::wait_site::trace); inspect_awaiter(f) copies it under the
+// queue lock, as beacon::for_each_waiter does (inspect.hpp). Release
 // builds record nothing and f gets an empty trace. The macro changes the
 // awaiters' layout, so every once type lives in an inline namespace named
 // after it (beacon::once_traces_on / once_traces_off): translation units

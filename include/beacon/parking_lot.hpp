@@ -102,6 +102,7 @@
 
 #include "beacon/deadline.hpp"
 #include "beacon/detail/function_ref.hpp"
+#include "beacon/detail/trace.hpp"
 
 namespace beacon::parking_lot {
 
@@ -160,13 +161,17 @@ enum class filter_op : std::uint8_t {
 };
 
 /// What a waiter tells the lot about itself for beacon/inspect.hpp: the name
-/// of the primitive it waits on ("" when it gives none) and the call site of
-/// its wait. Only recorded and read back by for_each_waiter(); the lot's
-/// protocol never looks at it. `name` must point at storage that outlives the
-/// wait (a string literal).
+/// of the primitive it waits on ("" when it gives none), the call site of
+/// its wait and, optionally, a stack trace of it. Only recorded and read back
+/// by for_each_waiter(); the lot's protocol never looks at it. `name` must
+/// point at storage that outlives the wait (a string literal).
 struct wait_site {
   const char* name = "";            ///< the primitive's name, e.g. "auto_reset_event"
   beacon::source_location where{};  ///< where the wait was called (line 0: unknown)
+  /// A stack trace of the wait, owned by the waiter, alive and unchanged
+  /// while it is queued (for_each_waiter copies it under the queue lock); null:
+  /// none. once_event receivers set it in debug builds (inspect.hpp).
+  const beacon::detail::trace_record* trace = nullptr;
 };
 
 /// A queue entry. Threads get one implicitly inside park(); coroutine
@@ -251,6 +256,10 @@ std::size_t unpark_all(const void* address, token unpark_token) noexcept;
 unpark_result unpark_filter(const void* address, function_ref<filter_op(token)> filter,
                             function_ref<token(unpark_result)> callback) noexcept;
 std::size_t queued_at(const void* address) noexcept;
+// Copies the trace (wait_site::trace) of the first waiter queued on `address`
+// that recorded one, under the queue lock; out.size = 0 when none did. For
+// once_event's inspect_awaiter(s).
+void copy_trace_at(const void* address, beacon::detail::trace_record& out) noexcept;
 // Resumes `coroutine` through this thread's resume trampoline, as an unpark
 // that chose `entry` would (now, or after the resumption running on this
 // thread); until then cancel(entry) withdraws it (`woken`). For primitives

@@ -5,6 +5,8 @@
 #include <windows.h>
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -35,10 +37,12 @@ std::string describe_trace(awaiter_trace trace) {
                                  GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
                              static_cast<LPCSTR>(frame), &module))
       (void)::GetModuleFileNameA(module, name, sizeof name);
-    std::snprintf(line, sizeof line, "%s(+%p) [%p]\n", name,
-                  reinterpret_cast<void*>(static_cast<char*>(frame) -
-                                          reinterpret_cast<char*>(module)),
-                  frame);
+    // 0x and lowercase hex, as glibc's backtrace_symbols() (mingw's "%p"
+    // prints neither): describe_waiters() prints these lines too.
+    std::snprintf(line, sizeof line, "%s(+0x%" PRIxPTR ") [0x%" PRIxPTR "]\n", name,
+                  reinterpret_cast<std::uintptr_t>(frame) -
+                      reinterpret_cast<std::uintptr_t>(module),
+                  reinterpret_cast<std::uintptr_t>(frame));
     out += line;
   }
   return out;

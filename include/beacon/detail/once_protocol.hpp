@@ -26,6 +26,7 @@
 #include "beacon/detail/parked_wait.hpp"
 #include "beacon/detail/platform.hpp"
 #include "beacon/detail/spin_lock.hpp"
+#include "beacon/detail/trace.hpp"
 #include "beacon/parking_lot.hpp"
 
 // Awaiter stack traces: on in debug builds. Define BEACON_AWAITER_TRACES to 0
@@ -116,15 +117,8 @@ struct plain_atomic {
   }
 };
 
-// A stack trace, laid out alike in every build so that a trace recorded in
-// one translation unit can be read in another.
-struct trace_record {
-  static constexpr std::size_t capacity = 24;
-  void* frames[capacity];
-  std::size_t size = 0;
-  void capture() noexcept { size = platform::capture_backtrace(frames, capacity, 2); }
-  std::span<void* const> view() const noexcept { return {frames, size}; }
-};
+// trace_record (detail/trace.hpp): a stack trace, laid out alike in every
+// build.
 
 inline namespace BEACON_ONCE_ABI {
 inline constexpr bool traces_on = BEACON_AWAITER_TRACES != 0;
@@ -506,9 +500,11 @@ void once_copy_trace(const once_state& st, trace_record& out) noexcept;
 
 inline namespace BEACON_ONCE_ABI {
 // A receiver's wait, as parked_wait.hpp wants it: ready once the sender
-// finished. The park token is the address of the waiter's trace (0: none),
-// captured only when it really parks; the trace lives in this object, in the
-// receiving frame or coroutine awaiter, never in the event.
+// finished. Its queue entry's wait_site points at the waiter's trace (null
+// when traces are off), captured only when it really parks (capture_trace);
+// the trace lives in this object, in the receiving frame or coroutine
+// awaiter, never in the event. for_each_waiter and inspect_awaiter(s) both
+// read it through the entry, under the queue lock.
 struct once_wait_core {
   using value_type = std::uint8_t;
   static constexpr value_type parked_bit = once_bits::parked;
@@ -529,9 +525,9 @@ struct once_wait_core {
   // A woken coroutine destroyed before it ran: the value stays in the event
   // and the receiver's destructor, the last end, destroys it.
   void pass_on() noexcept {}
-  parking_lot::token park_token() noexcept {
+  const trace_record* capture_trace() noexcept {
     trace.capture();
-    return reinterpret_cast<parking_lot::token>(trace.record());
+    return trace.record();
   }
 };
 

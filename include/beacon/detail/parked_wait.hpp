@@ -60,8 +60,7 @@
 
 namespace beacon::detail {
 
-// The token P's waiters park with: P::park_token() where P has one (a
-// once_event receiver passes its trace, see inspect_awaiter), else none.
+// The token P's waiters park with: P::park_token() where P has one, else none.
 template <class P>
 parking_lot::token park_token_of(P& p) noexcept {
   if constexpr (requires { p.park_token(); })
@@ -77,6 +76,18 @@ parking_lot::token async_park_token_of(P& p) noexcept {
     return p.async_park_token();
   else
     return park_token_of(p);
+}
+
+// The stack trace P's waiters show in beacon/inspect.hpp (wait_site::trace):
+// P::capture_trace() where P has one (a once_event receiver; null when traces
+// are off), else none. Called once the fast path failed, before parking; the
+// record lives in P, which outlives the wait.
+template <class P>
+const trace_record* trace_of(P& p) noexcept {
+  if constexpr (requires { p.capture_trace(); })
+    return p.capture_trace();
+  else
+    return nullptr;
 }
 
 // The name P's waiters show in beacon/inspect.hpp: P::name where P has one.
@@ -179,11 +190,11 @@ bool parked_wait(P& p, deadline until, const std::stop_token* stop = nullptr,
   // Taken once: a waiter woken without a grant parks again with the same
   // token (the semaphore's carries when it first parked).
   const parking_lot::token token = park_token_of(p);
+  const parking_lot::wait_site site{name_of<P>(), loc, trace_of(p)};
   for (;;) {
     const parking_lot::park_result r = parking_lot::park(
         &p.word(), [&] { return mark_parked(p); }, [] {},
-        [&](bool was_last) { leave(p, was_last); }, token, until, stop,
-        parking_lot::wait_site{name_of<P>(), loc});
+        [&](bool was_last) { leave(p, was_last); }, token, until, stop, site);
     switch (r.status) {
       case parking_lot::park_status::unparked:
         // The releaser granted the wait (see the file comment), or woke us
@@ -245,7 +256,7 @@ class parked_awaiter {
   bool await_suspend(std::coroutine_handle<> h) noexcept {
     // The frame is the coroutine's name in inspect.hpp; co_await has no
     // source_location to give.
-    entry_.set_site({name_of<P>(), {}});
+    entry_.set_site({name_of<P>(), {}, trace_of(p_)});
     for (;;) {
       if (parking_lot::park_async(
               &p_.word(), [this] { return mark_parked(p_); }, entry_, h,

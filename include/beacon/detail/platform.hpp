@@ -23,7 +23,8 @@
 //                  detail/parked_wait.hpp and the other cores in detail/,
 //                  src/event_count.cpp, src/once_event.cpp
 //   parking lot    parking_lot.hpp + src/parking_lot.cpp, the spin policy
-//                  (detail/spin.hpp + src/spin.cpp), detail/spin_lock.hpp
+//                  (detail/spin.hpp + src/spin.cpp), detail/spin_lock.hpp,
+//                  detail/trace.hpp (a waiter's stack trace)
 //   platform       this file + src/platform/
 // beacon/deadline.hpp, a plain value type, is below all three: every layer
 // uses it. No file of a lower layer includes one of a higher layer, except

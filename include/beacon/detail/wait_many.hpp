@@ -129,8 +129,9 @@ struct ops_of {
 //   its objects are ready, commits none of them and throws likewise for the
 //   first broken receiver in argument order (a broken receiver stays broken,
 //   so the result can tell, after the engine, that nothing was committed).
-// No park token: a multi-waiter records no awaiter trace (inspect_awaiter
-// shows an empty one), since the trace would have to outlive the entry.
+// No trace: a multi-waiter's entries record no awaiter trace (inspect_awaiter
+// shows an empty one, for_each_waiter an empty `trace`), since the trace would
+// have to outlive the entry.
 template <class R>
 struct rx_ops {
   static_assert(receiver_can_block<R>(),
