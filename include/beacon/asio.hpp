@@ -8,7 +8,7 @@
 /// BEACON_ASIO_USE_BOOST (CI runs the Asio tests against Boost 1.81 too;
 /// with Boost.System's error_code a beacon::errc is a wrapped
 /// std::error_code: compare it with `==`, and convert it back to
-/// std::error_code for its category's name). An older Boost is an #error.
+/// std::error_code for its category's name). An older Boost is an `#error`.
 ///
 /// Contract:
 /// * `beacon::async_wait(w, token)` for auto_reset_event, manual_reset_event,
@@ -160,10 +160,11 @@ inline std::error_code make_error_code(errc e) noexcept {
 
 }  // namespace beacon
 
+/// @cond BEACON_INTERNALS  (the component's internals: not part of the API)
+// beacon::errc converts to std::error_code (make_error_code above).
 template <>
 struct std::is_error_code_enum<beacon::errc> : std::true_type {};
 
-/// @cond BEACON_INTERNALS  (the component's internals: not part of the API)
 namespace beacon::detail {
 
 #if defined(BEACON_ASIO_USE_BOOST)
