@@ -564,7 +564,9 @@ TEST(inspect, once_receivers_show_their_trace) {
   auto& tx2 = tx2_rx2.sender;
   auto& rx2 = tx2_rx2.receiver;
   int got = 0;
-  task c = [&]() -> task { got = co_await std::move(rx2); }();
+  // The lambda outlives the coroutine: its body reads the captures through it.
+  auto body = [&]() -> task { got = co_await std::move(rx2); };
+  task c = body();
   const auto coroutine_traces = traces_at(key(ev2));
   ASSERT_EQ(coroutine_traces.size(), 1u);
   EXPECT_FALSE(coroutine_traces[0].empty());
@@ -588,7 +590,8 @@ TEST(inspect, other_waits_show_no_trace) {
   beacon::auto_reset_event a, b;
   scoped_thread t([&] { EXPECT_TRUE(a.wait_for(patience)); });
   ASSERT_TRUE(queued_eventually(key(a), 1));
-  task c = [&]() -> task { co_await b; }();
+  auto body = [&]() -> task { co_await b; };  // outlives the coroutine
+  task c = body();
   ASSERT_TRUE(queued_eventually(key(b), 1));
   beacon::once_event<int> ev;
   // No structured bindings: clang 14 cannot capture them in a lambda.
