@@ -424,6 +424,35 @@ struct asio_cancel_handler {
   }
 };
 
+// How asio_park ended: the entry is queued (from then on the operation may
+// be gone: whoever dequeues it settles it), a cancellation came first, or
+// the waitable became ready meanwhile (acquired: the caller owns it).
+enum class asio_parked : std::uint8_t { queued, cancelled, acquired };
+
+// Queues an operation's lot entry on `core` (a parked-bit core, see
+// detail/parked_wait.hpp) with its unique token `id`, unless a cancellation
+// came first: the withdrawal sets `cancel_requested` before it takes this
+// queue lock to look for the entry, so a park validated after it sees the
+// flag and a park before it is found and withdrawn. One protocol for every
+// operation that waits in the lot.
+template <class Core>
+asio_parked asio_park(Core& core, parking_lot::waiter& entry,
+                      std::coroutine_handle<> resumer, std::uint64_t id,
+                      const std::atomic<bool>& cancel_requested) noexcept {
+  for (;;) {
+    if (parking_lot::park_async(
+            &core.word(),
+            [&] {
+              return !cancel_requested.load(std::memory_order_relaxed) &&
+                     mark_parked(core);
+            },
+            entry, resumer, id))
+      return asio_parked::queued;
+    if (cancel_requested.load(std::memory_order_relaxed)) return asio_parked::cancelled;
+    if (core.try_acquire()) return asio_parked::acquired;
+  }
+}
+
 // The context's wait service for handler `h` (its associated executor's).
 template <class Handler>
 asio_wait_service& asio_service_for(const Handler& h) {
@@ -516,26 +545,16 @@ class asio_core_op final : public asio_op_base {
   void park() noexcept {
     core_type& core = waitable_access::core(w_);
     entry_.set_site({name_of<core_type>(), {}});  // inspect.hpp
-    for (;;) {
-      // A cancellation that came first leaves the wait unqueued (it set the
-      // flag before taking this queue lock to look for us).
-      if (parking_lot::park_async(
-              &core.word(),
-              [&] {
-                return !cancel_requested_.load(std::memory_order_relaxed) &&
-                       mark_parked(core);
-              },
-              entry_, resumer_, info_.id))
+    switch (asio_park(core, entry_, resumer_, info_.id, cancel_requested_)) {
+      case asio_parked::queued:
         return;
-      if (cancel_requested_.load(std::memory_order_relaxed)) {
+      case asio_parked::cancelled:
         svc_.settle(*this, true);
         return;
-      }
-      if (core.try_acquire()) {
+      case asio_parked::acquired:
         granted_ = true;
         svc_.settle(*this, false);
         return;
-      }
     }
   }
 
@@ -709,27 +728,19 @@ class asio_rx_op final : public asio_op_base {
   void park() noexcept {
     once_wait_core core(word_);
     entry_.set_site({once_wait_core::name, {}});  // inspect.hpp
-    for (;;) {
-      // mark_parked: `parked` set under the queue lock only while tx_done is
-      // not, so the sender's transition either comes first (we do not park:
-      // try_acquire below succeeds) or finds `parked` and dequeues us under
-      // this lock (once_event.hpp: "Waking a parked receiver").
-      if (parking_lot::park_async(
-              word_,
-              [&] {
-                return !cancel_requested_.load(std::memory_order_relaxed) &&
-                       mark_parked(core);
-              },
-              entry_, resumer_, info_.id))
+    // mark_parked (in asio_park): `parked` set under the queue lock only
+    // while tx_done is not, so the sender's transition either comes first (we
+    // do not park: try_acquire succeeds) or finds `parked` and dequeues us
+    // under this lock (once_event.hpp: "Waking a parked receiver").
+    switch (asio_park(core, entry_, resumer_, info_.id, cancel_requested_)) {
+      case asio_parked::queued:
         return;
-      if (cancel_requested_.load(std::memory_order_relaxed)) {
+      case asio_parked::cancelled:
         svc_.settle(*this, true);
         return;
-      }
-      if (core.try_acquire()) {
+      case asio_parked::acquired:
         svc_.settle(*this, false);
         return;
-      }
     }
   }
 
