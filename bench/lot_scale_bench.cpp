@@ -5,7 +5,8 @@
 // Scenarios, each a set() on an auto_reset_event that resumes the coroutine
 // awaiting it (which awaits again), in ns per set():
 //   1. one coroutine per event, N events parked (N = 1k ... 262k), the
-//      events set in a random order; the peer is the same at 1k events, so
+//      events set in a random order, and again in the order they were
+//      created (what a prefetcher can follow); the peer is the same at 1k events, so
 //      the ratio is the growth of the cost with N (goal: at most 2x); a
 //      second peer is the memory floor: the same coroutines (frames of the
 //      same size) resumed in the same order with no event and no lot, so
@@ -62,10 +63,12 @@ loop_task await_forever(beacon::auto_reset_event& e) {
 
 // Scenario 1 and its floor: n coroutines, each started on its own object
 // by `start(object)`; per iteration `wake(object)` on one of them, all n
-// in one fixed random order.
+// in turn, in one fixed random order or in the order of creation.
+enum class visit { random, in_order };
+
 template <class Object, class Start, class Wake>
-void each_in_random_order(benchmark::State& state, std::size_t n, Start start,
-                          Wake wake) {
+void each_in_turn(benchmark::State& state, std::size_t n, visit order_of, Start start,
+                  Wake wake) {
   std::vector<Object> objects(n);
   std::vector<loop_task> tasks;
   tasks.reserve(n);
@@ -74,7 +77,8 @@ void each_in_random_order(benchmark::State& state, std::size_t n, Start start,
   std::vector<std::uint32_t> order(n);
   for (std::size_t i = 0; i < n; ++i)
     order[i] = static_cast<std::uint32_t>(i);
-  std::shuffle(order.begin(), order.end(), std::mt19937{42});
+  if (order_of == visit::random)
+    std::shuffle(order.begin(), order.end(), std::mt19937{42});
   std::size_t i = 0;
   for (auto _ : state) {
     wake(objects[order[i]]);
@@ -84,9 +88,9 @@ void each_in_random_order(benchmark::State& state, std::size_t n, Start start,
 }
 
 // Scenario 1: n events, one coroutine each.
-void one_per_event(benchmark::State& state, std::size_t n) {
-  each_in_random_order<beacon::auto_reset_event>(
-      state, n, [](beacon::auto_reset_event& e) { return await_forever(e); },
+void one_per_event(benchmark::State& state, std::size_t n, visit order_of) {
+  each_in_turn<beacon::auto_reset_event>(
+      state, n, order_of, [](beacon::auto_reset_event& e) { return await_forever(e); },
       [](beacon::auto_reset_event& e) { e.set(); });
 }
 
@@ -106,9 +110,9 @@ loop_task suspend_forever(std::coroutine_handle<>& slot) {
     co_await slot_awaiter{&slot, {}};
 }
 
-void plain_resume(benchmark::State& state, std::size_t n) {
-  each_in_random_order<std::coroutine_handle<>>(
-      state, n, [](std::coroutine_handle<>& h) { return suspend_forever(h); },
+void plain_resume(benchmark::State& state, std::size_t n, visit order_of) {
+  each_in_turn<std::coroutine_handle<>>(
+      state, n, order_of, [](std::coroutine_handle<>& h) { return suspend_forever(h); },
       [](std::coroutine_handle<>& h) { h.resume(); });
 }
 
@@ -163,14 +167,18 @@ void inspect_waiters(benchmark::State& state, std::size_t n, bool text) {
 const char* const bench::report_title = "beacon parking lot scale";
 
 void bench::register_benchmarks() {
-  for (std::size_t n = 1024; n <= (std::size_t{1} << 18); n *= 4) {
-    const std::string scenario =
-        "set + resume, one coroutine per event, " + std::to_string(n / 1024) + "k parked";
-    bench::add(scenario, "beacon", [n](benchmark::State& s) { one_per_event(s, n); });
-    bench::add(scenario, "beacon at 1k parked",
-               [](benchmark::State& s) { one_per_event(s, 1024); });
-    bench::add(scenario, "plain resume, no lot (memory floor)",
-               [n](benchmark::State& s) { plain_resume(s, n); });
+  for (const visit order_of : {visit::random, visit::in_order}) {
+    const std::string order = order_of == visit::random ? "random order" : "in order";
+    for (std::size_t n = 1024; n <= (std::size_t{1} << 18); n *= 4) {
+      const std::string scenario = "set + resume, one coroutine per event, " +
+                                   std::to_string(n / 1024) + "k parked, " + order;
+      bench::add(scenario, "beacon",
+                 [n, order_of](benchmark::State& s) { one_per_event(s, n, order_of); });
+      bench::add(scenario, "beacon at 1k parked",
+                 [order_of](benchmark::State& s) { one_per_event(s, 1024, order_of); });
+      bench::add(scenario, "plain resume, no lot (memory floor)",
+                 [n, order_of](benchmark::State& s) { plain_resume(s, n, order_of); });
+    }
   }
   const std::string mate = "set + resume, bucket mate of 100k waiters";
   bench::add(mate, "beacon", [](benchmark::State& s) { bucket_mate(s, 100'000); });

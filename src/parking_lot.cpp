@@ -160,55 +160,120 @@ std::uint32_t sleep_while(waiter& self, std::uint32_t from, deadline until) noex
 }
 
 // One bucket of a table. This lock protects the whole bucket: never read or
-// change `queues`, `fair_at`, or the links of a waiter queued here without
+// change its queues, `fair_at`, or the links of a waiter queued here without
 // holding it (and having checked, in bucket_guard, that its table is the
 // current one).
 //
 // The bucket holds one FIFO queue per address that hashes here and has
-// waiters (see waiter's links in parking_lot.hpp): `queues` points at the
-// first queue's head, each head's queue_next_ at the next queue's head. A
-// waiter is found through its address's queue, so what an unpark scans is
-// the bucket's queues (about three at most, see table::crowded), never the
-// waiters of other addresses.
+// waiters (see waiter's links in parking_lot.hpp). The first three queues
+// are (address, head) pairs in the bucket itself, so finding an address's
+// queue, and making or dropping one, reads and writes the bucket's cache
+// line and no waiter's: with 100k coroutines parked, the heads live in 100k
+// frames, and a list of heads cost a cache miss per queue passed. Queues
+// beyond three (rare: the table grows before the average bucket holds two,
+// see table::overfull) are chained from `overflow` through their heads'
+// queue_next_; one moves into a slot as soon as a slot frees. What an
+// unpark scans is the bucket's queues, never the waiters of other addresses.
 struct alignas(64) bucket {
-  beacon::detail::spin_lock lock;  // short sections: spins, then yields
-  waiter* queues = nullptr;
-  std::int64_t fair_at = 0;  // steady ns after which the next unpark is "fair"
-  std::uint64_t seed = 0;    // xorshift state for the fairness timer
+  struct queue_slot {
+    const void* address = nullptr;
+    waiter* head = nullptr;  // null: the slot is free (and address null)
+  };
+  static constexpr std::size_t inline_queues = 3;
 
-  // The link that points at the head of `address`'s queue (`queues` or the
-  // previous head's queue_next_), or, when `address` has no queue here, the
-  // null link that ends the list (where a new queue is appended).
-  waiter** find(const void* address) noexcept {
-    waiter** link = &queues;
-    while (*link && access::address(**link) != address)
-      link = &access::queue_next(**link);
-    return link;
+  beacon::detail::spin_lock lock;  // short sections: spins, then yields
+  // When the next unpark is "fair" (fair_due): platform::coarse_now_ns() in
+  // units of 1024 ns, mod 2^32 (wraps every ~73 minutes; see fair_due).
+  std::uint32_t fair_at = 0;
+  waiter* overflow = nullptr;  // the fourth queue's head, or null
+  queue_slot slots[inline_queues];
+
+  bool empty() const noexcept {
+    return !overflow && std::all_of(std::begin(slots), std::end(slots),
+                                    [](const queue_slot& q) { return !q.head; });
   }
 
-  // Appends `w` to its address's queue, creating the queue (at the end of
-  // the list) if it has none. Returns whether it created a queue in a bucket
-  // that already held one (a collision: see table::crowded).
+  // The link that points at the head of `address`'s queue (a slot's head, or
+  // `overflow`, or an overflow head's queue_next_); null when `address` has
+  // no queue here.
+  waiter** find(const void* address) noexcept {
+    for (queue_slot& q : slots)
+      if (q.head && q.address == address) return &q.head;
+    for (waiter** link = &overflow; *link; link = &access::queue_next(**link))
+      if (access::address(**link) == address) return link;
+    return nullptr;
+  }
+
+  // The first waiter queued on `address`, or null.
+  waiter* first_at(const void* address) noexcept {
+    waiter** link = find(address);
+    return link ? *link : nullptr;
+  }
+
+  // Adds the queue whose head is `head` (a new queue, or one moved whole from
+  // another table): in a free slot, else first in the overflow chain (the
+  // order of queues of different addresses means nothing). Returns whether
+  // the bucket already held a queue (a collision: see table::crowded).
+  bool add_queue(waiter& head) noexcept {
+    const bool others = !empty();
+    for (queue_slot& q : slots) {
+      if (!q.head) {
+        q = {access::address(head), &head};
+        access::queue_next(head) = nullptr;
+        return others;
+      }
+    }
+    access::queue_next(head) = overflow;
+    overflow = &head;
+    return true;
+  }
+
+  // Unlinks every queue and returns their heads chained through queue_next_
+  // (each queue whole: its waiters' links do not change). For rehash and
+  // fork, which re-add them.
+  waiter* take_queues() noexcept {
+    waiter* chain = std::exchange(overflow, nullptr);
+    for (queue_slot& q : slots) {
+      if (q.head) {
+        access::queue_next(*q.head) = chain;
+        chain = q.head;
+        q = {};
+      }
+    }
+    return chain;
+  }
+
+  // Calls f(head) for each queue's head (under the lock; read only).
+  template <class F>
+  void for_each_queue(F&& f) const {
+    for (const queue_slot& q : slots)
+      if (q.head) f(*q.head);
+    for (waiter* h = overflow; h; h = access::queue_next(*h))
+      f(*h);
+  }
+
+  // Appends `w` to its address's queue, creating the queue if it has none.
+  // Returns whether it created a queue in a bucket that already held one (a
+  // collision: see table::crowded).
   bool enqueue(waiter& w) noexcept {
-    waiter** link = find(access::address(w));
     access::next(w) = nullptr;
-    access::queue_next(w) = nullptr;
     access::where(w).store(access::in_queue, std::memory_order_relaxed);
-    if (waiter* head = *link) {
+    if (waiter** link = find(access::address(w))) {
+      waiter* head = *link;
       waiter* tail = access::prev(*head);
       access::next(*tail) = &w;
       access::prev(w) = tail;
       access::prev(*head) = &w;
+      access::queue_next(w) = nullptr;
       return false;
     }
     access::prev(w) = &w;  // a head alone: its own tail
-    *link = &w;
-    return link != &queues;
+    return add_queue(w);
   }
 
   // Removes `w` from the queue whose head `*link` points at (from find()).
-  // Returns whether that emptied the queue (which then is unlinked, and
-  // `*link` points at the next queue's head, or is null).
+  // Returns whether that emptied the queue (which then is dropped: `link`
+  // must not be used again).
   bool remove(waiter** link, waiter& w) noexcept {
     waiter* head = *link;
     waiter* next = access::next(w);
@@ -221,7 +286,7 @@ struct alignas(64) bucket {
         access::queue_next(*next) = access::queue_next(w);
         *link = next;
       } else {
-        *link = access::queue_next(w);
+        drop_queue(link, w);
         emptied = true;
       }
     } else {
@@ -236,19 +301,43 @@ struct alignas(64) bucket {
     return emptied;
   }
 
+  // Drops the queue `*link` points at, whose last waiter `head` leaves: a
+  // slot frees (and takes the first overflow queue, if any), or the
+  // overflow chain closes over it.
+  void drop_queue(waiter** link, waiter& head) noexcept {
+    for (queue_slot& q : slots) {
+      if (link != &q.head) continue;
+      q = {};
+      if (waiter* h = overflow) {
+        overflow = access::queue_next(*h);
+        q = {access::address(*h), h};
+        access::queue_next(*h) = nullptr;
+      }
+      return;
+    }
+    *link = access::queue_next(head);
+  }
+
   // About once a millisecond per bucket (randomised, as in WebKit), tell the
-  // primitive to be fair.
+  // primitive to be fair. The clock is the coarse one (a few ns to read
+  // where the steady clock costs ~25 ns under a hypervisor, on every unpark
+  // that wakes someone): where it steps every 4 ms (Linux at HZ=250), "about
+  // once a millisecond" is once per step.
   bool fair_due() noexcept {
-    const std::int64_t now = deadline::now().ns;
-    if (now < fair_at) return false;
-    if (seed == 0) seed = reinterpret_cast<std::uintptr_t>(this) | 1;
-    seed ^= seed << 13;
-    seed ^= seed >> 7;
-    seed ^= seed << 17;
-    fair_at = now + static_cast<std::int64_t>(seed % 1'000'000);
+    const auto now = static_cast<std::uint32_t>(platform::coarse_now_ns() >> 10);
+    // fair_at is set at most fair_window units ahead of the clock; a value
+    // further "ahead" is one from before the clock wrapped: due.
+    constexpr std::uint32_t fair_window = 1024;  // ~1 ms
+    if (const std::uint32_t ahead = fair_at - now; ahead != 0 && ahead <= fair_window)
+      return false;
+    // A different delay per bucket and step: the address and the time, mixed.
+    const std::uint64_t mix =
+        (reinterpret_cast<std::uintptr_t>(this) ^ now) * UINT64_C(0x9E3779B97F4A7C15);
+    fair_at = now + 1 + static_cast<std::uint32_t>((mix >> 32) % fair_window);
     return true;
   }
 };
+static_assert(sizeof(bucket) == 64, "a bucket is one cache line");
 
 // A table of buckets. The first is static; growth (grow()) replaces the
 // current table with a bigger one and retires the old one, which is never
@@ -262,9 +351,11 @@ struct table {
   table* previous;   // the table this one replaced (kept for fork and tests)
   bool allocated;    // false for the static first table
   // The queued addresses beyond the first of each bucket (the sum over the
-  // buckets of queues - 1, for buckets with queues): about twice the number
-  // of buckets when the queued addresses outnumber the buckets three to one,
-  // which is when the table grows. Changed only under a bucket lock of this
+  // buckets of queues - 1, for buckets with queues). The table grows when
+  // this passes its size: the queued addresses then outnumber the buckets
+  // about 1.8 to 1 (for n addresses hashed into s buckets, collisions are
+  // about n - s(1 - e^(-n/s))), and about one bucket in nine has a queue
+  // beyond its three slots. Changed only under a bucket lock of this
   // table while it is current (so a rehash, holding them all, can set it);
   // read without a lock as a hint. Collisions rather than addresses are
   // counted so that a park on an address alone in its bucket (the common
@@ -278,7 +369,7 @@ struct table {
     return buckets[static_cast<std::size_t>(h >> shift)];
   }
   bool overfull() const noexcept {
-    return crowded.load(std::memory_order_relaxed) > 2 * size;
+    return crowded.load(std::memory_order_relaxed) > size;
   }
 };
 
@@ -325,13 +416,14 @@ class bucket_guard {
   // Queues `w`; returns whether the table should grow now (after unlocking).
   bool enqueue(waiter& w) noexcept {
     if (!bucket_->enqueue(w)) return false;
-    return table_->crowded.fetch_add(1, std::memory_order_relaxed) + 1 > 2 * table_->size;
+    return table_->crowded.fetch_add(1, std::memory_order_relaxed) + 1 > table_->size;
   }
   // Removes `w` (queued on `address`) given its queue's link from find();
   // returns whether other waiters remain on `address`.
   bool remove(waiter** link, waiter& w) noexcept {
+    assert(link && "a queued waiter's address has a queue");
     if (!bucket_->remove(link, w)) return true;
-    if (bucket_->queues) table_->crowded.fetch_sub(1, std::memory_order_relaxed);
+    if (!bucket_->empty()) table_->crowded.fetch_sub(1, std::memory_order_relaxed);
     return false;
   }
 
@@ -383,13 +475,10 @@ table* make_table(std::size_t size) noexcept {
 void move_and_publish(table* from, table* to) noexcept {
   std::size_t crowded = 0;
   for (std::size_t i = 0; i < from->size; ++i) {
-    bucket& old = from->buckets[i];
-    while (waiter* head = old.queues) {
-      old.queues = access::queue_next(*head);
-      bucket& b = to->bucket_for(access::address(*head));
-      crowded += b.queues != nullptr;
-      access::queue_next(*head) = b.queues;
-      b.queues = head;
+    waiter* heads = from->buckets[i].take_queues();
+    while (waiter* head = heads) {
+      heads = access::queue_next(*head);
+      crowded += to->bucket_for(access::address(*head)).add_queue(*head);
     }
   }
   to->crowded.store(crowded, std::memory_order_relaxed);
@@ -445,9 +534,9 @@ void after_fork_in_child() noexcept {
   std::size_t crowded = 0;
   for (std::size_t i = 0; i < t->size; ++i) {
     bucket& b = t->buckets[i];
-    waiter* queues = std::exchange(b.queues, nullptr);
-    while (waiter* head = queues) {
-      queues = access::queue_next(*head);
+    waiter* heads = b.take_queues();
+    while (waiter* head = heads) {
+      heads = access::queue_next(*head);
       for (waiter* w = head; w;) {
         waiter* next = access::next(*w);
         if (access::coroutine(*w)) crowded += b.enqueue(*w);
@@ -643,8 +732,8 @@ wake_list dequeue(bucket_guard& g, const void* address, bool& have_more,
                   Choose&& choose) noexcept {
   wake_list out;
   waiter** link = g.b().find(address);
-  have_more = *link != nullptr;
-  for (waiter* w = *link; w;) {
+  have_more = link != nullptr;
+  for (waiter* w = link ? *link : nullptr; w;) {
     waiter* next = access::next(*w);
     // A multi-waiter's entry: claim its group before the filter sees it; one
     // claimed elsewhere is skipped as if it were not queued (see wait_group).
@@ -888,7 +977,7 @@ unpark_result unpark_filter(const void* address, function_ref<filter_op(token)> 
 std::size_t queued_at(const void* address) noexcept {
   bucket_guard g(address);
   std::size_t n = 0;
-  for (waiter* w = *g.b().find(address); w; w = access::next(*w))
+  for (waiter* w = g.b().first_at(address); w; w = access::next(*w))
     ++n;
   return n;
 }
@@ -930,16 +1019,16 @@ waiter_snapshot snapshot_waiters() {
           done = false;  // replaced: start again on the current table
           break;
         }
-        for (waiter* head = b.queues; head; head = access::queue_next(*head)) {
-          for (waiter* w = head; w; w = access::next(*w)) {
+        b.for_each_queue([&](waiter& head) {
+          for (waiter* w = &head; w; w = access::next(*w)) {
             ++needed;
             if (const trace_record* r = access::site(*w).trace) needed_frames += r->size;
           }
-        }
+        });
         if (out.size() + needed <= out.capacity() &&
             frames.size() + needed_frames <= frames.capacity()) {
-          for (waiter* head = b.queues; head; head = access::queue_next(*head)) {
-            for (waiter* w = head; w; w = access::next(*w)) {
+          b.for_each_queue([&](waiter& head) {
+            for (waiter* w = &head; w; w = access::next(*w)) {
               const parking_lot::wait_site& site = access::site(*w);
               waiter_info& info = out.emplace_back();
               info.address = access::address(*w);
@@ -960,7 +1049,7 @@ waiter_snapshot snapshot_waiters() {
                 frames.insert(frames.end(), from.begin(), from.end());  // fits: reserved
               }
             }
-          }
+          });
           ++i;
           continue;
         }
@@ -989,7 +1078,7 @@ namespace detail {
 void copy_trace_at(const void* address, beacon::detail::trace_record& out) noexcept {
   out.size = 0;
   bucket_guard g(address);
-  for (waiter* w = *g.b().find(address); w; w = access::next(*w)) {
+  for (waiter* w = g.b().first_at(address); w; w = access::next(*w)) {
     // Under the queue lock, while the waiter (and the trace it owns) is queued.
     if (const beacon::detail::trace_record* r = access::site(*w).trace; r && r->size) {
       out = *r;

@@ -527,6 +527,66 @@ TEST(parking_lot, a_crowded_bucket_mate_does_not_slow_an_unpark) {
               beside, beside / alone);
 }
 
+// A bucket keeps three queues in its own cache line and chains the rest
+// (src/parking_lot.cpp, bucket): eight addresses in one bucket, two
+// coroutines each. Every set() resumes the first waiter of its own address,
+// whether its queue sits in a slot or in the overflow chain, when slots free
+// and overflow queues move into them, across a cancellation in the chain and
+// across rehashes.
+struct resume_log {
+  std::vector<int> order;  // address * 10 + waiter, in resumption order
+};
+
+task await_and_log(beacon::auto_reset_event& e, resume_log& log, int id) {
+  co_await e;
+  log.order.push_back(id);
+}
+
+TEST(parking_lot, a_bucket_with_more_queues_than_slots_keeps_each_queue) {
+  constexpr std::size_t span = std::size_t{1} << 25;
+  constexpr int addresses = 8;
+  auto memory = std::make_unique<unsigned char[]>(span);
+  const std::vector<std::size_t> mates =
+      beacon_test::bucket_mate_offsets(memory.get(), span, addresses - 1);
+  ASSERT_EQ(mates.size(), std::size_t{addresses - 1}) << "not enough bucket mates";
+  std::vector<beacon::auto_reset_event*> events{::new (memory.get())
+                                                    beacon::auto_reset_event};
+  for (const std::size_t d : mates)
+    events.push_back(::new (memory.get() + d) beacon::auto_reset_event);
+
+  resume_log log;
+  std::vector<task> tasks;  // tasks[2 * a + w]: waiter w of address a
+  for (int a = 0; a < addresses; ++a)
+    for (int w = 0; w < 2; ++w)
+      tasks.push_back(await_and_log(*events[a], log, a * 10 + w));
+  for (int a = 0; a < addresses; ++a)
+    ASSERT_EQ(lot::queued(events[a]), 2u) << "address " << a;
+
+  // A slot's address, then a chained one, each woken in FIFO order.
+  events[1]->set();
+  events[6]->set();
+  EXPECT_EQ(log.order, (std::vector<int>{10, 60}));
+  // Empty a slot's queue (an overflow queue moves into the slot), then
+  // withdraw the head of a chained queue.
+  events[1]->set();
+  tasks[2 * 7].destroy();
+  EXPECT_EQ(lot::queued(events[1]), 0u);
+  EXPECT_EQ(lot::queued(events[7]), 1u);
+  lot::detail::rehash_for_testing(lot::detail::bucket_count_for_testing() * 2);
+  for (const int a : {7, 0, 5, 6, 2, 3, 4, 7, 0, 5, 2, 3, 4})
+    events[a]->set();
+  lot::detail::rehash_for_testing(lot::detail::bucket_count_for_testing() * 2);
+  EXPECT_EQ(log.order,
+            (std::vector<int>{10, 60, 11, 71, 0, 50, 61, 20, 30, 40, 1, 51, 21, 31, 41}));
+  for (int a = 0; a < addresses; ++a)
+    EXPECT_EQ(lot::queued(events[a]), 0u) << "address " << a;
+  // Every event that had no waiter left kept its signal.
+  EXPECT_TRUE(events[7]->try_wait());
+  EXPECT_FALSE(events[6]->try_wait());
+  for (beacon::auto_reset_event* e : events)
+    e->~auto_reset_event();
+}
+
 // --- Wake slots (src/parking_lot.cpp): every thread parked on an address
 // sleeps on one slot word, listening for its bit; unpark_all wakes them with
 // one system call. Threads here share a slot across two addresses and

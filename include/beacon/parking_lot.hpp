@@ -58,10 +58,12 @@
 /// (constant-initialised) and no table is ever freed, so parking works during
 /// static initialisation and teardown.
 ///
-/// Scale: each bucket keeps one FIFO queue per address, so an unpark costs the
-/// same however many waiters other addresses have; the table grows (rarely, a
-/// new table allocated and every queue moved) when the queued addresses
-/// outnumber its buckets about three to one, as in parking_lot_core.
+/// Scale: each bucket keeps one FIFO queue per address, the first three as
+/// (address, head) pairs in the bucket's own cache line, so an unpark costs
+/// the same however many waiters other addresses have, and finding a queue
+/// touches no other waiter; the table grows (rarely, a new table allocated
+/// and every queue moved) when the queued addresses outnumber its buckets
+/// about two to one (parking_lot_core keeps three buckets per thread).
 ///
 /// fork(): a handler registered with pthread_atfork takes every bucket lock
 /// before the fork and, in the child, drops the entries of parked threads
@@ -139,7 +141,8 @@ struct unpark_result {
   std::size_t unparked = 0;  ///< how many waiters this operation removed
   bool have_more = false;    ///< whether waiters remain queued on the address
   /// Fairness hint (after WebKit and parking_lot_core): true about once a
-  /// millisecond per queue, so a primitive that lets arrivals barge can hand
+  /// millisecond per bucket of queues (once per step of the coarse clock where
+  /// it steps more slowly: every 4 ms on Linux at HZ=250), so a primitive that lets arrivals barge can hand
   /// off directly now and then and bound how long a waiter may be overtaken.
   bool be_fair = false;
 };
@@ -203,9 +206,10 @@ class waiter {
   // Queue links, guarded by the queue lock. The waiters of one address form
   // a FIFO queue: next_ is the next waiter (null at the tail), prev_ the
   // previous one, except in the queue's first waiter (its head), whose prev_
-  // is the tail (itself when alone) and whose queue_next_ links the heads of
-  // the other addresses' queues in the same bucket. So an unpark finds its
-  // address's queue among the queues of a bucket, not among all their waiters.
+  // is the tail (itself when alone). A bucket holds its first three queues'
+  // heads itself; a head's queue_next_ links the queues beyond those (the
+  // bucket's overflow chain). So an unpark finds its address's queue among
+  // the queues of a bucket, not among all their waiters.
   waiter* next_ = nullptr;
   waiter* prev_ = nullptr;
   waiter* queue_next_ = nullptr;

@@ -159,3 +159,14 @@ set(mutant_replace [=[  platform::wake_masked(slot, bits);  // mutant: no genera
 set(mutant_scenarios scenarios_lot.cpp)
 set(mutant_only "parking_lot: wake slot, unpark_all vs timed park vs slot mate")
 beacon_checker_mutant(slot_generation_not_bumped)
+
+# parking lot: a rehash moves the queues in a bucket's three slots but drops
+# its overflow chain (src/parking_lot.cpp, bucket::take_queues), so a waiter
+# whose queue was made beyond the slots is never found again.
+set(mutant_file src/parking_lot.cpp)
+set(mutant_find [=[    waiter* chain = std::exchange(overflow, nullptr);]=])
+set(mutant_replace [=[    waiter* chain = nullptr;  // mutant: the overflow chain is dropped
+    overflow = nullptr;]=])
+set(mutant_scenarios scenarios_lot.cpp)
+set(mutant_only "parking_lot: rehash vs park vs unpark, queue in the overflow chain")
+beacon_checker_mutant(rehash_drops_the_overflow_chain)

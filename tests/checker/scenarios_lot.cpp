@@ -1,6 +1,7 @@
 // Checker scenarios: the parking lot itself (park / unpark / time-out and
 // the coroutine entries' cancel), driven through its public API.
 #include <atomic>
+#include <coroutine>
 #include <cstdint>
 #include <memory>
 
@@ -92,29 +93,60 @@ const registrar gate{
 // then, while no thread is inside the lot. The gate is one whose address
 // falls in bucket 0 of both tables, so that every run (and a replay, in
 // another process) contends on the same buckets: the schedules are the same.
-gate_state* gate_in_bucket_zero() {
+// The `k`th gate (from 0) of a static array whose address falls in bucket 0.
+gate_state* gate_in_bucket_zero(int k = 0) {
   static gate_state slots[256];
   for (gate_state& g : slots) {
     const auto h =
         reinterpret_cast<std::uintptr_t>(&g.state) * UINT64_C(0x9E3779B97F4A7C15);
-    if (h >> 61 == 0) return std::construct_at(&g);
+    if (h >> 61 == 0 && k-- == 0) return std::construct_at(&g);
   }
-  fail("no gate in bucket 0");
+  fail("not enough gates in bucket 0");
 }
 
-const registrar rehash_race{
-    {"parking_lot: rehash vs park vs unpark", 2, [] {
+execution rehash_race_on(gate_state* s) {
+  return {{[s] { s->through0 = s->wait(deadline::never()); }, [s] { s->open(); },
+           [] { lot::detail::rehash_for_testing(8); }},
+          [s] {
+            expect(s->through0, "the waiter was not released");
+            expect(lot::queued(&s->state) == 0, "an entry was left queued");
+            expect(lot::detail::bucket_count_for_testing() == 8,
+                   "the rehash did not happen");
+          }};
+}
+
+const registrar rehash_race{{"parking_lot: rehash vs park vs unpark", 2, [] {
+                               lot::detail::rehash_for_testing(4);
+                               lot::detail::free_retired_tables_for_testing();
+                               return rehash_race_on(gate_in_bucket_zero());
+                             }}};
+
+// The same with the gate's queue beyond its bucket's three slots
+// (src/parking_lot.cpp, bucket): three coroutine entries on other addresses
+// of bucket 0 are queued before the threads start, so the waiter's queue is
+// made in the overflow chain; the rehash moves it from there, and the
+// opener finds it there or in the new table. The fillers are withdrawn
+// after the run, and must all still be queued.
+const registrar rehash_overflow_race{
+    {"parking_lot: rehash vs park vs unpark, queue in the overflow chain", 2, [] {
        lot::detail::rehash_for_testing(4);
        lot::detail::free_retired_tables_for_testing();
-       gate_state* s = gate_in_bucket_zero();
-       return execution{{[s] { s->through0 = s->wait(deadline::never()); },
-                         [s] { s->open(); }, [] { lot::detail::rehash_for_testing(8); }},
-                        [s] {
-                          expect(s->through0, "the waiter was not released");
-                          expect(lot::queued(&s->state) == 0, "an entry was left queued");
-                          expect(lot::detail::bucket_count_for_testing() == 8,
-                                 "the rehash did not happen");
-                        }};
+       gate_state* s = gate_in_bucket_zero(0);
+       static lot::waiter fillers[3];
+       for (int i = 0; i < 3; ++i)
+         if (!lot::park_async(
+                 &gate_in_bucket_zero(i + 1)->state, [] { return true; }, fillers[i],
+                 std::noop_coroutine(), lot::default_token))
+           fail("a filler did not queue");
+       execution run = rehash_race_on(s);
+       run.check = [s, check = std::move(run.check)] {
+         int withdrawn = 0;
+         for (lot::waiter& f : fillers)
+           withdrawn += lot::cancel(f, [](bool) {}) == lot::cancel_status::removed;
+         check();
+         expect(withdrawn == 3, "a queue of the crowded bucket was lost");
+       };
+       return run;
      }}};
 
 // Coroutine entries: two coroutines queued on one address before the
