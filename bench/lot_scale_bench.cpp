@@ -6,11 +6,13 @@
 // awaiting it (which awaits again), in ns per set():
 //   1. one coroutine per event, N events parked (N = 1k ... 262k), the
 //      events set in a random order, and again in the order they were
-//      created (what a prefetcher can follow); the peer is the same at 1k events, so
-//      the ratio is the growth of the cost with N (goal: at most 2x); a
-//      second peer is the memory floor: the same coroutines (frames of the
-//      same size) resumed in the same order with no event and no lot, so
-//      what grows there is the cost of touching N frames at random;
+//      created (what a prefetcher can follow); the peer is the same at 1k
+//      events, so the ratio is the growth of the cost with N (goal: at most
+//      2x). Two floors beside it: "memory floor", the same coroutines
+//      (frames of the same size) resumed in the same order with no event and
+//      no lot, what touching N frames costs; "lot floor", the same with the
+//      least an address-keyed lot must do (find the address in a flat table
+//      without a lock, take the coroutine out, resume it, put it back);
 //   2. the event shares its bucket with an address that has 100k coroutine
 //      waiters; the peer is the same with no other waiter (goal: 1x).
 // And the cost of looking (issue 17, beacon/inspect.hpp), in ns per call:
@@ -116,6 +118,85 @@ void plain_resume(benchmark::State& state, std::size_t n, visit order_of) {
       [](std::coroutine_handle<>& h) { h.resume(); });
 }
 
+// Scenario 1's second floor: what any address-keyed lot must do, with
+// nothing else (no lock, no FIFO, no event state). A flat open-addressing
+// table (linear probing, the lot's Fibonacci hash, at most half full) maps
+// each object's address to the coroutine waiting on it; a wake looks the
+// address up, empties its slot and resumes the coroutine, which puts itself
+// back. What grows there is the cost of reaching a table entry and a frame
+// when the table and the frames no longer fit in the caches.
+class address_table {
+ public:
+  explicit address_table(std::size_t n) {
+    while (size_ < 2 * n)
+      size_ *= 2;
+    while ((std::size_t{1} << bits_) < size_)
+      ++bits_;
+    slots_.resize(size_);
+  }
+  void put(const void* key, std::coroutine_handle<> h) {
+    std::size_t i = home(key);
+    while (slots_[i].key)
+      i = (i + 1) & (size_ - 1);
+    slots_[i] = {key, h};
+  }
+  std::coroutine_handle<> take(const void* key) {
+    std::size_t i = home(key);
+    while (slots_[i].key != key)
+      i = (i + 1) & (size_ - 1);
+    const std::coroutine_handle<> h = slots_[i].h;
+    // Backward-shift deletion: later entries of the probe run that may move
+    // up into the hole do, so lookups never need tombstones.
+    for (std::size_t j = i;;) {
+      j = (j + 1) & (size_ - 1);
+      if (!slots_[j].key) break;
+      const std::size_t k = home(slots_[j].key);
+      // Movable unless its home lies cyclically in (i, j].
+      if (((j - k) & (size_ - 1)) >= ((j - i) & (size_ - 1))) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i] = {};
+    return h;
+  }
+
+ private:
+  struct slot {
+    const void* key = nullptr;
+    std::coroutine_handle<> h;
+  };
+  std::size_t home(const void* key) const {
+    const auto h = reinterpret_cast<std::uintptr_t>(key) * UINT64_C(0x9E3779B97F4A7C15);
+    return static_cast<std::size_t>(h >> (64 - bits_)) & (size_ - 1);
+  }
+  std::size_t size_ = 2;
+  unsigned bits_ = 1;
+  std::vector<slot> slots_;
+};
+
+struct table_awaiter {
+  address_table* table;
+  const void* key;
+  unsigned char pad[sizeof(beacon::parking_lot::waiter)];  // as the lot's entry
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) { table->put(key, h); }
+  void await_resume() const noexcept {}
+};
+
+loop_task wait_in_table(address_table& table, const void* key) {
+  for (;;)
+    co_await table_awaiter{&table, key, {}};
+}
+
+void table_resume(benchmark::State& state, std::size_t n, visit order_of) {
+  address_table table(n);
+  each_in_turn<unsigned char>(
+      state, n, order_of,
+      [&table](unsigned char& key) { return wait_in_table(table, &key); },
+      [&table](unsigned char& key) { table.take(&key).resume(); });
+}
+
 // Scenario 2: `waiters` coroutines on an address in the same bucket as the
 // event set (for every table up to 2^20 buckets: the lot indexes its table
 // by the top bits of a Fibonacci hash of the address).
@@ -178,6 +259,8 @@ void bench::register_benchmarks() {
                  [order_of](benchmark::State& s) { one_per_event(s, 1024, order_of); });
       bench::add(scenario, "plain resume, no lot (memory floor)",
                  [n, order_of](benchmark::State& s) { plain_resume(s, n, order_of); });
+      bench::add(scenario, "address-keyed table, no lock (lot floor)",
+                 [n, order_of](benchmark::State& s) { table_resume(s, n, order_of); });
     }
   }
   const std::string mate = "set + resume, bucket mate of 100k waiters";
