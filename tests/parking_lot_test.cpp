@@ -700,6 +700,10 @@ TEST(parking_lot, wake_slots_lose_and_double_nothing_under_races) {
   auto s = std::make_shared<state>();
   ASSERT_NE(s->keys.b, nullptr);
   constexpr int parkers = 6, parks = 300;
+  // The unparker below runs without pause, so a queued thread is woken within
+  // microseconds; a long park that reaches this deadline lost its wake-up.
+  // Short enough that a planted lost wake-up fails the test in seconds.
+  static constexpr auto long_wait = 5s;
   auto finished = std::make_shared<std::atomic<int>>(0);
   long counted = 0;
   {
@@ -713,7 +717,7 @@ TEST(parking_lot, wake_slots_lose_and_double_nothing_under_races) {
           const bool short_wait = (k + i) % 3 == 0;
           const deadline until = short_wait
                                      ? deadline::after(microseconds(50 + 37 * (k % 7)))
-                                     : deadline::after(patience);
+                                     : deadline::after(long_wait);
           lot::park_result r;
           if (stop_slot >= 0) {
             std::stop_source src;
