@@ -536,6 +536,11 @@ README_ROWS = [
     ("once_event_bench", "two threads on two cpus, receiver blocked", ["std::promise"]),
     ("os_event_bench", "ping-pong, two threads", ["blocking read", "poll+read"]),
     ("os_event_bench", "n = 10000 signalled", ["raw epoll_wait", "poll()"]),
+    ("wait_many_bench", "wait_any over 2 events, the last one set", ["mutex + condvar", "poll()"]),
+    ("wait_many_bench", "wait_all over 2 events, all set", ["mutex + condvar"]),
+    ("asio_bench", "co_await wait", ["steady_timer", "concurrent_channel"]),
+    ("lot_scale_bench", "256k parked, in order", ["at 1k parked", "lot floor"]),
+    ("lot_scale_bench", "bucket mate of 100k", ["empty table"]),
 ]
 
 
