@@ -142,8 +142,9 @@ struct unpark_result {
   bool have_more = false;    ///< whether waiters remain queued on the address
   /// Fairness hint (after WebKit and parking_lot_core): true about once a
   /// millisecond per bucket of queues (once per step of the coarse clock where
-  /// it steps more slowly: every 4 ms on Linux at HZ=250), so a primitive that lets arrivals barge can hand
-  /// off directly now and then and bound how long a waiter may be overtaken.
+  /// it steps more slowly: every 4 ms on Linux at HZ=250), so a primitive that lets
+  /// arrivals barge can hand off directly now and then and bound how long a waiter may be
+  /// overtaken.
   bool be_fair = false;
 };
 
