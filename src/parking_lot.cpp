@@ -9,6 +9,7 @@
 #include <cassert>
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <mutex>  // std::lock_guard, over the bucket's spin_lock
 #include <new>
 #include <optional>
@@ -104,10 +105,16 @@ constexpr std::size_t wake_slot_count = 256;  // a power of two (see slot_index)
 // and parking works during static initialisation and teardown.
 constinit wake_slot wake_slots[wake_slot_count];
 
+// Fibonacci hashing (Knuth): the top bits of the product are the best mixed,
+// so a table of 2^k entries takes the top k bits.
+std::uint64_t fibonacci_hash(std::uintptr_t x) noexcept {
+  return static_cast<std::uint64_t>(x) * UINT64_C(0x9E3779B97F4A7C15);
+}
+
 std::size_t slot_index(const void* address) noexcept {
-  // The top 8 bits of the address's Fibonacci hash (as for the buckets).
-  const auto h = reinterpret_cast<std::uintptr_t>(address) * UINT64_C(0x9E3779B97F4A7C15);
-  return static_cast<std::size_t>(h >> 56);
+  // The top 8 bits of the address's hash (as for the buckets).
+  return static_cast<std::size_t>(
+      fibonacci_hash(reinterpret_cast<std::uintptr_t>(address)) >> 56);
 }
 std::atomic<std::uint32_t>& slot_for(const void* address) noexcept {
   return wake_slots[slot_index(address)].generation;
@@ -172,8 +179,11 @@ std::uint32_t sleep_while(waiter& self, std::uint32_t from, deadline until) noex
 // frames, and a list of heads cost a cache miss per queue passed. Queues
 // beyond three (rare: the table grows before the average bucket holds two,
 // see table::overfull) are chained from `overflow` through their heads'
-// queue_next_; one moves into a slot as soon as a slot frees. What an
-// unpark scans is the bucket's queues, never the waiters of other addresses.
+// queue_next_; one moves into a slot as soon as a slot frees. The slots in
+// use are always the first ones, and nothing overflows while a slot is free:
+// so a free slot ends a search, and the bucket is empty when its first slot
+// is. What an unpark scans is the bucket's queues, never the waiters of
+// other addresses.
 struct alignas(64) bucket {
   struct queue_slot {
     const void* address = nullptr;
@@ -188,17 +198,16 @@ struct alignas(64) bucket {
   waiter* overflow = nullptr;  // the fourth queue's head, or null
   queue_slot slots[inline_queues];
 
-  bool empty() const noexcept {
-    return !overflow && std::all_of(std::begin(slots), std::end(slots),
-                                    [](const queue_slot& q) { return !q.head; });
-  }
+  bool empty() const noexcept { return !slots[0].head; }
 
   // The link that points at the head of `address`'s queue (a slot's head, or
   // `overflow`, or an overflow head's queue_next_); null when `address` has
   // no queue here.
   waiter** find(const void* address) noexcept {
-    for (queue_slot& q : slots)
-      if (q.head && q.address == address) return &q.head;
+    for (queue_slot& q : slots) {
+      if (!q.head) return nullptr;  // a free slot: nothing beyond it
+      if (q.address == address) return &q.head;
+    }
     for (waiter** link = &overflow; *link; link = &access::queue_next(**link))
       if (access::address(**link) == address) return link;
     return nullptr;
@@ -243,13 +252,18 @@ struct alignas(64) bucket {
     return chain;
   }
 
-  // Calls f(head) for each queue's head (under the lock; read only).
+  // Calls f(w) for every waiter queued here, queue by queue in FIFO order
+  // (under the lock; read only).
   template <class F>
-  void for_each_queue(F&& f) const {
+  void for_each_waiter(F&& f) const {
+    const auto each_of = [&](waiter* head) {
+      for (waiter* w = head; w; w = access::next(*w))
+        f(*w);
+    };
     for (const queue_slot& q : slots)
-      if (q.head) f(*q.head);
+      each_of(q.head);
     for (waiter* h = overflow; h; h = access::queue_next(*h))
-      f(*h);
+      each_of(h);
   }
 
   // Appends `w` to its address's queue, creating the queue if it has none.
@@ -301,18 +315,24 @@ struct alignas(64) bucket {
     return emptied;
   }
 
-  // Drops the queue `*link` points at, whose last waiter `head` leaves: a
-  // slot frees (and takes the first overflow queue, if any), or the
-  // overflow chain closes over it.
+  // Drops the queue `*link` points at, whose last waiter `head` leaves. A
+  // freed slot takes the first overflow queue if there is one (then every
+  // slot was in use), else the last slot in use, so the slots in use stay
+  // the first ones; in the overflow chain, the chain closes over it.
   void drop_queue(waiter** link, waiter& head) noexcept {
     for (queue_slot& q : slots) {
       if (link != &q.head) continue;
-      q = {};
       if (waiter* h = overflow) {
         overflow = access::queue_next(*h);
-        q = {access::address(*h), h};
         access::queue_next(*h) = nullptr;
+        q = {access::address(*h), h};
+        return;
       }
+      queue_slot* last = std::end(slots) - 1;
+      while (!last->head)
+        --last;
+      q = *last;  // `last` is at or after `q`
+      *last = {};
       return;
     }
     *link = access::queue_next(head);
@@ -332,7 +352,7 @@ struct alignas(64) bucket {
       return false;
     // A different delay per bucket and step: the address and the time, mixed.
     const std::uint64_t mix =
-        (reinterpret_cast<std::uintptr_t>(this) ^ now) * UINT64_C(0x9E3779B97F4A7C15);
+        fibonacci_hash(reinterpret_cast<std::uintptr_t>(this) ^ now);
     fair_at = now + 1 + static_cast<std::uint32_t>((mix >> 32) % fair_window);
     return true;
   }
@@ -363,13 +383,12 @@ struct table {
   std::atomic<std::size_t> crowded{0};
 
   bucket& bucket_for(const void* address) const noexcept {
-    // Fibonacci hashing of the address; the top bits are the best mixed.
-    const auto h =
-        reinterpret_cast<std::uintptr_t>(address) * UINT64_C(0x9E3779B97F4A7C15);
-    return buckets[static_cast<std::size_t>(h >> shift)];
+    return buckets[static_cast<std::size_t>(
+        fibonacci_hash(reinterpret_cast<std::uintptr_t>(address)) >> shift)];
   }
+  bool overfull(std::size_t collisions) const noexcept { return collisions > size; }
   bool overfull() const noexcept {
-    return crowded.load(std::memory_order_relaxed) > size;
+    return overfull(crowded.load(std::memory_order_relaxed));
   }
 };
 
@@ -416,7 +435,7 @@ class bucket_guard {
   // Queues `w`; returns whether the table should grow now (after unlocking).
   bool enqueue(waiter& w) noexcept {
     if (!bucket_->enqueue(w)) return false;
-    return table_->crowded.fetch_add(1, std::memory_order_relaxed) + 1 > table_->size;
+    return table_->overfull(table_->crowded.fetch_add(1, std::memory_order_relaxed) + 1);
   }
   // Removes `w` (queued on `address`) given its queue's link from find();
   // returns whether other waiters remain on `address`.
@@ -1019,35 +1038,31 @@ waiter_snapshot snapshot_waiters() {
           done = false;  // replaced: start again on the current table
           break;
         }
-        b.for_each_queue([&](waiter& head) {
-          for (waiter* w = &head; w; w = access::next(*w)) {
-            ++needed;
-            if (const trace_record* r = access::site(*w).trace) needed_frames += r->size;
-          }
+        b.for_each_waiter([&](waiter& w) {
+          ++needed;
+          if (const trace_record* r = access::site(w).trace) needed_frames += r->size;
         });
         if (out.size() + needed <= out.capacity() &&
             frames.size() + needed_frames <= frames.capacity()) {
-          b.for_each_queue([&](waiter& head) {
-            for (waiter* w = &head; w; w = access::next(*w)) {
-              const parking_lot::wait_site& site = access::site(*w);
-              waiter_info& info = out.emplace_back();
-              info.address = access::address(*w);
-              info.primitive = site.name ? site.name : "";
-              info.coroutine = static_cast<bool>(access::coroutine(*w));
-              if (info.coroutine)
-                info.frame = access::coroutine(*w).address();
-              else
-                info.thread = access::thread(*w);
-              // Stored as a duration since the epoch; made a wait time below.
-              info.waiting = std::chrono::nanoseconds(access::since_ns(*w));
-              info.where = site.where;
-              info.group = reinterpret_cast<std::uintptr_t>(access::group(*w));
-              if (site.trace && site.trace->size) {
-                // Its length only; the span is made below.
-                const std::span<void* const> from = site.trace->view();
-                info.trace = {frames.data() + frames.size(), from.size()};
-                frames.insert(frames.end(), from.begin(), from.end());  // fits: reserved
-              }
+          b.for_each_waiter([&](waiter& w) {
+            const parking_lot::wait_site& site = access::site(w);
+            waiter_info& info = out.emplace_back();
+            info.address = access::address(w);
+            info.primitive = site.name ? site.name : "";
+            info.coroutine = static_cast<bool>(access::coroutine(w));
+            if (info.coroutine)
+              info.frame = access::coroutine(w).address();
+            else
+              info.thread = access::thread(w);
+            // Stored as a duration since the epoch; made a wait time below.
+            info.waiting = std::chrono::nanoseconds(access::since_ns(w));
+            info.where = site.where;
+            info.group = reinterpret_cast<std::uintptr_t>(access::group(w));
+            if (site.trace && site.trace->size) {
+              // Its length only; the span is made below.
+              const std::span<void* const> from = site.trace->view();
+              info.trace = {frames.data() + frames.size(), from.size()};
+              frames.insert(frames.end(), from.begin(), from.end());  // fits: reserved
             }
           });
           ++i;
