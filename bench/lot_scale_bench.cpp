@@ -96,20 +96,22 @@ void one_per_event(benchmark::State& state, std::size_t n, visit order_of) {
       [](beacon::auto_reset_event& e) { e.set(); });
 }
 
-// Scenario 1's floor: n coroutines, each suspended with its handle in a
-// slot of its own (an awaiter the size of the lot's entry, so the frames
-// are as large as await_forever's), resumed in the same random order.
-struct slot_awaiter {
-  std::coroutine_handle<>* slot;
-  unsigned char pad[sizeof(beacon::parking_lot::waiter)];  // as the lot's entry
+// The floors' awaiter: hands the handle to `keep`, and is the size of the
+// lot's entry, so the floors' frames are as large as await_forever's.
+template <class Keep>
+struct padded_awaiter {
+  Keep keep;
+  unsigned char pad[sizeof(beacon::parking_lot::waiter)];
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) noexcept { *slot = h; }
+  void await_suspend(std::coroutine_handle<> h) { keep(h); }
   void await_resume() const noexcept {}
 };
 
+// Scenario 1's memory floor: n coroutines, each suspended with its handle
+// in a slot of its own, resumed in the same order.
 loop_task suspend_forever(std::coroutine_handle<>& slot) {
   for (;;)
-    co_await slot_awaiter{&slot, {}};
+    co_await padded_awaiter{[&slot](std::coroutine_handle<> h) { slot = h; }, {}};
 }
 
 void plain_resume(benchmark::State& state, std::size_t n, visit order_of) {
@@ -128,10 +130,9 @@ void plain_resume(benchmark::State& state, std::size_t n, visit order_of) {
 class address_table {
  public:
   explicit address_table(std::size_t n) {
-    while (size_ < 2 * n)
-      size_ *= 2;
-    while ((std::size_t{1} << bits_) < size_)
+    while ((std::size_t{1} << bits_) < 2 * n)
       ++bits_;
+    size_ = std::size_t{1} << bits_;
     slots_.resize(size_);
   }
   void put(const void* key, std::coroutine_handle<> h) {
@@ -168,25 +169,17 @@ class address_table {
   };
   std::size_t home(const void* key) const {
     const auto h = reinterpret_cast<std::uintptr_t>(key) * UINT64_C(0x9E3779B97F4A7C15);
-    return static_cast<std::size_t>(h >> (64 - bits_)) & (size_ - 1);
+    return static_cast<std::size_t>(h >> (64 - bits_));
   }
-  std::size_t size_ = 2;
+  std::size_t size_ = 0;  // 2^bits_
   unsigned bits_ = 1;
   std::vector<slot> slots_;
 };
 
-struct table_awaiter {
-  address_table* table;
-  const void* key;
-  unsigned char pad[sizeof(beacon::parking_lot::waiter)];  // as the lot's entry
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) { table->put(key, h); }
-  void await_resume() const noexcept {}
-};
-
 loop_task wait_in_table(address_table& table, const void* key) {
   for (;;)
-    co_await table_awaiter{&table, key, {}};
+    co_await padded_awaiter{
+        [&table, key](std::coroutine_handle<> h) { table.put(key, h); }, {}};
 }
 
 void table_resume(benchmark::State& state, std::size_t n, visit order_of) {
